@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a fresh Debian machine, starts the
+# throwaway services (PostgreSQL; more as the suite needs them), runs the Go
+# tests, and stops everything it started. Used by `make test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_pkgs=()
+command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || need_pkgs+=(openssh-server)
+[ -x /bin/busybox ] || need_pkgs+=(busybox-static)
+command -v ip >/dev/null 2>&1 || need_pkgs+=(iproute2)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need_pkgs+=(postgresql-15)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "==> installing ${need_pkgs[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+  else
+    echo "==> missing ${need_pkgs[*]}; run as root to install them (tests needing them will skip)" >&2
+  fi
+fi
+
+work=$(mktemp -d /tmp/dstack-test.XXXXXX)
+chmod 755 "$work"
+cleanup() {
+  if [ -f "$work/pg/data/postmaster.pid" ]; then
+    runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$work/pg/data" -m immediate -w stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+start_postgres() {
+  local bin=/usr/lib/postgresql/15/bin port
+  [ -x "$bin/initdb" ] || { echo "==> PostgreSQL not installed; PostgreSQL tests will skip" >&2; return; }
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 55432)
+  mkdir -p "$work/pg" && chown postgres: "$work/pg"
+  runuser -u postgres -- "$bin/initdb" -D "$work/pg/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  runuser -u postgres -- "$bin/pg_ctl" -D "$work/pg/data" -l "$work/pg/server.log" -w -t 30 \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $work/pg -c fsync=off -c max_connections=300" start >/dev/null
+  export DSTACK_TEST_POSTGRES_DSN="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
+  echo "==> PostgreSQL on 127.0.0.1:$port"
+}
+
+if [ "$(id -u)" = 0 ]; then
+  start_postgres
+fi
+
+echo "==> go vet"
+go vet ./...
+echo "==> go test"
+go test -count=1 -timeout 25m "$@" ./...
