@@ -8,7 +8,8 @@ import (
 )
 
 // Page selects one page of a list ordered by (timestamp, id): newest first
-// unless Ascending, continuing after (PrevTime, PrevID) when set.
+// unless Ascending, continuing after (PrevTime, PrevID) when set. Limit
+// caps the rows: 0 selects none (a count-only request), below 0 is unlimited.
 type Page struct {
 	PrevTime  *time.Time
 	PrevID    *string
@@ -34,8 +35,11 @@ func (p Page) apply(q *bun.SelectQuery, ts, id string) *bun.SelectQuery {
 	} else {
 		q = q.OrderExpr("? DESC, ? ASC", bun.Ident(ts), bun.Ident(id))
 	}
-	if p.Limit > 0 {
+	switch {
+	case p.Limit > 0:
 		q = q.Limit(int64(p.Limit))
+	case p.Limit == 0:
+		q = q.Where("1 = 0")
 	}
 	return q
 }

@@ -1,0 +1,77 @@
+// Package cli builds the dstack command line: the server, the admin verbs,
+// the client verbs and the agents. It is the only package that wires the
+// others together.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Build describes the binary.
+type Build struct {
+	Version string
+	Commit  string
+	Date    string
+}
+
+// exitError carries an exit code with its message.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageError marks bad invocations (exit code 2).
+func usageError(format string, args ...any) error {
+	return &exitError{code: 2, err: fmt.Errorf(format, args...)}
+}
+
+// Run executes the command line and returns the process exit code:
+// 0 success, 1 failure, 2 bad usage.
+func Run(ctx context.Context, args []string, b Build) int {
+	return run(ctx, args, b, os.Stdout, os.Stderr)
+}
+
+func run(ctx context.Context, args []string, b Build, stdout, stderr io.Writer) int {
+	app := newApp(b, stdout, stderr)
+	err := app.RunContext(ctx, permuteArgs(app, args))
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(stderr, "Error: %v\n", err)
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return 1
+}
+
+func newApp(b Build, stdout, stderr io.Writer) *cli.App {
+	app := &cli.App{
+		Name:                 "dstack",
+		Usage:                "control plane for GPU workloads: server, client, console and host agent in one binary",
+		Version:              b.Version,
+		Writer:               stdout,
+		ErrWriter:            stderr,
+		EnableBashCompletion: true,
+		HideVersion:          true,
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usageError("%v", err)
+		},
+		ExitErrHandler: func(*cli.Context, error) {},
+		Commands: []*cli.Command{
+			serverCommand(),
+			adminCommand(),
+			versionCommand(b),
+		},
+	}
+	return app
+}

@@ -1,0 +1,124 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/dstackgo/dstack/server/api/client"
+)
+
+// connFlags select the server, token and project: flags, then the upstream
+// environment variables, then the default project of ~/.dstack/config.yml.
+func connFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "url", EnvVars: []string{"DSTACK_SERVER_URL"}, Usage: "server URL (default: from ~/.dstack/config.yml)"},
+		&cli.StringFlag{Name: "token", EnvVars: []string{"DSTACK_TOKEN"}, Usage: "user token (default: from ~/.dstack/config.yml)"},
+		&cli.StringFlag{Name: "project", EnvVars: []string{"DSTACK_PROJECT"}, Usage: "project name (default: the default project of ~/.dstack/config.yml)"},
+	}
+}
+
+// conn is a resolved connection.
+type conn struct {
+	*client.Client
+	Project string
+}
+
+// connect resolves the connection of a command.
+func connect(c *cli.Context) (*conn, error) {
+	url, token, project := c.String("url"), c.String("token"), c.String("project")
+	if url == "" || token == "" {
+		cfg, err := loadClientConfig()
+		if err != nil {
+			return nil, err
+		}
+		p := cfg.project(project)
+		if p == nil {
+			if project != "" {
+				return nil, usageError("project %q is not in %s: add it with `dstack project add`, or pass --url and --token", project, cfg.path)
+			}
+			return nil, usageError("no server configured: pass --url and --token (or DSTACK_SERVER_URL and DSTACK_TOKEN), or start `dstack server`, which writes %s", cfg.path)
+		}
+		if url == "" {
+			url = p.URL
+		}
+		if token == "" {
+			token = p.Token
+		}
+		if project == "" {
+			project = p.Name
+		}
+	}
+	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
+		return nil, usageError("server URL %q must start with http:// or https://", url)
+	}
+	return &conn{Client: client.New(url, token), Project: project}, nil
+}
+
+var jsonFlag = &cli.BoolFlag{Name: "json", Usage: "print JSON for scripts"}
+
+// printJSON writes v indented.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// table prints aligned columns with an upper-case header.
+type table struct {
+	tw *tabwriter.Writer
+}
+
+func newTable(w io.Writer, headers ...string) *table {
+	t := &table{tw: tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)}
+	t.row(toAny(headers)...)
+	return t
+}
+
+func (t *table) row(cells ...any) {
+	parts := make([]string, len(cells))
+	for i, c := range cells {
+		parts[i] = fmt.Sprint(c)
+	}
+	fmt.Fprintln(t.tw, strings.Join(parts, "\t"))
+}
+
+func (t *table) flush() error { return t.tw.Flush() }
+
+func toAny(xs []string) []any {
+	out := make([]any, len(xs))
+	for i, x := range xs {
+		out[i] = x
+	}
+	return out
+}
+
+// ago renders a timestamp relative to now, like upstream's tables.
+func ago(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	d := time.Since(*t)
+	switch {
+	case d < time.Minute:
+		return "now"
+	case d < time.Hour:
+		return fmt.Sprintf("%d mins ago", int(d.Minutes()))
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%d hours ago", int(d.Hours()))
+	default:
+		return t.Local().Format("2006-01-02 15:04")
+	}
+}
+
+func orDash(s *string) string {
+	if s == nil || *s == "" {
+		return "-"
+	}
+	return *s
+}

@@ -1,0 +1,115 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/dstackgo/dstack/server"
+)
+
+func serverCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "server",
+		Usage: "Start the dstack server",
+		Description: "Starts the control plane on embedded SQLite (or PostgreSQL with DSTACK_DATABASE_URL),\n" +
+			"creates the admin user and project main on first start, and applies config.yml.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "host", Value: "127.0.0.1", EnvVars: []string{"DSTACK_SERVER_HOST"}, Usage: "bind address"},
+			&cli.IntFlag{Name: "port", Value: 3000, EnvVars: []string{"DSTACK_SERVER_PORT"}, Usage: "bind port"},
+			&cli.StringFlag{Name: "log-level", Value: "INFO", EnvVars: []string{"DSTACK_SERVER_LOG_LEVEL"}, Usage: "DEBUG, INFO, WARNING or ERROR"},
+			&cli.StringFlag{Name: "token", EnvVars: []string{"DSTACK_SERVER_ADMIN_TOKEN"}, Usage: "the admin user's token on first start (default: random)"},
+			&cli.StringFlag{Name: "dir", EnvVars: []string{"DSTACK_SERVER_DIR"}, Usage: "state directory (default: ~/.dstack/server)"},
+			&cli.StringFlag{Name: "database-url", EnvVars: []string{"DSTACK_DATABASE_URL"}, Usage: "PostgreSQL URL (default: SQLite in the state directory)"},
+			&cli.StringFlag{Name: "url", EnvVars: []string{"DSTACK_SERVER_URL"}, Usage: "externally visible URL (default: http://HOST:PORT)"},
+			&cli.StringFlag{Name: "log-format", Value: "standard", EnvVars: []string{"DSTACK_SERVER_LOG_FORMAT"}, Usage: "standard, rich or json"},
+			&cli.BoolFlag{Name: "config-disabled", EnvVars: []string{"DSTACK_SERVER_CONFIG_DISABLED"}, Usage: "ignore config.yml"},
+			&cli.IntFlag{Name: "project-quota", Value: 10, EnvVars: []string{"DSTACK_USER_PROJECT_DEFAULT_QUOTA"}, Usage: "projects a non-admin user may own"},
+			&cli.IntFlag{Name: "db-pool-size", Value: 40, EnvVars: []string{"DSTACK_DB_POOL_SIZE"}, Usage: "PostgreSQL connections"},
+			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, EnvVars: []string{"DSTACK_UPDATE_DEFAULT_PROJECT"}, Usage: "update project main in ~/.dstack/config.yml without asking"},
+			&cli.BoolFlag{Name: "no-default", EnvVars: []string{"DSTACK_DO_NOT_UPDATE_DEFAULT_PROJECT"}, Usage: "leave ~/.dstack/config.yml alone"},
+		},
+		Action: runServer,
+	}
+}
+
+func runServer(c *cli.Context) error {
+	log, err := newLogger(c.App.ErrWriter, c.String("log-level"), c.String("log-format"))
+	if err != nil {
+		return usageError("%v", err)
+	}
+	dir := c.String("dir")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return fmt.Errorf("find home directory (set DSTACK_SERVER_DIR): %w", err)
+		}
+		dir = filepath.Join(home, ".dstack", "server")
+	}
+	out := c.App.Writer
+	srv, err := server.New(c.Context, server.Options{
+		Dir: dir, DatabaseURL: c.String("database-url"), Host: c.String("host"), Port: c.Int("port"),
+		URL: c.String("url"), AdminToken: c.String("token"), ConfigDisabled: c.Bool("config-disabled"),
+		ProjectQuota: c.Int("project-quota"), DBPoolSize: c.Int("db-pool-size"), Logger: log,
+		Announce: func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) },
+	})
+	if err != nil {
+		return err
+	}
+	if !c.Bool("no-default") {
+		if err := updateDefaultProject(out, srv.URL(), srv.AdminToken, c.Bool("yes")); err != nil {
+			log.Warn("could not update the client config", "err", err)
+		}
+	}
+	return srv.Run(c.Context)
+}
+
+// updateDefaultProject points project main of ~/.dstack/config.yml at this
+// server, so the CLI works right away. An entry for another server is only
+// replaced with --yes.
+func updateDefaultProject(out io.Writer, url, token string, force bool) error {
+	cfg, err := loadClientConfig()
+	if err != nil {
+		return err
+	}
+	if p := cfg.project("main"); p != nil && p.URL == url && p.Token == token {
+		return nil
+	} else if p != nil && p.URL != url && !force {
+		fmt.Fprintf(out, "Project main in %s points at %s; run with --yes to point it at this server\n", cfg.path, p.URL)
+		return nil
+	}
+	cfg.upsert(clientProject{Name: "main", URL: url, Token: token}, cfg.project("") == nil)
+	return cfg.save()
+}
+
+// newLogger builds the server's slog logger: text by default, JSON when
+// asked, at the upstream level names.
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	switch strings.ToUpper(level) {
+	case "DEBUG":
+		lv = slog.LevelDebug
+	case "INFO", "":
+		lv = slog.LevelInfo
+	case "WARNING", "WARN":
+		lv = slog.LevelWarn
+	case "ERROR", "CRITICAL":
+		lv = slog.LevelError
+	default:
+		return nil, fmt.Errorf("log level %q is not one of DEBUG, INFO, WARNING, ERROR", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch strings.ToLower(format) {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "standard", "rich", "":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("log format %q is not one of standard, rich, json", format)
+	}
+}

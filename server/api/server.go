@@ -1,0 +1,17 @@
+package api
+
+import (
+	"github.com/gin-gonic/gin"
+
+	"github.com/dstackgo/dstack/server/schemas"
+)
+
+func (r *Router) serverRoutes(g *gin.RouterGroup) {
+	g.POST("/server/get_info", r.wrap(func(*gin.Context) (any, error) {
+		v := schemas.CompatibleVersion
+		return schemas.ServerInfo{ServerVersion: &v}, nil
+	}))
+	// No OAuth providers are configured: the list is empty, as upstream's
+	// without SSO.
+	g.POST("/auth/list_providers", r.wrap(func(*gin.Context) (any, error) { return []any{}, nil }))
+}

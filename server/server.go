@@ -1,0 +1,215 @@
+// Package server owns the lifecycle of the control plane: it opens the
+// database, applies config.yml, bootstraps the admin and projects, serves
+// the HTTP API, and shuts down in order.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/dstackgo/dstack/crypto"
+	"github.com/dstackgo/dstack/db"
+	"github.com/dstackgo/dstack/server/api"
+	"github.com/dstackgo/dstack/server/config"
+	"github.com/dstackgo/dstack/server/services"
+)
+
+// Options configure a server; the cli fills them from flags and env.
+type Options struct {
+	// Dir is the state directory (config.yml, data/, projects/…/logs).
+	Dir string
+	// DatabaseURL overrides the SQLite file under Dir.
+	DatabaseURL string
+	Host        string
+	Port        int
+	// URL is the externally visible URL; defaults to http://Host:Port.
+	URL string
+	// AdminToken is the admin's token on first start; random when empty.
+	AdminToken     string
+	ConfigDisabled bool
+	ProjectQuota   int
+	DBPoolSize     int
+	Logger         *slog.Logger
+	// Announce receives the startup lines a user reads (config applied,
+	// admin token, URL). Nil discards them.
+	Announce func(format string, args ...any)
+}
+
+// Server is a started control plane, ready to Run.
+type Server struct {
+	opts       Options
+	db         *db.DB
+	env        *services.Env
+	listener   net.Listener
+	http       *http.Server
+	log        *slog.Logger
+	AdminToken string
+	// Keyring is the encryption keyring config.yml configures.
+	Keyring *crypto.Keyring
+}
+
+// New starts everything short of serving: it validates config.yml, opens and
+// migrates the database, bootstraps users and projects, and binds the port.
+// Any failure leaves nothing running.
+func New(ctx context.Context, o Options) (s *Server, err error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Announce == nil {
+		o.Announce = func(string, ...any) {}
+	}
+	log := o.Logger
+	if err := os.MkdirAll(filepath.Join(o.Dir, "data"), 0o700); err != nil {
+		return nil, fmt.Errorf("create server dir: %w", err)
+	}
+	cfgPath := filepath.Join(o.Dir, "config.yml")
+	cfg, existed, err := loadConfig(cfgPath, o.ConfigDisabled)
+	if err != nil {
+		return nil, err
+	}
+	keyring, err := cfg.Keyring()
+	if err != nil {
+		return nil, fmt.Errorf("%s: encryption: %w", cfgPath, err)
+	}
+	target, err := databaseTarget(o)
+	if err != nil {
+		return nil, err
+	}
+	d, err := db.Open(ctx, target, db.Options{Logger: log.With("component", "db"), PoolSize: o.DBPoolSize})
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = d.Close()
+		}
+	}()
+	if applied, err := d.Migrate(ctx); err != nil {
+		return nil, fmt.Errorf("migrate %s: %w", target, err)
+	} else if len(applied) > 0 {
+		log.Info("applied migrations", "count", len(applied), "last", applied[len(applied)-1])
+	}
+	env := &services.Env{DB: d, Sealer: keyring, Perms: cfg.Permissions(), ProjectQuota: o.ProjectQuota, Log: log.With("component", "services")}
+	if !o.ConfigDisabled {
+		o.Announce("Applying %s...", displayPath(cfgPath))
+	}
+	token, err := services.Bootstrap(ctx, env, o.AdminToken, projectNames(cfg))
+	if err != nil {
+		return nil, err
+	}
+	if !existed && !o.ConfigDisabled {
+		if err := config.Default().Write(cfgPath); err != nil {
+			return nil, fmt.Errorf("write %s: %w", cfgPath, err)
+		}
+		log.Info("wrote a default config", "path", cfgPath)
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(o.Host, fmt.Sprint(o.Port)))
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s:%d: %w", o.Host, o.Port, err)
+	}
+	router := api.New(env, log.With("component", "api"))
+	return &Server{
+		opts: o, db: d, env: env, listener: ln, log: log, AdminToken: token, Keyring: keyring,
+		http: &http.Server{Handler: router, ReadHeaderTimeout: 30 * time.Second},
+	}, nil
+}
+
+// URL is the server's externally visible URL.
+func (s *Server) URL() string {
+	if s.opts.URL != "" {
+		return s.opts.URL
+	}
+	host := s.opts.Host
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	_, port, _ := net.SplitHostPort(s.listener.Addr().String())
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// Run serves until ctx is cancelled, then shuts down in order: stop
+// accepting and drain requests, then close the database.
+func (s *Server) Run(ctx context.Context) error {
+	s.opts.Announce("The admin token is %q", s.AdminToken)
+	s.opts.Announce("The server is running at %s/", s.URL())
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.listener) }()
+	var serveErr error
+	select {
+	case err := <-errc:
+		serveErr = fmt.Errorf("serve http: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	s.log.Info("shutting down: stop accepting requests")
+	if err := s.http.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		s.log.Warn("http shutdown", "err", err)
+	}
+	s.log.Info("shutting down: close database")
+	if err := s.db.Close(); err != nil {
+		return errors.Join(serveErr, fmt.Errorf("close database: %w", err))
+	}
+	return serveErr
+}
+
+// Close releases what New acquired, for a server that will not Run.
+func (s *Server) Close() error {
+	_ = s.listener.Close()
+	return s.db.Close()
+}
+
+func loadConfig(path string, disabled bool) (*config.File, bool, error) {
+	if disabled {
+		return config.Default(), false, nil
+	}
+	cfg, err := config.Load(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return config.Default(), false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return cfg, true, nil
+}
+
+func databaseTarget(o Options) (db.Target, error) {
+	if o.DatabaseURL != "" {
+		t, err := db.ParseURL(o.DatabaseURL)
+		if err != nil {
+			return db.Target{}, fmt.Errorf("DSTACK_DATABASE_URL: %w", err)
+		}
+		return t, nil
+	}
+	return db.Target{Dialect: db.SQLite, Path: filepath.Join(o.Dir, "data", "sqlite.db")}, nil
+}
+
+func projectNames(cfg *config.File) []string {
+	names := []string{"main"}
+	for _, p := range cfg.Projects {
+		if p.Name != "main" {
+			names = append(names, p.Name)
+		}
+	}
+	return names
+}
+
+// displayPath shortens a path under the home directory to ~/….
+func displayPath(p string) string {
+	home, err := os.UserHomeDir()
+	if err == nil {
+		if rel, err := filepath.Rel(home, p); err == nil && !filepath.IsAbs(rel) && !strings.HasPrefix(rel, "..") {
+			return "~/" + rel
+		}
+	}
+	return p
+}

@@ -1,0 +1,45 @@
+package services
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/dstackgo/dstack/db"
+)
+
+// DefaultPermissions are the `default_permissions` of the server's config.yml.
+type DefaultPermissions struct {
+	AllowNonAdminsCreateProjects  bool `yaml:"allow_non_admins_create_projects"`
+	AllowNonAdminsManageSSHFleets bool `yaml:"allow_non_admins_manage_ssh_fleets"`
+	AllowManagersManageSecrets    bool `yaml:"allow_managers_manage_secrets"`
+}
+
+// DefaultDefaultPermissions are upstream's defaults.
+var DefaultDefaultPermissions = DefaultPermissions{
+	AllowNonAdminsCreateProjects:  true,
+	AllowNonAdminsManageSSHFleets: true,
+	AllowManagersManageSecrets:    false,
+}
+
+// Env is what every service needs. It is built once by the server and
+// shared; fields are set before the API starts and not changed after.
+type Env struct {
+	DB     *db.DB
+	Sealer db.Sealer
+	Perms  DefaultPermissions
+	// ProjectQuota is how many projects a non-admin may own.
+	ProjectQuota int
+	Log          *slog.Logger
+	// Now is the clock; tests may pin it.
+	Now func() time.Time
+}
+
+// now is the current time in UTC at microsecond precision, the precision
+// both databases keep and the official client parses.
+func (e *Env) now() time.Time {
+	t := time.Now
+	if e.Now != nil {
+		t = e.Now
+	}
+	return t().UTC().Truncate(time.Microsecond)
+}
