@@ -61,7 +61,7 @@ func runServer(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if !c.Bool("no-default") {
+	if !c.Bool("no-default") && srv.AdminToken != "" {
 		if err := updateDefaultProject(out, srv.URL(), srv.AdminToken, c.Bool("yes")); err != nil {
 			log.Warn("could not update the client config", "err", err)
 		}

@@ -1,6 +1,11 @@
 package db
 
-import "fmt"
+import (
+	"context"
+	"fmt"
+
+	"github.com/uptrace/bun"
+)
 
 // Sealer encrypts values at rest and opens them again; *crypto.Keyring is
 // the implementation. aad binds a ciphertext to its table, column and row.
@@ -52,4 +57,38 @@ func Unseal(s Sealer, c Column, id, stored string) (string, error) {
 		return "", fmt.Errorf("decrypt %s of %s: %w", c, id, err)
 	}
 	return v, nil
+}
+
+// SealedValue is one stored value of a sealed column.
+type SealedValue struct {
+	ID    string `bun:"id"`
+	Value string `bun:"value"`
+}
+
+// ScanSealed returns up to limit non-null values of column c with ids after
+// afterID, in id order, for walking a column in batches.
+func ScanSealed(ctx context.Context, idb bun.IDB, c Column, afterID string, limit int) ([]SealedValue, error) {
+	var out []SealedValue
+	q := idb.NewSelect().TableExpr("?", bun.Ident(c.Table)).
+		ColumnExpr("id").ColumnExpr("? AS value", bun.Ident(c.Name)).
+		Where("? IS NOT NULL", bun.Ident(c.Name))
+	if afterID != "" {
+		q = q.Where("id > ?", afterID)
+	}
+	err := q.OrderExpr("id").Limit(int64(limit)).Scan(ctx, &out)
+	return out, mapErr(err)
+}
+
+// RewrapSealed replaces one stored value only if it still equals old, so a
+// concurrent write by a running server is never overwritten with stale data.
+// It reports whether the row was updated.
+func RewrapSealed(ctx context.Context, idb bun.IDB, c Column, id, old, new string) (bool, error) {
+	res, err := idb.NewUpdate().TableExpr("?", bun.Ident(c.Table)).
+		Set("? = ?", bun.Ident(c.Name), new).
+		Where("id = ?", id).Where("? = ?", bun.Ident(c.Name), old).Exec(ctx)
+	if err != nil {
+		return false, mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }

@@ -139,10 +139,21 @@ func (s *Server) URL() string {
 // Run serves until ctx is cancelled, then shuts down in order: stop
 // accepting and drain requests, then close the database.
 func (s *Server) Run(ctx context.Context) error {
-	s.opts.Announce("The admin token is %q", s.AdminToken)
+	if s.AdminToken != "" {
+		s.opts.Announce("The admin token is %q", s.AdminToken)
+	} else {
+		s.opts.Announce("The admin token cannot be shown: the encryption key that wrote it is not in config.yml (see the log)")
+	}
 	s.opts.Announce("The server is running at %s/", s.URL())
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.listener) }()
+	checked := make(chan struct{})
+	go func() {
+		defer close(checked)
+		if err := (services.Encryption{Env: s.env, Keys: s.Keyring}).CheckKeys(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("check stored values against the encryption keys", "err", err)
+		}
+	}()
 	var serveErr error
 	select {
 	case err := <-errc:
@@ -155,6 +166,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.http.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		s.log.Warn("http shutdown", "err", err)
 	}
+	<-checked
 	s.log.Info("shutting down: close database")
 	if err := s.db.Close(); err != nil {
 		return errors.Join(serveErr, fmt.Errorf("close database: %w", err))

@@ -14,6 +14,7 @@ import (
 type Router struct {
 	engine     *gin.Engine
 	log        *slog.Logger
+	env        *services.Env
 	users      services.Users
 	projects   services.Projects
 	secrets    services.Secrets
@@ -24,7 +25,7 @@ type Router struct {
 func New(env *services.Env, log *slog.Logger) *Router {
 	gin.SetMode(gin.ReleaseMode)
 	r := &Router{
-		engine: gin.New(), log: log,
+		engine: gin.New(), log: log, env: env,
 		users: services.Users{Env: env}, projects: services.Projects{Env: env},
 		secrets: services.Secrets{Env: env}, publicKeys: services.PublicKeys{Env: env},
 	}
@@ -39,6 +40,7 @@ func New(env *services.Env, log *slog.Logger) *Router {
 	r.userRoutes(api)
 	r.projectRoutes(api)
 	r.secretRoutes(api)
+	r.encryptionRoutes(api)
 	return r
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/dstackgo/dstack/crypto"
 	"github.com/dstackgo/dstack/db"
 	"github.com/dstackgo/dstack/server/schemas"
 )
@@ -32,8 +33,13 @@ func Bootstrap(ctx context.Context, env *Env, adminToken string, projects []stri
 		return "", fmt.Errorf("ensure admin user: %w", err)
 	}
 	token, err := db.Unseal(env.Sealer, db.UsersToken, admin.ID, admin.Token)
-	if err != nil {
-		return "", fmt.Errorf("read the admin token (was the encryption key that wrote it removed from config.yml?): %w", err)
+	if errors.Is(err, crypto.ErrUndecryptable) {
+		// Start anyway: the admin still logs in (tokens are matched by hash),
+		// and `dstack admin encryption status` shows what is missing.
+		env.Log.Error("cannot show the admin token: the key that encrypted it is not configured", "err", err)
+		token = ""
+	} else if err != nil {
+		return "", fmt.Errorf("read the admin token: %w", err)
 	}
 	ps := Projects{env}
 	for _, name := range projects {
