@@ -3,8 +3,10 @@ package db
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 )
 
 // Sealer encrypts values at rest and opens them again; *crypto.Keyring is
@@ -91,4 +93,50 @@ func RewrapSealed(ctx context.Context, idb bun.IDB, c Column, id, old, new strin
 	}
 	n, err := res.RowsAffected()
 	return n == 1, err
+}
+
+// Rewrap is one compare-and-swap replacement of a stored value.
+type Rewrap struct{ ID, Old, New string }
+
+// RewrapSealedBatch applies many RewrapSealed at once and reports how many
+// rows still held their old value and were updated. PostgreSQL gets one
+// statement joining a VALUES list; SQLite, where statements cost no round
+// trip, one short transaction of primary-key updates.
+func RewrapSealedBatch(ctx context.Context, idb bun.IDB, c Column, rs []Rewrap) (int, error) {
+	if len(rs) == 0 {
+		return 0, nil
+	}
+	if idb.Dialect().Name() != dialect.PG {
+		n := 0
+		err := idb.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			for _, r := range rs {
+				ok, err := RewrapSealed(ctx, tx, c, r.ID, r.Old, r.New)
+				if err != nil {
+					return err
+				}
+				if ok {
+					n++
+				}
+			}
+			return nil
+		})
+		return n, err
+	}
+	var b strings.Builder
+	args := []any{bun.Ident(c.Table), bun.Ident(c.Name)}
+	for i, r := range rs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?::uuid, ?, ?)")
+		args = append(args, r.ID, r.Old, r.New)
+	}
+	args = append(args, bun.Ident(c.Name))
+	q := "UPDATE ? AS t SET ? = v.new FROM (VALUES " + b.String() + ") AS v(id, old, new) WHERE t.id = v.id AND t.? = v.old"
+	res, err := idb.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/uptrace/bun"
-
 	"github.com/dstackgo/dstack/crypto"
 	"github.com/dstackgo/dstack/db"
 	"github.com/dstackgo/dstack/server/schemas"
@@ -117,8 +115,7 @@ func (s Encryption) Reencrypt(ctx context.Context, cursor string, limit int) (*s
 }
 
 func (s Encryption) rewrap(ctx context.Context, c db.Column, vs []db.SealedValue, res *schemas.ReencryptResult) error {
-	type change struct{ id, old, new string }
-	var changes []change
+	var changes []db.Rewrap
 	for _, v := range vs {
 		ins := s.Keys.Inspect(v.Value, c.AAD(v.ID))
 		if !ins.Decryptable {
@@ -136,23 +133,14 @@ func (s Encryption) rewrap(ctx context.Context, c db.Column, vs []db.SealedValue
 		if err != nil {
 			return err
 		}
-		changes = append(changes, change{v.ID, v.Value, sealed})
+		changes = append(changes, db.Rewrap{ID: v.ID, Old: v.Value, New: sealed})
 	}
-	if len(changes) == 0 {
-		return nil
+	n, err := db.RewrapSealedBatch(ctx, s.DB, c, changes)
+	if err != nil {
+		return fmt.Errorf("rewrap %s: %w", c, err)
 	}
-	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		for _, ch := range changes {
-			ok, err := db.RewrapSealed(ctx, tx, c, ch.id, ch.old, ch.new)
-			if err != nil {
-				return fmt.Errorf("rewrap %s of %s: %w", c, ch.id, err)
-			}
-			if ok {
-				res.Rewrapped++
-			}
-		}
-		return nil
-	})
+	res.Rewrapped += n
+	return nil
 }
 
 func parseCursor(cursor string) (int, string, error) {
