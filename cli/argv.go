@@ -40,6 +40,9 @@ func permuteArgs(app *cli.App, args []string) []string {
 				if sub := findCommand(cmds, a); sub != nil {
 					flush()
 					out = append(out, a)
+					if sub.SkipFlagParsing {
+						return append(out, args[i+1:]...)
+					}
 					cmds, flags = sub.Subcommands, sub.Flags
 					continue
 				}

@@ -70,6 +70,8 @@ func newApp(b Build, stdout, stderr io.Writer) *cli.App {
 		Commands: []*cli.Command{
 			serverCommand(),
 			adminCommand(),
+			shimCommand(b),
+			runnerCommand(),
 			versionCommand(b),
 		},
 	}

@@ -1,0 +1,80 @@
+package client
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dstackgo/dstack/backends/agent/schemas"
+)
+
+func TestHTTPErrorCarriesEndpointStatusAndBody(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "task abc is already submitted", http.StatusConflict)
+	}))
+	defer srv.Close()
+	c := NewShimClient(srv.Client(), srv.URL+"/")
+	err := c.SubmitTask(context.Background(), schemas.TaskConfigBody{ID: "abc"})
+	if !IsStatus(err, http.StatusConflict) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, want := range []string{"POST", "/api/tasks", "409", "already submitted"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}
+
+func TestRunnerClientRequests(t *testing.T) {
+	var gotArchive, gotCode string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/upload_archive":
+			f, h, err := r.FormFile("archive")
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			data, _ := io.ReadAll(f)
+			gotArchive = h.Filename + ":" + string(data)
+		case "/api/upload_code":
+			data, _ := io.ReadAll(r.Body)
+			gotCode = string(data)
+		case "/api/run":
+			w.WriteHeader(http.StatusOK) // an old runner: no JSON
+		case "/api/pull":
+			if r.URL.Query().Get("timestamp") != "42" {
+				http.Error(w, "bad timestamp", http.StatusBadRequest)
+				return
+			}
+			_, _ = io.WriteString(w, `{"job_states":[],"job_logs":[{"message":"aGk=","timestamp":43}],"runner_logs":[],"last_updated":43}`)
+		}
+	}))
+	defer srv.Close()
+	c := NewRunnerClient(nil, srv.URL)
+	ctx := context.Background()
+	if err := c.UploadArchive(ctx, "arch-id", strings.NewReader("tar-bytes")); err != nil || gotArchive != "arch-id:tar-bytes" {
+		t.Fatalf("upload archive: %v, got %q", err, gotArchive)
+	}
+	if err := c.UploadCode(ctx, strings.NewReader("code")); err != nil || gotCode != "code" {
+		t.Fatalf("upload code: %v, got %q", err, gotCode)
+	}
+	if info, err := c.Run(ctx); err != nil || info != nil {
+		t.Fatalf("run = %+v, %v", info, err)
+	}
+	resp, err := c.Pull(ctx, 42)
+	if err != nil || string(resp.JobLogs[0].Message) != "hi" || resp.LastUpdated != 43 {
+		t.Fatalf("pull = %+v, %v", resp, err)
+	}
+}
+
+func TestLogsWebSocketURL(t *testing.T) {
+	u, err := LogsWebSocketURL("http://127.0.0.1:10999", time.Date(2026, 8, 21, 13, 11, 0, 0, time.UTC))
+	if err != nil || u != "ws://127.0.0.1:10999/logs_ws?start_time=2026-08-21T13%3A11%3A00Z" {
+		t.Fatalf("url = %q, %v", u, err)
+	}
+}

@@ -1,0 +1,104 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// startSSHD starts an sshd on SSHPort accepting SSHAuthorizedKeys, but only
+// when the image ships one: unlike upstream, images without OpenSSH run fine
+// (without SSH access). The returned func stops it.
+func (s *Server) startSSHD(ctx context.Context) func() {
+	noop := func() {}
+	if s.cfg.SSHPort <= 0 {
+		return noop
+	}
+	bin := lookFirst("/usr/sbin/sshd", "sshd")
+	keygen := lookFirst("/usr/bin/ssh-keygen", "ssh-keygen")
+	if bin == "" || keygen == "" {
+		s.note(slog.LevelInfo, "no sshd in the image, SSH access is disabled")
+		return noop
+	}
+	conf, err := s.prepareSSHD(ctx, keygen)
+	if err != nil {
+		s.note(slog.LevelWarn, "cannot prepare sshd, SSH access is disabled", "err", err)
+		return noop
+	}
+	cmd := exec.Command(bin, "-D", "-e", "-f", conf)
+	if err := cmd.Start(); err != nil {
+		s.note(slog.LevelWarn, "cannot start sshd", "err", err)
+		return noop
+	}
+	s.note(slog.LevelInfo, "sshd started", "port", s.cfg.SSHPort)
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	return func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+	}
+}
+
+func lookFirst(candidates ...string) string {
+	for _, c := range candidates {
+		if p, err := exec.LookPath(c); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+func (s *Server) sshDir() string { return filepath.Join(s.cfg.DstackDir, "ssh") }
+
+// prepareSSHD writes host keys, authorized_keys and sshd_config; it returns
+// the config path.
+func (s *Server) prepareSSHD(ctx context.Context, keygen string) (string, error) {
+	dir := s.sshDir()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("create ssh dir: %w", err)
+	}
+	hostKey := filepath.Join(dir, "ssh_host_ed25519_key")
+	if _, err := os.Stat(hostKey); err != nil {
+		out, err := exec.CommandContext(ctx, keygen, "-q", "-N", "", "-t", "ed25519", "-f", hostKey).CombinedOutput()
+		if err != nil {
+			return "", fmt.Errorf("generate host key: %w: %s", err, out)
+		}
+	}
+	keys := strings.Join(s.cfg.SSHAuthorizedKeys, "\n") + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "authorized_keys"), []byte(keys), 0o644); err != nil {
+		return "", fmt.Errorf("write authorized_keys: %w", err)
+	}
+	for _, p := range []string{"/run/sshd", "/var/empty"} {
+		_ = os.MkdirAll(p, 0o755)
+	}
+	conf := strings.Join([]string{
+		fmt.Sprintf("Port %d", s.cfg.SSHPort),
+		"HostKey " + hostKey,
+		"AuthorizedKeysFile " + filepath.Join(dir, "authorized_keys") + " .ssh/authorized_keys",
+		"PidFile none",
+		"PasswordAuthentication no",
+		"KbdInteractiveAuthentication no",
+		"PermitRootLogin yes",
+		"StrictModes no",
+		"AllowTcpForwarding yes",
+		"AllowAgentForwarding yes",
+		"ClientAliveInterval 30",
+		"AcceptEnv LANG LC_*",
+		"Subsystem sftp internal-sftp",
+	}, "\n") + "\n"
+	path := filepath.Join(dir, "sshd_config")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		return "", fmt.Errorf("write sshd_config: %w", err)
+	}
+	return path, nil
+}

@@ -1,0 +1,106 @@
+package runner
+
+import (
+	"archive/tar"
+	"bufio"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+)
+
+// extractTar unpacks a tar (optionally gzipped) stream under dest. rename maps
+// each entry name (may be nil); entries escaping dest are rejected. New files
+// and dirs are chowned to uid/gid when chown is set.
+func extractTar(r io.Reader, dest string, rename func(string) string, env *jobEnv) error {
+	br := bufio.NewReader(r)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			return fmt.Errorf("open gzip: %w", err)
+		}
+		defer gz.Close()
+		r = gz
+	} else {
+		r = br
+	}
+	tr := tar.NewReader(r)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read tar: %w", err)
+		}
+		name := hdr.Name
+		if rename != nil {
+			name = rename(name)
+		}
+		target, err := safeJoin(dest, name)
+		if err != nil {
+			return err
+		}
+		if err := extractEntry(tr, hdr, target); err != nil {
+			return fmt.Errorf("extract %s: %w", hdr.Name, err)
+		}
+		if env != nil && env.Cred != nil {
+			_ = os.Lchown(target, env.UID, env.GID)
+		}
+	}
+}
+
+// safeJoin joins name under dest, refusing absolute escapes and "..".
+func safeJoin(dest, name string) (string, error) {
+	clean := path.Clean("/" + strings.TrimPrefix(name, "./"))
+	if clean == "/" {
+		return dest, nil
+	}
+	target := filepath.Join(dest, filepath.FromSlash(clean))
+	if !strings.HasPrefix(target, filepath.Clean(dest)+string(filepath.Separator)) {
+		return "", fmt.Errorf("tar entry %q escapes the destination", name)
+	}
+	return target, nil
+}
+
+func extractEntry(tr *tar.Reader, hdr *tar.Header, target string) error {
+	mode := os.FileMode(hdr.Mode).Perm()
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		if err := os.MkdirAll(target, 0o755); err != nil {
+			return err
+		}
+		return os.Chmod(target, mode|0o700)
+	case tar.TypeReg:
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return err
+		}
+		_ = os.Remove(target)
+		f, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(f, tr)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	case tar.TypeSymlink:
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return err
+		}
+		_ = os.Remove(target)
+		return os.Symlink(hdr.Linkname, target)
+	default:
+		return nil // hard links, devices and fifos are skipped
+	}
+}
+
+// isSafeName accepts a single path element usable as a file name.
+func isSafeName(name string) bool {
+	return name != "." && name != ".." && !strings.ContainsAny(name, "/\\\x00")
+}

@@ -1,0 +1,199 @@
+package shim
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dstackgo/dstack/backends/agent/client"
+	"github.com/dstackgo/dstack/backends/agent/internal/testutil"
+	"github.com/dstackgo/dstack/backends/agent/schemas"
+)
+
+func dockerShim(t *testing.T, mutate func(*Config)) (*Server, *client.ShimClient, *dockerAPI) {
+	api := requireDocker(t)
+	ensureBusyboxImage(t, api)
+	cfg := Config{Executor: ExecutorDocker, RunnerBinary: testutil.AgentBinary(t)}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	srv, c := startShim(t, cfg)
+	if srv.ExecutorKind() != ExecutorDocker {
+		t.Fatalf("executor = %s", srv.ExecutorKind())
+	}
+	return srv, c, api
+}
+
+func TestDockerExecutorBridgeEndToEnd(t *testing.T) {
+	srv, c, api := dockerShim(t, nil)
+	ctx := context.Background()
+	const id = "d0c4e7b2-1f3a-4c5d-8e9f-0a1b2c3d4e5f"
+	t.Cleanup(func() { removeTaskContainers(t, api, id) })
+	hostDir := t.TempDir()
+	cfg := taskConfig(id, testImage)
+	cfg.NetworkMode = schemas.NetworkModeBridge
+	cfg.Memory = 64 << 20
+	cfg.CPU = 0.5
+	cfg.ShmSize = 16 << 20
+	cfg.InstanceMounts = []schemas.InstanceMountPoint{{InstancePath: hostDir, Path: "/data"}}
+	if err := c.SubmitTask(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	info := waitTask(t, c, id, 60*time.Second, func(i *schemas.TaskInfoResponse) bool { return isRunning(i) || isTerminated(i) })
+	if info.Status != schemas.TaskStatusRunning || info.ImagePullProgress != nil || info.ContainerID == "" {
+		t.Fatalf("task = %+v", info)
+	}
+	mapped := map[int]int{}
+	for _, p := range info.Ports {
+		mapped[p.Container] = p.Host
+	}
+	if mapped[DefaultRunnerHTTPPort] == 0 || mapped[DefaultRunnerSSHPort] == 0 {
+		t.Fatalf("ports = %+v", info.Ports)
+	}
+	script := "echo from-container > /data/out.txt; " +
+		"cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes; " +
+		"echo user=$(id -u) run=$DSTACK_RUN_NAME"
+	final, out := runJob(t, runnerURL(info, DefaultRunnerHTTPPort), "/bin/sh", "-c", script)
+	if final.State != schemas.JobStateDone {
+		t.Fatalf("final = %+v, output %q", final, out)
+	}
+	if !strings.Contains(out, "67108864\n") || !strings.Contains(out, "user=0 run=test-run") {
+		t.Fatalf("output = %q", out)
+	}
+	if data, err := os.ReadFile(filepath.Join(hostDir, "out.txt")); err != nil || string(data) != "from-container\n" {
+		t.Fatalf("bind mount file = %q, %v", data, err)
+	}
+	info = waitTask(t, c, id, 30*time.Second, isTerminated)
+	if info.TerminationReason != string(schemas.TerminationReasonDoneByRunner) {
+		t.Fatalf("task = %+v", info)
+	}
+	assertHostConfig(t, api, info.ContainerID)
+	if logs := strings.Join(srv.exec.LastLogs(ctx, id, 100), "\n"); !strings.Contains(logs, "no sshd") {
+		t.Fatalf("runner did not report the missing sshd: %s", logs)
+	}
+	if err := c.RemoveTask(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	err := api.call(ctx, http.MethodGet, "/containers/"+info.ContainerID+"/json", nil, nil, nil)
+	if !isNotFound(err) {
+		t.Fatalf("container still exists: %v", err)
+	}
+}
+
+func TestDockerExecutorHostNetworkTerminate(t *testing.T) {
+	port := freePort(t)
+	_, c, api := dockerShim(t, func(cfg *Config) { cfg.RunnerHTTPPort = port })
+	ctx := context.Background()
+	const id = "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9"
+	t.Cleanup(func() { removeTaskContainers(t, api, id) })
+	if err := c.SubmitTask(ctx, taskConfig(id, testImage)); err != nil {
+		t.Fatal(err)
+	}
+	info := waitTask(t, c, id, 60*time.Second, isRunning)
+	if len(info.Ports) != 0 {
+		t.Fatalf("host mode ports = %+v", info.Ports)
+	}
+	rc := client.NewRunnerClient(nil, runnerURL(info, port))
+	testutil.Eventually(t, 20*time.Second, "runner in host network", func() bool {
+		_, err := rc.Healthcheck(ctx)
+		return err == nil
+	})
+	req := schemas.TaskTerminateRequest{TerminationReason: "terminated_by_user", TerminationMessage: "stop", Timeout: 2}
+	if err := c.TerminateTask(ctx, id, req); err != nil {
+		t.Fatal(err)
+	}
+	var state dockerInspect
+	if err := api.call(ctx, http.MethodGet, "/containers/"+info.ContainerID+"/json", nil, nil, &state); err != nil {
+		t.Fatal(err)
+	}
+	if state.State.Running {
+		t.Fatalf("container still running: %+v", state.State)
+	}
+	if info, _ = c.GetTask(ctx, id); info.TerminationReason != "terminated_by_user" {
+		t.Fatalf("task = %+v", info)
+	}
+	if err := c.RemoveTask(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDockerExecutorContainerExitCode(t *testing.T) {
+	_, c, api := dockerShim(t, func(cfg *Config) { cfg.RunnerArgs = []string{"runner", "--bogus-flag"} })
+	ctx := context.Background()
+	const id = "c1d2e3f4-a5b6-4c7d-8e9f-a0b1c2d3e4f5"
+	t.Cleanup(func() { removeTaskContainers(t, api, id) })
+	if err := c.SubmitTask(ctx, taskConfig(id, testImage)); err != nil {
+		t.Fatal(err)
+	}
+	info := waitTask(t, c, id, 60*time.Second, isTerminated)
+	if info.TerminationReason != string(schemas.TerminationReasonContainerExitedWithError) ||
+		!strings.Contains(info.TerminationMessage, "bogus-flag") {
+		t.Fatalf("task = %+v", info)
+	}
+	if err := c.RemoveTask(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDockerExecutorPullFailure(t *testing.T) {
+	_, c, _ := dockerShim(t, nil)
+	ctx := context.Background()
+	const id = "f0e1d2c3-b4a5-4968-8776-655443322110"
+	if err := c.SubmitTask(ctx, taskConfig(id, "127.0.0.1:1/dstack-test/missing:1")); err != nil {
+		t.Fatal(err)
+	}
+	info := waitTask(t, c, id, 60*time.Second, isTerminated)
+	if info.TerminationReason != string(schemas.TerminationReasonCreatingContainerError) {
+		t.Fatalf("task = %+v", info)
+	}
+	if err := c.RemoveTask(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDockerShimRestartRestoresTasks(t *testing.T) {
+	api := requireDocker(t)
+	ensureBusyboxImage(t, api)
+	home := t.TempDir()
+	cfg := Config{Executor: ExecutorDocker, RunnerBinary: testutil.AgentBinary(t), HomeDir: home}
+	const id = "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d"
+	t.Cleanup(func() { removeTaskContainers(t, api, id) })
+	ctx := context.Background()
+
+	first, err := New(Config{HTTPPort: -1, Executor: cfg.Executor, RunnerBinary: cfg.RunnerBinary, HomeDir: home}, testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stopFirst := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- first.Run(runCtx) }()
+	testutil.Eventually(t, 5*time.Second, "first shim", func() bool { return first.Addr() != nil })
+	c1 := client.NewShimClient(nil, "http://"+first.Addr().String())
+	tc := taskConfig(id, testImage)
+	tc.NetworkMode = schemas.NetworkModeBridge
+	if err := c1.SubmitTask(ctx, tc); err != nil {
+		t.Fatal(err)
+	}
+	before := waitTask(t, c1, id, 60*time.Second, isRunning)
+	stopFirst()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	_, c2 := startShim(t, cfg)
+	after, err := c2.GetTask(ctx, id)
+	if err != nil || after.Status != schemas.TaskStatusRunning || after.ContainerID != before.ContainerID ||
+		len(after.Ports) != len(before.Ports) {
+		t.Fatalf("restored task = %+v (before %+v), %v", after, before, err)
+	}
+	if err := c2.TerminateTask(ctx, id, schemas.TaskTerminateRequest{TerminationReason: "terminated_by_server", Timeout: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c2.RemoveTask(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+}
