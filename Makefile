@@ -1,0 +1,34 @@
+# The two commands a newcomer needs:
+#   make run    start the server on embedded SQLite (same as `go run . server`)
+#   make test   install what the tests need, start throwaway services, run every test
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+
+.PHONY: run build test test-go bench lint fmt tidy
+
+run:
+	$(GO) run . server
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o dstack .
+
+test:
+	bash .ci/test.sh
+
+# test-go runs the Go tests alone, with whatever services are already up.
+test-go:
+	$(GO) test ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+tidy:
+	$(GO) mod tidy
