@@ -1,0 +1,190 @@
+package schemas
+
+import (
+	"fmt"
+
+	"gopkg.in/yaml.v3"
+)
+
+// ServiceConfiguration is `type: service`.
+type ServiceConfiguration struct {
+	Port        ServicePort     `json:"port" dstack:"required"`
+	Gateway     *ServiceGateway `json:"gateway"`
+	StripPrefix bool            `json:"strip_prefix"` // default true
+	Model       *ServiceModel   `json:"model"`
+	HTTPS       *ServiceHTTPS   `json:"https"` // null → true
+	Auth        bool            `json:"auth"`  // default true
+	Scaling     *ScalingSpec    `json:"scaling"`
+	RateLimits  []RateLimit     `json:"rate_limits"`
+	Probes      []ProbeConfig   `json:"probes"` // null: defaults (a model probe when model is set)
+	Replicas    ServiceReplicas `json:"replicas"`
+	Commands    []string        `json:"commands"`
+	BaseRunConfiguration
+	ProfileParams
+}
+
+// RateLimit limits requests per second for a path prefix, per client IP or per header value.
+type RateLimit struct {
+	Prefix string       `json:"prefix"` // default "/"
+	Key    RateLimitKey `json:"key"`
+	RPS    float64      `json:"rps" dstack:"required"`
+	Burst  int          `json:"burst"`
+}
+
+// RateLimitKey partitions requests: {type: ip_address} (default) or {type: header, header}.
+type RateLimitKey struct {
+	Type   string  `json:"type"`
+	Header *string `json:"header,omitempty"`
+}
+
+// ProbeConfig is an HTTP health probe of a service replica. Nulls take the server defaults
+// (url "/", method get, timeout 10s, interval 15s, ready_after 1, until_ready false).
+type ProbeConfig struct {
+	Type       string           `json:"type" dstack:"required"` // http
+	URL        *string          `json:"url"`
+	Method     *string          `json:"method"`
+	Headers    []HTTPHeaderSpec `json:"headers"`
+	Body       *string          `json:"body"`
+	Timeout    *Duration        `json:"timeout"`
+	Interval   *Duration        `json:"interval"`
+	ReadyAfter *int             `json:"ready_after"`
+	UntilReady *bool            `json:"until_ready"`
+}
+
+// HTTPHeaderSpec is one HTTP header of a probe request.
+type HTTPHeaderSpec struct {
+	Name  string `json:"name" dstack:"required"`
+	Value string `json:"value" dstack:"required"`
+}
+
+func (r *RateLimit) setDefaults()    { r.Prefix = "/"; r.Key.Type = "ip_address" }
+func (k *RateLimitKey) setDefaults() { k.Type = "ip_address" }
+func (p *ProbeConfig) setDefaults()  { p.Headers = []HTTPHeaderSpec{} }
+
+// NewServiceConfiguration returns a service configuration with every default set.
+func NewServiceConfiguration() ServiceConfiguration {
+	var c ServiceConfiguration
+	c.setDefaults()
+	return c
+}
+
+func (c *ServiceConfiguration) setDefaults() {
+	c.setBaseDefaults(ConfigurationTypeService)
+	c.StripPrefix, c.Auth = true, true
+	c.RateLimits, c.Commands = []RateLimit{}, []string{}
+}
+
+// ConfigurationType returns "service".
+func (c ServiceConfiguration) ConfigurationType() string { return ConfigurationTypeService }
+
+// MarshalJSON writes upstream's field order; replica groups go under "replicas".
+func (c ServiceConfiguration) MarshalJSON() ([]byte, error) {
+	type plain ServiceConfiguration
+	p := plain(c)
+	p.RateLimits, p.Commands = orEmpty(p.RateLimits), orEmpty(p.Commands)
+	p.fillEmptyLists()
+	return marshalPlain(p)
+}
+
+// UnmarshalJSON decodes leniently (unknown fields ignored).
+func (c *ServiceConfiguration) UnmarshalJSON(b []byte) error { return decodeJSONInto(b, c) }
+
+// UnmarshalYAML decodes strictly (unknown keys are errors).
+func (c *ServiceConfiguration) UnmarshalYAML(y *yaml.Node) error { return decodeYAMLInto(y, c) }
+
+func (c *ServiceConfiguration) unmarshalNode(d *decoder, n *vnode) error {
+	if groups := n.get("groups"); groups != nil {
+		if groups.kind != vNull {
+			if r := n.get("replicas"); r != nil && r.kind != vNull {
+				return &FieldError{Path: "groups", Line: groups.line, Msg: "`replicas` and `groups` are mutually exclusive"}
+			}
+			n = renameKey(dropKey(n, "replicas"), "groups", "replicas")
+		} else {
+			n = dropKey(n, "groups")
+		}
+	}
+	if err := d.structInto(n, c); err != nil {
+		return err
+	}
+	for i := range c.Replicas.Groups {
+		if c.Replicas.Groups[i].Name == nil {
+			name := fmt.Sprint(i)
+			c.Replicas.Groups[i].Name = &name
+		}
+	}
+	return c.checkType(ConfigurationTypeService)
+}
+
+// ReplicaGroups returns the service's replica groups: its groups, or one group "0" made of
+// the top-level replicas (null → 1), commands, resources and scaling.
+func (c ServiceConfiguration) ReplicaGroups() []ReplicaGroup {
+	if c.Replicas.Groups != nil {
+		return c.Replicas.Groups
+	}
+	replicas, name := RangeExactly(1), DefaultReplicaGroup
+	if c.Replicas.Range != nil {
+		replicas = *c.Replicas.Range
+	}
+	return []ReplicaGroup{{Name: &name, Replicas: replicas, Commands: c.Commands,
+		Resources: c.Resources, Scaling: c.Scaling}}
+}
+
+// ResolvedHTTPS is the https setting with the default (true) applied.
+func (c ServiceConfiguration) ResolvedHTTPS() ServiceHTTPS {
+	if c.HTTPS == nil {
+		return ServiceHTTPS{Enabled: true}
+	}
+	return *c.HTTPS
+}
+
+// Validate checks the configuration as upstream's model and server do.
+func (c ServiceConfiguration) Validate() error {
+	if err := c.checkType(ConfigurationTypeService); err != nil {
+		return err
+	}
+	if err := c.validateBase("run"); err != nil {
+		return err
+	}
+	if err := c.ProfileParams.validate(); err != nil {
+		return err
+	}
+	if err := PortMapping(c.Port).check(); err != nil {
+		return withPath("port", err)
+	}
+	if err := c.validateTraffic(); err != nil {
+		return err
+	}
+	if c.Scaling != nil {
+		if err := c.Scaling.validate(); err != nil {
+			return withPath("scaling", err)
+		}
+	}
+	if c.Replicas.Groups != nil {
+		return c.validateGroups()
+	}
+	if r := c.Replicas.Range; r != nil {
+		if err := validateReplicaRange(*r); err != nil {
+			return withPath("replicas", err)
+		}
+		if err := checkScalingMatchesRange(*r, c.Scaling != nil, "replicas"); err != nil {
+			return err
+		}
+	}
+	if len(c.Commands) == 0 && c.Image == nil {
+		return withPath("commands", fmt.Errorf("either `commands` or `image` must be set"))
+	}
+	return nil
+}
+
+// checkScalingMatchesRange requires `scaling` exactly when the replica count is a range
+// (replicasKey is where the count lives: "replicas", or "count" in a replica group).
+func checkScalingMatchesRange(r IntRange, hasScaling bool, replicasKey string) error {
+	isRange := !(r.Min != nil && r.Max != nil && *r.Min == *r.Max)
+	switch {
+	case isRange && !hasScaling:
+		return withPath(replicasKey, fmt.Errorf("a range of replicas (%s) requires `scaling`", r))
+	case !isRange && hasScaling:
+		return withPath("scaling", fmt.Errorf("to use `scaling`, `replicas` must be a range"))
+	}
+	return nil
+}
