@@ -29,6 +29,9 @@ func withConn(fn func(c *cli.Context, cn *conn) error) cli.ActionFunc {
 // args checks the number of positional arguments.
 func args(c *cli.Context, min, max int, usage string) ([]string, error) {
 	a := c.Args().Slice()
+	if max == 0 && len(a) > 0 {
+		return nil, usageError("%s takes no arguments, got %q", c.Command.HelpName, a)
+	}
 	if len(a) < min || (max >= 0 && len(a) > max) {
 		return nil, usageError("usage: %s %s", c.Command.HelpName, usage)
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 )
@@ -46,12 +47,30 @@ func run(ctx context.Context, args []string, b Build, stdout, stderr io.Writer) 
 	if err == nil {
 		return 0
 	}
+	if strings.HasPrefix(err.Error(), "No help topic for ") {
+		err = usageError("unknown command %s: see `%s --help`", strings.TrimPrefix(err.Error(), "No help topic for "), strings.Join(commandPath(app, args), " "))
+	}
 	fmt.Fprintf(stderr, "Error: %v\n", err)
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code
 	}
 	return 1
+}
+
+// commandPath is the longest known command prefix of args, for messages.
+func commandPath(app *cli.App, args []string) []string {
+	path := []string{"dstack"}
+	cmds := app.Commands
+	for _, a := range args[1:] {
+		c := findCommand(cmds, a)
+		if c == nil {
+			break
+		}
+		path = append(path, a)
+		cmds = c.Subcommands
+	}
+	return path
 }
 
 func newApp(b Build, stdout, stderr io.Writer) *cli.App {

@@ -70,8 +70,9 @@ func runServer(c *cli.Context) error {
 }
 
 // updateDefaultProject points project main of ~/.dstack/config.yml at this
-// server, so the CLI works right away. An entry for another server is only
-// replaced with --yes.
+// server, so the CLI works right away. An entry for another server (other
+// URL and token) is only replaced with --yes; the same server on a new
+// address is followed.
 func updateDefaultProject(out io.Writer, url, token string, force bool) error {
 	cfg, err := loadClientConfig()
 	if err != nil {
@@ -79,7 +80,7 @@ func updateDefaultProject(out io.Writer, url, token string, force bool) error {
 	}
 	if p := cfg.project("main"); p != nil && p.URL == url && p.Token == token {
 		return nil
-	} else if p != nil && p.URL != url && !force {
+	} else if p != nil && p.URL != url && p.Token != token && !force {
 		fmt.Fprintf(out, "Project main in %s points at %s; run with --yes to point it at this server\n", cfg.path, p.URL)
 		return nil
 	}

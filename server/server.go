@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/dstackgo/dstack/crypto"
@@ -84,6 +85,16 @@ func New(ctx context.Context, o Options) (s *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// Bind first: a busy port fails before any state is touched.
+	ln, err := listen(o.Host, o.Port)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = ln.Close()
+		}
+	}()
 	d, err := db.Open(ctx, target, db.Options{Logger: log.With("component", "db"), PoolSize: o.DBPoolSize})
 	if err != nil {
 		return nil, err
@@ -111,10 +122,6 @@ func New(ctx context.Context, o Options) (s *Server, err error) {
 			return nil, fmt.Errorf("write %s: %w", cfgPath, err)
 		}
 		log.Info("wrote a default config", "path", cfgPath)
-	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(o.Host, fmt.Sprint(o.Port)))
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s:%d: %w", o.Host, o.Port, err)
 	}
 	router := api.New(env, log.With("component", "api"))
 	return &Server{
@@ -178,6 +185,17 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) Close() error {
 	_ = s.listener.Close()
 	return s.db.Close()
+}
+
+func listen(host string, port int) (net.Listener, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, fmt.Sprint(port)))
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("port %d on %s is already in use (another dstack server?): stop it or pick another with --port", port, host)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s:%d: %w", host, port, err)
+	}
+	return ln, nil
 }
 
 func loadConfig(path string, disabled bool) (*config.File, bool, error) {

@@ -123,6 +123,8 @@ func decodeError(status int, path string, data []byte) error {
 	case http.StatusForbidden:
 		if e.Msg == "Invalid token" || e.Msg == "Not authenticated" {
 			e.Msg = "the server refused the token (" + e.Msg + "): check the token in ~/.dstack/config.yml, DSTACK_TOKEN or --token"
+		} else if e.Msg == "Access denied" || e.Msg == "" {
+			e.Msg = "access denied: your user may not do this here (ask a project or global admin)"
 		} else {
 			e.Msg = "access denied: " + e.Msg
 		}
