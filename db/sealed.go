@@ -32,10 +32,14 @@ var (
 	SecretsValue       = Column{"secrets", "value"}
 	BackendsAuth       = Column{"backends", "auth"}
 	BackendsSourceAuth = Column{"backends", "source_auth"}
+	RepoCredsCreds     = Column{"repo_creds", "creds"}
+	FleetsSSHKeys      = Column{"fleets", "ssh_private_keys"}
+	InstancesSSHTarget = Column{"instances", "remote_connection_info"}
 )
 
 // SealedColumns lists every sealed column.
-var SealedColumns = []Column{UsersToken, UsersSSHPrivateKey, ProjectsSSHKey, SecretsValue, BackendsAuth, BackendsSourceAuth}
+var SealedColumns = []Column{UsersToken, UsersSSHPrivateKey, ProjectsSSHKey, SecretsValue, BackendsAuth,
+	BackendsSourceAuth, RepoCredsCreds, FleetsSSHKeys, InstancesSSHTarget}
 
 // String is "table.column".
 func (c Column) String() string { return c.Table + "." + c.Name }

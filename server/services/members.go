@@ -3,6 +3,7 @@ package services
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -14,6 +15,9 @@ import (
 // SetMembers replaces a project's members. Managers cannot grant admin nor
 // change admins; the project keeps at least one admin.
 func (s Projects) SetMembers(ctx context.Context, a *Access, members []schemas.MemberSetting) error {
+	if err := checkDuplicates(members); err != nil {
+		return err
+	}
 	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		current, err := db.ListMembers(ctx, tx, a.Project.ID)
 		if err != nil {
@@ -53,6 +57,9 @@ func (s Projects) SetMembers(ctx context.Context, a *Access, members []schemas.M
 // themselves as a plain user (joining).
 func (s Projects) AddMembers(ctx context.Context, actor *db.User, a *Access, members []schemas.MemberSetting) error {
 	manager := a.GlobalAdmin || a.Role == schemas.ProjectRoleAdmin || a.Role == schemas.ProjectRoleManager
+	if err := checkDuplicates(members); err != nil {
+		return err
+	}
 	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		next, err := db.NextMemberNum(ctx, tx, a.Project.ID)
 		if err != nil {
@@ -77,8 +84,9 @@ func (s Projects) AddMembers(ctx context.Context, actor *db.User, a *Access, mem
 	})
 }
 
-// RemoveMembers removes users; members may remove themselves, managers may
-// remove non-admins, admins anyone — while one admin remains.
+// RemoveMembers removes users: anyone may leave, project managers and
+// admins remove non-admins, global admins remove anyone — while one admin
+// remains.
 func (s Projects) RemoveMembers(ctx context.Context, actor *db.User, a *Access, usernames []string) error {
 	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var ids []string
@@ -96,10 +104,12 @@ func (s Projects) RemoveMembers(ctx context.Context, actor *db.User, a *Access, 
 				return err
 			}
 			self := u.ID == actor.ID
+			targetAdmin := m.ProjectRole == string(schemas.ProjectRoleAdmin)
 			switch {
-			case a.GlobalAdmin || a.Role == schemas.ProjectRoleAdmin:
-			case a.Role == schemas.ProjectRoleManager && m.ProjectRole != string(schemas.ProjectRoleAdmin):
-			case self:
+			case a.GlobalAdmin || self:
+			case targetAdmin: // only global admins remove another admin
+				return Forbidden()
+			case a.Role == schemas.ProjectRoleAdmin || a.Role == schemas.ProjectRoleManager:
 			default:
 				return Forbidden()
 			}
@@ -112,19 +122,38 @@ func (s Projects) RemoveMembers(ctx context.Context, actor *db.User, a *Access, 
 	})
 }
 
-// memberUser validates a member setting and resolves its user.
+// memberUser validates a member setting and resolves its user. Only
+// admins grant the admin role; a manager may keep an existing admin as is.
 func (s Projects) memberUser(ctx context.Context, idb bun.IDB, a *Access, ms schemas.MemberSetting) (*db.User, error) {
 	if !ms.ProjectRole.Valid() {
 		return nil, InvalidField("project_role", "Project role %q is invalid: use admin, manager or user", ms.ProjectRole)
 	}
-	if ms.ProjectRole == schemas.ProjectRoleAdmin && !a.GlobalAdmin && a.Role != schemas.ProjectRoleAdmin {
-		return nil, Forbidden()
-	}
 	u, err := db.GetUserByNameOrEmail(ctx, idb, ms.Username)
 	if errors.Is(err, db.ErrNotFound) {
 		return nil, NotFound("User %s not found", ms.Username)
+	} else if err != nil {
+		return nil, err
 	}
-	return u, err
+	if ms.ProjectRole == schemas.ProjectRoleAdmin && !a.GlobalAdmin && a.Role != schemas.ProjectRoleAdmin {
+		m, err := db.GetMember(ctx, idb, a.Project.ID, u.ID)
+		if err != nil || m.ProjectRole != string(schemas.ProjectRoleAdmin) {
+			return nil, Forbidden()
+		}
+	}
+	return u, nil
+}
+
+// checkDuplicates refuses a member list naming one user twice.
+func checkDuplicates(ms []schemas.MemberSetting) error {
+	seen := map[string]bool{}
+	for _, m := range ms {
+		k := strings.ToLower(m.Username)
+		if seen[k] {
+			return InvalidField("members", "Cannot add same user multiple times: %s", m.Username)
+		}
+		seen[k] = true
+	}
+	return nil
 }
 
 // ensureAdmin refuses a change that would leave a project without an admin.

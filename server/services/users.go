@@ -2,9 +2,11 @@ package services
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -20,12 +22,23 @@ type Users struct{ *Env }
 // Authenticate finds the active user owning token; the token is looked up by
 // its sha256 and never decrypted.
 func (s Users) Authenticate(ctx context.Context, token string) (*db.User, error) {
+	invalid := &Error{Kind: KindInvalidToken, Msg: "Invalid token"}
 	u, err := db.GetUserByTokenHash(ctx, s.DB, tokenHash(token))
 	if errors.Is(err, db.ErrNotFound) || (err == nil && !u.Active) {
-		return nil, &Error{Kind: KindInvalidToken, Msg: "Invalid token"}
+		return nil, invalid
 	}
 	if err != nil {
 		return nil, fmt.Errorf("look up token: %w", err)
+	}
+	// As upstream: a token no configured key can decrypt does not log in,
+	// so a removed key shows up as refused logins, not as failures later.
+	stored, err := db.Unseal(s.Sealer, db.UsersToken, u.ID, u.Token)
+	if err != nil {
+		s.Log.Warn("refused a token that cannot be decrypted", "user", u.Name, "err", err)
+		return nil, invalid
+	}
+	if subtle.ConstantTimeCompare([]byte(stored), []byte(token)) != 1 {
+		return nil, invalid
 	}
 	return u, nil
 }
@@ -216,7 +229,7 @@ func (s Users) RefreshSSHKey(ctx context.Context, actor *db.User, username strin
 func (s Users) Delete(ctx context.Context, names []string) error {
 	ids := make([]string, 0, len(names))
 	for _, n := range names {
-		if n == "admin" {
+		if strings.EqualFold(n, "admin") {
 			return Invalid("The admin user cannot be deleted")
 		}
 		u, err := db.GetUserByName(ctx, s.DB, n)

@@ -1,0 +1,103 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
+)
+
+// Claim describes a batch claim of a pipeline.
+type Claim struct {
+	// Table is the leased table (fleets, instances, runs, jobs).
+	Table string
+	// Where selects the rows the pipeline handles (e.g. "status IN ('pending')").
+	// It must be written without bind placeholders.
+	Where string
+	// Owner names the pipeline and replica holding the lease.
+	Owner string
+	// Limit caps the batch.
+	Limit int
+	// TTL is how long the lease holds before another replica may take it.
+	TTL time.Duration
+	// ProcessedBefore skips rows processed after it (the pipeline's minimum
+	// interval); zero means no such filter.
+	ProcessedBefore time.Time
+}
+
+// ClaimRows leases up to c.Limit unleased (or expired) rows in one statement
+// and returns their ids and the batch's lock token. On PostgreSQL the
+// candidate rows are locked with FOR UPDATE SKIP LOCKED, so replicas
+// claiming at once get disjoint batches; SQLite has one writer at a time.
+func ClaimRows(ctx context.Context, idb bun.IDB, c Claim, now time.Time) (ids []string, token string, err error) {
+	token = uuid.NewString()
+	skip := ""
+	if idb.Dialect().Name() == dialect.PG {
+		skip = " FOR UPDATE SKIP LOCKED"
+	}
+	var cond strings.Builder
+	cond.WriteString("(lock_expires_at IS NULL OR lock_expires_at < ?now)")
+	if c.Where != "" {
+		cond.WriteString(" AND (" + c.Where + ")")
+	}
+	args := []any{bun.Safe(c.Table), c.Owner, token, now.Add(c.TTL), bun.Safe(c.Table)}
+	if !c.ProcessedBefore.IsZero() {
+		cond.WriteString(" AND last_processed_at <= ?before")
+	}
+	q := "UPDATE ? SET lock_owner = ?, lock_token = ?, lock_expires_at = ? WHERE id IN (" +
+		"SELECT id FROM ? WHERE " + cond.String() + " ORDER BY last_processed_at LIMIT ?limit" + skip + ") RETURNING id"
+	q = strings.NewReplacer("?now", "?", "?before", "?", "?limit", "?").Replace(q)
+	args = append(args, now)
+	if !c.ProcessedBefore.IsZero() {
+		args = append(args, c.ProcessedBefore)
+	}
+	args = append(args, c.Limit)
+	rows, err := idb.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("claim %s: %w", c.Table, mapErr(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, "", fmt.Errorf("claim %s: %w", c.Table, err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, token, rows.Err()
+}
+
+// ReleaseRow ends a lease and stamps last_processed_at, only if the row is
+// still held under token (a lease that expired and was taken over is left
+// to its new holder). It reports whether the row was still held.
+func ReleaseRow(ctx context.Context, idb bun.IDB, table, id, token string, now time.Time) (bool, error) {
+	res, err := idb.ExecContext(ctx,
+		"UPDATE ? SET lock_owner = NULL, lock_token = NULL, lock_expires_at = NULL, last_processed_at = ? WHERE id = ? AND lock_token = ?",
+		bun.Safe(table), now, id, token)
+	if err != nil {
+		return false, mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// ExtendLease pushes a held lease's expiry, for long work on one row.
+func ExtendLease(ctx context.Context, idb bun.IDB, table, id, token string, until time.Time) (bool, error) {
+	res, err := idb.ExecContext(ctx, "UPDATE ? SET lock_expires_at = ? WHERE id = ? AND lock_token = ?",
+		bun.Safe(table), until, id, token)
+	if err != nil {
+		return false, mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// IsLeased reports whether a row is held by a pipeline right now; API
+// handlers that must not race a pipeline refuse while it is.
+func IsLeased(l Lease, now time.Time) bool {
+	return l.LockExpiresAt != nil && l.LockExpiresAt.After(now)
+}
