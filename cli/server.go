@@ -32,6 +32,13 @@ func serverCommand() *cli.Command {
 			&cli.IntFlag{Name: "project-quota", Value: 10, EnvVars: []string{"DSTACK_USER_PROJECT_DEFAULT_QUOTA"}, Usage: "projects a non-admin user may own"},
 			&cli.IntFlag{Name: "db-pool-size", Value: 40, EnvVars: []string{"DSTACK_DB_POOL_SIZE"}, Usage: "PostgreSQL connections"},
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, EnvVars: []string{"DSTACK_UPDATE_DEFAULT_PROJECT"}, Usage: "update project main in ~/.dstack/config.yml without asking"},
+			&cli.BoolFlag{Name: "background-disabled", EnvVars: []string{"DSTACK_SERVER_BACKGROUND_PROCESSING_DISABLED"}, Usage: "serve the API only (another replica processes runs)"},
+			&cli.StringFlag{Name: "agent-binary", EnvVars: []string{"DSTACK_SERVER_AGENT_BINARY"}, Usage: "Linux dstack binary to deploy to SSH hosts (default: this one)"},
+			&cli.StringFlag{Name: "cloudwatch-log-group", EnvVars: []string{"DSTACK_SERVER_CLOUDWATCH_LOG_GROUP"}, Usage: "store job logs in this CloudWatch Logs group (it must exist)"},
+			&cli.StringFlag{Name: "cloudwatch-log-region", EnvVars: []string{"DSTACK_SERVER_CLOUDWATCH_LOG_REGION"}, Usage: "the CloudWatch Logs group's region"},
+			&cli.StringFlag{Name: "cloudwatch-endpoint", EnvVars: []string{"DSTACK_SERVER_CLOUDWATCH_ENDPOINT"}, Usage: "CloudWatch Logs endpoint URL (an emulator)", Hidden: true},
+			&cli.IntFlag{Name: "job-network-mode", Value: 2, EnvVars: []string{"DSTACK_SERVER_JOB_NETWORK_MODE"}, Usage: "1: bridge unless multi-node, 2: host for whole instances, 3: always bridge"},
+			&cli.Int64Flag{Name: "code-upload-limit", Value: 2 << 20, EnvVars: []string{"DSTACK_SERVER_CODE_UPLOAD_LIMIT"}, Usage: "largest code or files upload in bytes (0: no limit)"},
 			&cli.BoolFlag{Name: "no-default", EnvVars: []string{"DSTACK_DO_NOT_UPDATE_DEFAULT_PROJECT"}, Usage: "leave ~/.dstack/config.yml alone"},
 		},
 		Action: runServer,
@@ -56,7 +63,11 @@ func runServer(c *cli.Context) error {
 		Dir: dir, DatabaseURL: c.String("database-url"), Host: c.String("host"), Port: c.Int("port"),
 		URL: c.String("url"), AdminToken: c.String("token"), ConfigDisabled: c.Bool("config-disabled"),
 		ProjectQuota: c.Int("project-quota"), DBPoolSize: c.Int("db-pool-size"), Logger: log,
-		Announce: func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) },
+		BackgroundDisabled: c.Bool("background-disabled"), AgentBinary: c.String("agent-binary"),
+		CloudWatchGroup: c.String("cloudwatch-log-group"), CloudWatchRegion: c.String("cloudwatch-log-region"),
+		CloudWatchEndpoint: c.String("cloudwatch-endpoint"), JobNetworkMode: c.Int("job-network-mode"),
+		CodeUploadLimit: c.Int64("code-upload-limit"),
+		Announce:        func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) },
 	})
 	if err != nil {
 		return err

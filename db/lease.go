@@ -101,3 +101,18 @@ func ExtendLease(ctx context.Context, idb bun.IDB, table, id, token string, unti
 func IsLeased(l Lease, now time.Time) bool {
 	return l.LockExpiresAt != nil && l.LockExpiresAt.After(now)
 }
+
+// UpdateLeased writes the named columns of model (a row struct with an id
+// primary key) and ends the lease, in one statement that only applies while
+// the row is still held under token. It reports whether it applied; false
+// means the lease expired and another holder owns the row now.
+func UpdateLeased(ctx context.Context, idb bun.IDB, model any, token string, now time.Time, columns ...string) (bool, error) {
+	res, err := idb.NewUpdate().Model(model).Column(columns...).WherePK().Where("lock_token = ?", token).
+		Set("lock_owner = NULL").Set("lock_token = NULL").Set("lock_expires_at = NULL").
+		Set("last_processed_at = ?", now).Exec(ctx)
+	if err != nil {
+		return false, mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}

@@ -17,9 +17,11 @@ import (
 	"syscall"
 	"time"
 
+	sshfleet "github.com/dstackgo/dstack/backends/ssh"
 	"github.com/dstackgo/dstack/crypto"
 	"github.com/dstackgo/dstack/db"
 	"github.com/dstackgo/dstack/server/api"
+	"github.com/dstackgo/dstack/server/background"
 	"github.com/dstackgo/dstack/server/config"
 	"github.com/dstackgo/dstack/server/services"
 )
@@ -39,7 +41,22 @@ type Options struct {
 	ConfigDisabled bool
 	ProjectQuota   int
 	DBPoolSize     int
-	Logger         *slog.Logger
+	// BackgroundDisabled runs the API only (DSTACK_SERVER_BACKGROUND_PROCESSING_DISABLED).
+	BackgroundDisabled bool
+	// AgentBinary is the Linux dstack binary deployed to SSH hosts; the
+	// running binary when empty.
+	AgentBinary string
+	// CloudWatchGroup and CloudWatchRegion store job logs in CloudWatch Logs
+	// instead of files under Dir.
+	CloudWatchGroup  string
+	CloudWatchRegion string
+	// CloudWatchEndpoint overrides the AWS endpoint (an emulator).
+	CloudWatchEndpoint string
+	// JobNetworkMode is DSTACK_SERVER_JOB_NETWORK_MODE (1, 2 or 3).
+	JobNetworkMode int
+	// CodeUploadLimit caps code and archive uploads in bytes (0: none).
+	CodeUploadLimit int64
+	Logger          *slog.Logger
 	// Announce receives the startup lines a user reads (config applied,
 	// admin token, URL). Nil discards them.
 	Announce func(format string, args ...any)
@@ -52,6 +69,9 @@ type Server struct {
 	env        *services.Env
 	listener   net.Listener
 	http       *http.Server
+	supervisor *background.Supervisor
+	pool       *sshfleet.Pool
+	binary     *sshfleet.Binary
 	log        *slog.Logger
 	AdminToken string
 	// Keyring is the encryption keyring config.yml configures.
@@ -109,7 +129,17 @@ func New(ctx context.Context, o Options) (s *Server, err error) {
 	} else if len(applied) > 0 {
 		log.Info("applied migrations", "count", len(applied), "last", applied[len(applied)-1])
 	}
-	env := &services.Env{DB: d, Sealer: keyring, Perms: cfg.Permissions(), ProjectQuota: o.ProjectQuota, Log: log.With("component", "services")}
+	logs, err := openLogStore(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = logs.Close()
+		}
+	}()
+	env := &services.Env{DB: d, Sealer: keyring, Perms: cfg.Permissions(), ProjectQuota: o.ProjectQuota,
+		Log: log.With("component", "services"), Logs: logs, CodeUploadLimit: o.CodeUploadLimit}
 	if !o.ConfigDisabled {
 		o.Announce("Applying %s...", displayPath(cfgPath))
 	}
@@ -123,11 +153,13 @@ func New(ctx context.Context, o Options) (s *Server, err error) {
 		}
 		log.Info("wrote a default config", "path", cfgPath)
 	}
+	s = &Server{opts: o, db: d, env: env, listener: ln, log: log, AdminToken: token, Keyring: keyring}
+	if !o.BackgroundDisabled {
+		s.startBackground()
+	}
 	router := api.New(env, log.With("component", "api"))
-	return &Server{
-		opts: o, db: d, env: env, listener: ln, log: log, AdminToken: token, Keyring: keyring,
-		http: &http.Server{Handler: router, ReadHeaderTimeout: 30 * time.Second},
-	}, nil
+	s.http = &http.Server{Handler: router, ReadHeaderTimeout: 30 * time.Second}
+	return s, nil
 }
 
 // URL is the server's externally visible URL.
@@ -154,6 +186,15 @@ func (s *Server) Run(ctx context.Context) error {
 	s.opts.Announce("The server is running at %s/", s.URL())
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.listener) }()
+	bgCtx, stopBackground := context.WithCancel(ctx)
+	defer stopBackground()
+	bgDone := make(chan struct{})
+	go func() {
+		defer close(bgDone)
+		if s.supervisor != nil {
+			s.supervisor.Run(bgCtx)
+		}
+	}()
 	checked := make(chan struct{})
 	go func() {
 		defer close(checked)
@@ -173,7 +214,15 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.http.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		s.log.Warn("http shutdown", "err", err)
 	}
+	s.log.Info("shutting down: stop background pipelines")
+	stopBackground()
+	<-bgDone
 	<-checked
+	s.closeAgents()
+	s.log.Info("shutting down: close log storage")
+	if err := s.env.Logs.Close(); err != nil {
+		s.log.Warn("close log storage", "err", err)
+	}
 	s.log.Info("shutting down: close database")
 	if err := s.db.Close(); err != nil {
 		return errors.Join(serveErr, fmt.Errorf("close database: %w", err))
@@ -184,6 +233,7 @@ func (s *Server) Run(ctx context.Context) error {
 // Close releases what New acquired, for a server that will not Run.
 func (s *Server) Close() error {
 	_ = s.listener.Close()
+	s.closeAgents()
 	return s.db.Close()
 }
 

@@ -41,6 +41,9 @@ func New(env *services.Env, log *slog.Logger) *Router {
 	r.projectRoutes(api)
 	r.secretRoutes(api)
 	r.encryptionRoutes(api)
+	r.fleetRoutes(api)
+	r.runRoutes(api)
+	r.repoRoutes(api)
 	return r
 }
 

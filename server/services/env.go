@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/dstackgo/dstack/db"
+	"github.com/dstackgo/dstack/logstore"
 )
 
 // DefaultPermissions are the `default_permissions` of the server's config.yml.
@@ -32,6 +33,22 @@ type Env struct {
 	Log          *slog.Logger
 	// Now is the clock; tests may pin it.
 	Now func() time.Time
+	// Logs stores job logs.
+	Logs logstore.Store
+	// CodeUploadLimit caps uploaded code and archives in bytes (0: none).
+	CodeUploadLimit int64
+	// Wake asks the named background pipelines to run at once; nil when
+	// background processing is off.
+	Wake func(pipelines ...string)
+}
+
+// WakeUp pokes pipelines when background processing runs in this process.
+func (e *Env) WakeUp(pipelines ...string) { e.wake(pipelines...) }
+
+func (e *Env) wake(pipelines ...string) {
+	if e.Wake != nil {
+		e.Wake(pipelines...)
+	}
 }
 
 // now is the current time in UTC at microsecond precision, the precision

@@ -1,0 +1,144 @@
+package db
+
+import (
+	"context"
+
+	"github.com/uptrace/bun"
+)
+
+// InsertFleet stores a new fleet.
+func InsertFleet(ctx context.Context, idb bun.IDB, f *Fleet) error {
+	_, err := idb.NewInsert().Model(f).Exec(ctx)
+	return mapErr(err)
+}
+
+// UpdateFleet writes the named columns of f.
+func UpdateFleet(ctx context.Context, idb bun.IDB, f *Fleet, columns ...string) error {
+	res, err := idb.NewUpdate().Model(f).Column(columns...).WherePK().Exec(ctx)
+	if err != nil {
+		return mapErr(err)
+	}
+	return expectRow(res)
+}
+
+// GetFleetByName finds a project's live fleet by name.
+func GetFleetByName(ctx context.Context, idb bun.IDB, projectID, name string) (*Fleet, error) {
+	f := new(Fleet)
+	err := idb.NewSelect().Model(f).Where("project_id = ?", projectID).Where("name = ?", name).
+		Where("deleted = ?", false).Scan(ctx)
+	return f, mapErr(err)
+}
+
+// GetFleetByID finds a project's fleet by id, deleted or not.
+func GetFleetByID(ctx context.Context, idb bun.IDB, projectID, id string) (*Fleet, error) {
+	f := new(Fleet)
+	err := idb.NewSelect().Model(f).Where("project_id = ?", projectID).Where("id = ?", id).Scan(ctx)
+	return f, mapErr(err)
+}
+
+// FleetFilter narrows ListFleets.
+type FleetFilter struct {
+	ProjectIDs []string
+	OnlyActive bool
+	Page       Page
+}
+
+// ListFleets returns live fleets of the given projects, newest first.
+func ListFleets(ctx context.Context, idb bun.IDB, f FleetFilter) ([]Fleet, error) {
+	var fs []Fleet
+	q := idb.NewSelect().Model(&fs).Where("deleted = ?", false)
+	if f.ProjectIDs != nil {
+		if len(f.ProjectIDs) == 0 {
+			return nil, nil
+		}
+		q = q.Where("project_id IN (?)", bun.In(f.ProjectIDs))
+	}
+	if f.OnlyActive {
+		q = q.Where("status NOT IN (?)", bun.In([]string{"terminating", "terminated", "failed"}))
+	}
+	err := f.Page.apply(q, "created_at", "id").Scan(ctx)
+	return fs, mapErr(err)
+}
+
+// InsertInstances stores new instances.
+func InsertInstances(ctx context.Context, idb bun.IDB, is []Instance) error {
+	if len(is) == 0 {
+		return nil
+	}
+	_, err := idb.NewInsert().Model(&is).Exec(ctx)
+	return mapErr(err)
+}
+
+// UpdateInstance writes the named columns of in.
+func UpdateInstance(ctx context.Context, idb bun.IDB, in *Instance, columns ...string) error {
+	res, err := idb.NewUpdate().Model(in).Column(columns...).WherePK().Exec(ctx)
+	if err != nil {
+		return mapErr(err)
+	}
+	return expectRow(res)
+}
+
+// GetInstance finds an instance by id.
+func GetInstance(ctx context.Context, idb bun.IDB, id string) (*Instance, error) {
+	in := new(Instance)
+	err := idb.NewSelect().Model(in).Where("id = ?", id).Scan(ctx)
+	return in, mapErr(err)
+}
+
+// ListFleetInstances returns the live instances of fleets, by fleet and number.
+func ListFleetInstances(ctx context.Context, idb bun.IDB, fleetIDs ...string) ([]Instance, error) {
+	if len(fleetIDs) == 0 {
+		return nil, nil
+	}
+	var is []Instance
+	err := idb.NewSelect().Model(&is).Where("fleet_id IN (?)", bun.In(fleetIDs)).Where("deleted = ?", false).
+		OrderExpr("fleet_id, instance_num").Scan(ctx)
+	return is, mapErr(err)
+}
+
+// InstanceFilter narrows ListInstances.
+type InstanceFilter struct {
+	ProjectIDs []string
+	FleetIDs   []string
+	OnlyActive bool
+	Page       Page
+}
+
+// ListInstances returns live instances, newest first.
+func ListInstances(ctx context.Context, idb bun.IDB, f InstanceFilter) ([]Instance, error) {
+	var is []Instance
+	q := idb.NewSelect().Model(&is).Where("deleted = ?", false)
+	if f.ProjectIDs != nil {
+		if len(f.ProjectIDs) == 0 {
+			return nil, nil
+		}
+		q = q.Where("project_id IN (?)", bun.In(f.ProjectIDs))
+	}
+	if len(f.FleetIDs) > 0 {
+		q = q.Where("fleet_id IN (?)", bun.In(f.FleetIDs))
+	}
+	if f.OnlyActive {
+		q = q.Where("status NOT IN (?)", bun.In([]string{"terminating", "terminated"}))
+	}
+	err := f.Page.apply(q, "created_at", "id").Scan(ctx)
+	return is, mapErr(err)
+}
+
+// ActiveInstances lists a project's
+// active instances, to refuse a host that another fleet uses.
+func ActiveInstances(ctx context.Context, idb bun.IDB, projectID string) ([]Instance, error) {
+	var is []Instance
+	err := idb.NewSelect().Model(&is).Where("project_id = ?", projectID).Where("deleted = ?", false).
+		Where("status NOT IN (?)", bun.In([]string{"terminating", "terminated"})).Scan(ctx)
+	return is, mapErr(err)
+}
+
+// CountActiveJobsOnFleets counts unfinished jobs placed on the fleets.
+func CountActiveJobsOnFleets(ctx context.Context, idb bun.IDB, fleetIDs []string) (int, error) {
+	if len(fleetIDs) == 0 {
+		return 0, nil
+	}
+	n, err := idb.NewSelect().Model((*Job)(nil)).Where("fleet_id IN (?)", bun.In(fleetIDs)).
+		Where("status NOT IN (?)", bun.In([]string{"terminated", "aborted", "failed", "done"})).Count(ctx)
+	return int(n), mapErr(err)
+}

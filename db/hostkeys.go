@@ -1,0 +1,29 @@
+package db
+
+import (
+	"context"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// GetHostKey returns the pinned key of host:port.
+func GetHostKey(ctx context.Context, idb bun.IDB, host string, port int) (*HostKey, error) {
+	k := new(HostKey)
+	err := idb.NewSelect().Model(k).Where("host = ?", host).Where("port = ?", port).Scan(ctx)
+	return k, mapErr(err)
+}
+
+// PinHostKey records the first key seen for host:port; a key already
+// pinned is kept (the first writer wins).
+func PinHostKey(ctx context.Context, idb bun.IDB, host string, port int, key string, now time.Time) error {
+	_, err := idb.NewInsert().Model(&HostKey{Host: host, Port: port, Key: key, CreatedAt: now}).
+		On("CONFLICT (host, port) DO NOTHING").Exec(ctx)
+	return mapErr(err)
+}
+
+// ForgetHostKey removes a pinned key so that the next connection pins anew.
+func ForgetHostKey(ctx context.Context, idb bun.IDB, host string, port int) error {
+	_, err := idb.NewDelete().Model((*HostKey)(nil)).Where("host = ?", host).Where("port = ?", port).Exec(ctx)
+	return mapErr(err)
+}

@@ -1,0 +1,129 @@
+package db
+
+import (
+	"context"
+
+	"github.com/uptrace/bun"
+)
+
+// finishedRunStatuses and finishedJobStatuses are the terminal states.
+var (
+	finishedRunStatuses = []string{"terminated", "failed", "done"}
+	finishedJobStatuses = []string{"terminated", "aborted", "failed", "done"}
+)
+
+// InsertRunWithJobs stores a new run and its first job submissions.
+func InsertRunWithJobs(ctx context.Context, idb bun.IDB, r *Run, jobs []Job) error {
+	if _, err := idb.NewInsert().Model(r).Exec(ctx); err != nil {
+		return mapErr(err)
+	}
+	if len(jobs) == 0 {
+		return nil
+	}
+	_, err := idb.NewInsert().Model(&jobs).Exec(ctx)
+	return mapErr(err)
+}
+
+// InsertJobs stores new job submissions.
+func InsertJobs(ctx context.Context, idb bun.IDB, jobs []Job) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	_, err := idb.NewInsert().Model(&jobs).Exec(ctx)
+	return mapErr(err)
+}
+
+// GetRun finds a run by id.
+func GetRun(ctx context.Context, idb bun.IDB, id string) (*Run, error) {
+	r := new(Run)
+	err := idb.NewSelect().Model(r).Where("id = ?", id).Scan(ctx)
+	return r, mapErr(err)
+}
+
+// GetRunByName finds a project's newest live run with this name.
+func GetRunByName(ctx context.Context, idb bun.IDB, projectID, name string) (*Run, error) {
+	r := new(Run)
+	err := idb.NewSelect().Model(r).Where("project_id = ?", projectID).Where("run_name = ?", name).
+		Where("deleted = ?", false).OrderExpr("submitted_at DESC").Limit(1).Scan(ctx)
+	return r, mapErr(err)
+}
+
+// RunFilter narrows ListRuns.
+type RunFilter struct {
+	ProjectIDs []string
+	RepoID     *string
+	UserID     *string
+	OnlyActive bool
+	Page       Page
+}
+
+// ListRuns returns live runs, newest first.
+func ListRuns(ctx context.Context, idb bun.IDB, f RunFilter) ([]Run, error) {
+	var rs []Run
+	q := idb.NewSelect().Model(&rs).Where("deleted = ?", false)
+	if f.ProjectIDs != nil {
+		if len(f.ProjectIDs) == 0 {
+			return nil, nil
+		}
+		q = q.Where("project_id IN (?)", bun.In(f.ProjectIDs))
+	}
+	if f.RepoID != nil {
+		q = q.Where("repo_id = ?", *f.RepoID)
+	}
+	if f.UserID != nil {
+		q = q.Where("user_id = ?", *f.UserID)
+	}
+	if f.OnlyActive {
+		q = q.Where("status NOT IN (?)", bun.In(finishedRunStatuses))
+	}
+	err := f.Page.apply(q, "submitted_at", "id").Scan(ctx)
+	return rs, mapErr(err)
+}
+
+// ListRunJobs returns the job submissions of runs, by run, replica, job and
+// submission.
+func ListRunJobs(ctx context.Context, idb bun.IDB, runIDs ...string) ([]Job, error) {
+	if len(runIDs) == 0 {
+		return nil, nil
+	}
+	var js []Job
+	err := idb.NewSelect().Model(&js).Where("run_id IN (?)", bun.In(runIDs)).
+		OrderExpr("run_id, replica_num, job_num, submission_num").Scan(ctx)
+	return js, mapErr(err)
+}
+
+// GetJob finds a job submission by id.
+func GetJob(ctx context.Context, idb bun.IDB, id string) (*Job, error) {
+	j := new(Job)
+	err := idb.NewSelect().Model(j).Where("id = ?", id).Scan(ctx)
+	return j, mapErr(err)
+}
+
+// UpdateRun writes the named columns of r.
+func UpdateRun(ctx context.Context, idb bun.IDB, r *Run, columns ...string) error {
+	res, err := idb.NewUpdate().Model(r).Column(columns...).WherePK().Exec(ctx)
+	if err != nil {
+		return mapErr(err)
+	}
+	return expectRow(res)
+}
+
+// UpdateJob writes the named columns of j.
+func UpdateJob(ctx context.Context, idb bun.IDB, j *Job, columns ...string) error {
+	res, err := idb.NewUpdate().Model(j).Column(columns...).WherePK().Exec(ctx)
+	if err != nil {
+		return mapErr(err)
+	}
+	return expectRow(res)
+}
+
+// ActiveJobsOnInstances returns unfinished jobs placed on instances.
+func ActiveJobsOnInstances(ctx context.Context, idb bun.IDB, instanceIDs []string) ([]Job, error) {
+	if len(instanceIDs) == 0 {
+		return nil, nil
+	}
+	var js []Job
+	err := idb.NewSelect().Model(&js).Where("instance_id IN (?)", bun.In(instanceIDs)).
+		Where("status NOT IN (?)", bun.In(finishedJobStatuses)).Scan(ctx)
+	return js, mapErr(err)
+}

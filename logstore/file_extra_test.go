@@ -1,0 +1,240 @@
+package logstore
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func TestFileMalformedLines(t *testing.T) {
+	s := NewFile(t.TempDir())
+	path := s.Path(jobK)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lines := []string{
+		`{"timestamp":"2026-08-21T13:11:00.000000Z","log_source":"stdout","message":"line 0"}`,
+		``,
+		`not json`,
+		`{"timestamp":"yesterday","log_source":"stdout","message":"bad time"}`,
+		`{"timestamp":"2026-08-21T13:11:01.001Z","log_source":"stdout","message":"line 1","extra":1}`,
+		`{"timestamp":"2026-08-21T13:11:02.002000+00:00","log_source":"stderr","message":"line 2"}`,
+		`{"timestamp":"2026-08-21T13:11:02.500Z","log_source":"pipe","message":"bad source"}`,
+		`{"timestamp":"2026-08-21T13:11:02.600Z","log_source":"stdout"}`,
+		`{"timestamp":"2026-08-21T13:11:02.700Z","log_source":"stdout","message":42}`,
+		"{\"timestamp\":\"2026-08-21T13:11:02.800Z\",\"log_source\":\"stdout\",\"message\":\"bad \xff utf8\"}",
+		`{"timestamp":"2026-08-21T13:11:03.003","log_source":"stdout","message":"line 3"}`,
+		`{"timestamp":"2026-08-21T13:11:04.004000Z","log_source":"stdout","message":"line 4"}`,
+		`{"timestamp":"2026-08-21T13:11:09.000Z","log_source":"stdout","mess`, // write in progress
+	}
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := pollAll(t, s, Query{Key: jobK, Limit: 2}); fmt.Sprint(got) != "[0 1 2 3 4]" {
+		t.Errorf("ascending = %v", got)
+	}
+	if got := pollAll(t, s, Query{Key: jobK, Limit: 2, Descending: true}); fmt.Sprint(got) != "[4 3 2 1 0]" {
+		t.Errorf("descending = %v", got)
+	}
+	// Malformed lines count as consumed in the ascending token.
+	p, err := s.Poll(ctx, Query{Key: jobK, Limit: 2})
+	if err != nil || tok(p) != "5" {
+		t.Errorf("token = %s, err %v; want 5", tok(p), err)
+	}
+	if p.Entries[1].Source != "stdout" {
+		t.Errorf("source = %q", p.Entries[1].Source)
+	}
+	p, _ = s.Poll(ctx, Query{Key: jobK, Limit: 2, NextToken: ptr("5")})
+	if p.Entries[0].Source != "stderr" {
+		t.Errorf("source = %q, want stderr kept", p.Entries[0].Source)
+	}
+}
+
+func TestFileBadTokens(t *testing.T) {
+	s := newFile(t, 3)
+	for _, key := range []Key{jobK, other} { // existing and missing file
+		for _, desc := range []bool{false, true} {
+			bad := []string{"abc", "-1", "1.5", " 1", "1e3", "99999999999999999999"}
+			if desc {
+				bad = append(bad, "")
+			}
+			for _, tk := range bad {
+				_, err := s.Poll(ctx, Query{Key: key, Limit: 10, Descending: desc, NextToken: ptr(tk)})
+				if !errors.Is(err, ErrBadToken) {
+					t.Errorf("key %s desc=%v token %q: err = %v, want ErrBadToken", key.Run, desc, tk, err)
+				}
+			}
+		}
+	}
+}
+
+func TestFileConcurrentWriters(t *testing.T) {
+	s := NewFile(t.TempDir())
+	const writers, batches, perBatch = 8, 50, 20
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*2)
+	for w := range writers {
+		// Two goroutines per run: one job log, one runner log; plus a shared
+		// log written by everyone, whose batches must never interleave.
+		for _, diag := range []bool{false, true} {
+			k := Key{Project: "p", Run: fmt.Sprintf("run-%d", w), JobSubmissionID: "sub", Diagnose: diag}
+			wg.Go(func() {
+				for b := range batches {
+					ev := events(b*perBatch, (b+1)*perBatch)
+					if err := s.Write(ctx, k, ev); err != nil {
+						errs <- err
+						return
+					}
+					if err := s.Write(ctx, jobK, ev[:2]); err != nil {
+						errs <- err
+						return
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	for w := range writers {
+		for _, diag := range []bool{false, true} {
+			k := Key{Project: "p", Run: fmt.Sprintf("run-%d", w), JobSubmissionID: "sub", Diagnose: diag}
+			got := pollAll(t, s, Query{Key: k, Limit: 333})
+			if len(got) != batches*perBatch {
+				t.Fatalf("%+v: %d lines", k, len(got))
+			}
+			for i, n := range got {
+				if n != i {
+					t.Fatalf("%+v: line %d is %d", k, i, n)
+				}
+			}
+		}
+	}
+	if got := pollAll(t, s, Query{Key: jobK, Limit: 1000}); len(got) != writers*2*batches*2 {
+		t.Fatalf("shared log: %d lines, want %d", len(got), writers*2*batches*2)
+	}
+}
+
+func TestFileWriteInvalidKey(t *testing.T) {
+	s := NewFile(t.TempDir())
+	for _, k := range []Key{
+		{Project: "p", Run: "../escape", JobSubmissionID: "s"},
+		{Project: "", Run: "r", JobSubmissionID: "s"},
+		{Project: "p", Run: "r", JobSubmissionID: ".."},
+	} {
+		if err := s.Write(ctx, k, events(0, 1)); err == nil {
+			t.Errorf("%+v: no error", k)
+		}
+	}
+	if err := s.Write(ctx, jobK, nil); err != nil {
+		t.Errorf("empty write: %v", err)
+	}
+	if _, err := os.Stat(s.Path(jobK)); !os.IsNotExist(err) {
+		t.Errorf("empty write created the file: %v", err)
+	}
+	if got := s.Describe(); got != "file "+s.dir {
+		t.Errorf("Describe = %q", got)
+	}
+	want := filepath.Join(s.dir, "main", "logs", "run-1", jobK.JobSubmissionID, "runner.log")
+	if got := s.Path(runK); got != want {
+		t.Errorf("Path = %q, want %q", got, want)
+	}
+}
+
+// TestFileGolden pins the on-disk format, which the Python server also reads.
+func TestFileGolden(t *testing.T) {
+	s := NewFile(t.TempDir())
+	ev := []Event{
+		{time.Date(2026, 8, 21, 13, 11, 0, 123e6, time.UTC), []byte("hello world")},
+		{time.Date(2026, 8, 21, 13, 11, 1, 0, time.UTC), []byte("quotes \" backslash \\ tab\t cr\r nl\n")},
+		{time.Date(2026, 8, 21, 15, 11, 1, 5e6, time.FixedZone("CEST", 2*3600)), []byte("<html> & 'x' ünïcødé 日本 😀")},
+		{time.UnixMilli(1787317861999), []byte("bad utf8: a\xffb \xe2\x82 \xed\xa0\x80 \xf0\x9f\x98\x80\x80")},
+		{time.UnixMilli(1787317862000), []byte("ctl \x00\x01\x08\x0c\x1b[31mred\x1b[0m\x7f \u2028")},
+		{time.UnixMilli(1787317862001), []byte("")},
+	}
+	if err := s.Write(ctx, jobK, ev); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(s.Path(jobK))
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "golden.jsonl")
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Fatalf("format changed:\n got: %s\nwant: %s", got, want)
+	}
+	// And it reads back.
+	p, err := s.Poll(ctx, Query{Key: jobK, Limit: 10})
+	if err != nil || len(p.Entries) != len(ev) {
+		t.Fatalf("read back %d entries, err %v", len(p.Entries), err)
+	}
+	for i, e := range p.Entries {
+		if !e.Timestamp.Equal(ev[i].Timestamp) || e.Message != validUTF8(ev[i].Message) {
+			t.Errorf("entry %d = %+v", i, e)
+		}
+	}
+}
+
+// TestValidUTF8 checks replacement against CPython's bytes.decode(errors="replace").
+func TestValidUTF8(t *testing.T) {
+	for in, want := range map[string]string{
+		"a\xffb":               "a\ufffdb",
+		"\xe2\x82":             "\ufffd",
+		"\xe2\x82x":            "\ufffdx",
+		"\xf0\x9f\x98":         "\ufffd",
+		"\xed\xa0\x80":         "\ufffd\ufffd\ufffd",
+		"\xc0\xaf":             "\ufffd\ufffd",
+		"\xf4\x90\x80\x80":     "\ufffd\ufffd\ufffd\ufffd",
+		"ok \xe2\x82\xac":      "ok €",
+		"\xe0\x80\x80":         "\ufffd\ufffd\ufffd",
+		"\xf0\x9f\x98\x80\x80": "😀\ufffd",
+		"":                     "",
+	} {
+		if got := validUTF8([]byte(in)); got != want {
+			t.Errorf("validUTF8(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestFileDescendingReadsOnlyTail puts a 64 GiB sparse hole before the lines:
+// reading the newest page must not touch it.
+func TestFileDescendingReadsOnlyTail(t *testing.T) {
+	s := newFile(t, 1)
+	if err := os.Truncate(s.Path(jobK), 64<<30); err != nil {
+		t.Skipf("no sparse files here: %v", err)
+	}
+	if err := s.Write(ctx, jobK, events(1, 10)); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	p, err := s.Poll(ctx, Query{Key: jobK, Limit: 3, Descending: true})
+	if err != nil || fmt.Sprint(lineNums(t, p)) != "[9 8 7]" || p.NextToken == nil {
+		t.Fatalf("page %v token %s err %v", lineNums(t, p), tok(p), err)
+	}
+	p, err = s.Poll(ctx, Query{Key: jobK, Limit: 3, Descending: true, NextToken: p.NextToken})
+	if err != nil || fmt.Sprint(lineNums(t, p)) != "[6 5 4]" {
+		t.Fatalf("page %v err %v", lineNums(t, p), err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %v", d)
+	}
+}

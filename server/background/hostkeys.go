@@ -1,0 +1,59 @@
+package background
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/dstackgo/dstack/db"
+)
+
+// HostKeys pins SSH host keys in the database, so every replica and every
+// restart checks hosts against the key seen first.
+type HostKeys struct {
+	DB *db.DB
+}
+
+func splitHostPort(id string) (string, int) {
+	host, port, err := net.SplitHostPort(id)
+	if err != nil {
+		return id, 22
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		return id, 22
+	}
+	return host, n
+}
+
+// Get implements sshfleet.HostKeyStore.
+func (s HostKeys) Get(hostport string) ([]byte, bool, error) {
+	host, port := splitHostPort(hostport)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	k, err := db.GetHostKey(ctx, s.DB, host, port)
+	if errors.Is(err, db.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	b, err := base64.StdEncoding.DecodeString(k.Key)
+	return b, err == nil, err
+}
+
+// Pin implements sshfleet.HostKeyStore.
+func (s HostKeys) Pin(hostport string, key []byte) error {
+	host, port := splitHostPort(hostport)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return db.PinHostKey(ctx, s.DB, host, port, base64.StdEncoding.EncodeToString(key), time.Now().UTC())
+}
+
+// Forget drops the pinned key of host:port (when the host leaves its fleet).
+func (s HostKeys) Forget(ctx context.Context, host string, port int) error {
+	return db.ForgetHostKey(ctx, s.DB, host, port)
+}

@@ -1,0 +1,68 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/google/uuid"
+
+	sshfleet "github.com/dstackgo/dstack/backends/ssh"
+	"github.com/dstackgo/dstack/logstore"
+	"github.com/dstackgo/dstack/server/background"
+)
+
+// startBackground builds the pipelines and lets the services wake them.
+func (s *Server) startBackground() {
+	log := s.log.With("component", "background")
+	s.pool = sshfleet.NewPool(sshfleet.PoolOptions{HostKeys: background.HostKeys{DB: s.db}, Logger: log.With("component", "ssh")})
+	path := s.opts.AgentBinary
+	if path == "" {
+		path, _ = os.Executable()
+	}
+	if b, err := sshfleet.OpenBinary(path); err != nil {
+		log.Warn("SSH fleets cannot be deployed: this server has no Linux dstack binary for hosts", "path", path, "err", err)
+	} else {
+		s.binary = b
+	}
+	running := &background.JobsRunning{Env: s.env, Pool: s.pool, Log: log.With("component", "background.jobs_running")}
+	s.supervisor = background.New(s.db, log, background.Options{Replica: uuid.NewString()[:8]},
+		&background.Instances{Env: s.env, Pool: s.pool, HostKeys: background.HostKeys{DB: s.db}, Binary: s.binary, Log: log.With("component", "background.instances")},
+		&background.Fleets{Env: s.env, Log: log.With("component", "background.fleets")},
+		&background.JobsSubmitted{Env: s.env, Log: log.With("component", "background.jobs_submitted"), NetworkMode: s.opts.JobNetworkMode},
+		running,
+		&background.JobsTerminating{Env: s.env, Pool: s.pool, Log: log.With("component", "background.jobs_terminating"), Running: running},
+		&background.Runs{Env: s.env, Log: log.With("component", "background.runs")},
+	)
+	s.env.Wake = s.supervisor.Wake
+}
+
+// openLogStore opens CloudWatch Logs when configured, else files under
+// <server dir>/projects.
+func openLogStore(ctx context.Context, o Options) (logstore.Store, error) {
+	if o.CloudWatchGroup == "" && o.CloudWatchRegion == "" {
+		return logstore.NewFile(filepath.Join(o.Dir, "projects")), nil
+	}
+	if o.CloudWatchGroup == "" || o.CloudWatchRegion == "" {
+		return nil, fmt.Errorf("CloudWatch log storage needs both DSTACK_SERVER_CLOUDWATCH_LOG_GROUP and DSTACK_SERVER_CLOUDWATCH_LOG_REGION")
+	}
+	cw, err := logstore.NewCloudWatch(ctx, logstore.CloudWatchConfig{Group: o.CloudWatchGroup, Region: o.CloudWatchRegion,
+		Endpoint: o.CloudWatchEndpoint, Logger: o.Logger.With("component", "logstore")})
+	if err != nil {
+		return nil, fmt.Errorf("log storage: %w", err)
+	}
+	return cw, nil
+}
+
+// closeAgents closes the SSH pool and the deployed binary.
+func (s *Server) closeAgents() {
+	if s.pool != nil {
+		_ = s.pool.Close()
+		s.pool = nil
+	}
+	if s.binary != nil {
+		_ = s.binary.Close()
+		s.binary = nil
+	}
+}

@@ -1,0 +1,231 @@
+package services
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/dstackgo/dstack/db"
+	"github.com/dstackgo/dstack/server/sched"
+	"github.com/dstackgo/dstack/server/schemas"
+)
+
+// Render turns a run into its API object, loading its jobs; limit keeps the
+// newest submissions of each job (0 = all).
+func (s Runs) Render(ctx context.Context, p *db.Project, r *db.Run, limit int) (*schemas.Run, error) {
+	jobs, err := db.ListRunJobs(ctx, s.DB, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	users := map[string]string{}
+	return s.render(ctx, p.Name, r, jobs, limit, users)
+}
+
+func (s Runs) render(ctx context.Context, project string, r *db.Run, jobs []db.Job, limit int, users map[string]string) (*schemas.Run, error) {
+	out := &schemas.Run{ID: r.ID, ProjectName: project, SubmittedAt: r.SubmittedAt.UTC(), LastProcessedAt: r.LastProcessedAt.UTC(),
+		Status: schemas.RunStatus(r.Status), DeploymentNum: r.DeploymentNum, Jobs: []schemas.Job{}, NextTriggeredAt: r.NextTriggeredAt}
+	if err := json.Unmarshal([]byte(r.RunSpec), &out.RunSpec); err != nil {
+		return nil, fmt.Errorf("decode spec of run %s: %w", r.RunName, err)
+	}
+	if r.TerminationReason != nil {
+		out.TerminationReason = r.TerminationReason
+		if e := sched.RunError(schemas.RunTerminationReason(*r.TerminationReason)); e != "" {
+			out.Error = &e
+		}
+	}
+	if r.Deleted {
+		out.Deleted = ptr(true)
+	}
+	name, ok := users[r.UserID]
+	if !ok {
+		if u, err := db.GetUserByID(ctx, s.DB, r.UserID); err == nil {
+			name = u.Name
+		}
+		users[r.UserID] = name
+	}
+	out.User = name
+	if r.FleetID != nil {
+		if f, err := db.GetFleetByID(ctx, s.DB, r.ProjectID, *r.FleetID); err == nil {
+			out.Fleet = &schemas.RunFleet{ID: f.ID, Name: f.Name}
+		}
+	}
+	var snaps []sched.JobSnapshot
+	for i := range jobs {
+		j := &jobs[i]
+		snaps = append(snaps, JobSnapshot(j))
+		sub, err := submissionSchema(j)
+		if err != nil {
+			return nil, err
+		}
+		out.Cost += submissionCost(j, sub, s.now())
+		n := len(out.Jobs)
+		if n == 0 || out.Jobs[n-1].JobSpec.JobNum != j.JobNum || out.Jobs[n-1].JobSpec.ReplicaNum != j.ReplicaNum {
+			var spec schemas.JobSpec
+			if err := json.Unmarshal([]byte(j.JobSpecData), &spec); err != nil {
+				return nil, fmt.Errorf("decode job spec of %s: %w", j.JobName, err)
+			}
+			spec.SSHKey = nil
+			out.Jobs = append(out.Jobs, schemas.Job{JobSpec: spec})
+			n++
+		}
+		out.Jobs[n-1].JobSubmissions = append(out.Jobs[n-1].JobSubmissions, *sub)
+	}
+	for i := range out.Jobs {
+		if subs := out.Jobs[i].JobSubmissions; limit > 0 && len(subs) > limit {
+			out.Jobs[i].JobSubmissions = subs[len(subs)-limit:]
+		}
+	}
+	if len(out.Jobs) > 0 {
+		subs := out.Jobs[0].JobSubmissions
+		if len(subs) > 0 {
+			last := subs[len(subs)-1]
+			out.LatestJobSubmission = &last
+		}
+	}
+	out.Cost = math.Round(out.Cost*10000) / 10000
+	spec := out.RunSpec
+	out.StatusMessage = sched.RunStatusMessage(RunSnapshot(r, jobs, &spec))
+	return out, nil
+}
+
+// submissionSchema renders one job row as a submission.
+func submissionSchema(j *db.Job) (*schemas.JobSubmission, error) {
+	sub := &schemas.JobSubmission{ID: j.ID, SubmissionNum: j.SubmissionNum, DeploymentNum: j.DeploymentNum,
+		SubmittedAt: j.SubmittedAt.UTC(), LastProcessedAt: j.LastProcessedAt.UTC(), Status: schemas.JobStatus(j.Status),
+		TerminationReason: j.TerminationReason, TerminationReasonMessage: j.TerminationReasonMessage, ExitStatus: j.ExitStatus,
+		Probes: []schemas.ProbeStatus{}}
+	if j.FinishedAt != nil {
+		t := j.FinishedAt.UTC()
+		sub.FinishedAt = &t
+	}
+	sub.StatusMessage = sched.JobStatusMessage(JobSnapshot(j))
+	if j.TerminationReason != nil {
+		if e := sched.JobError(schemas.JobTerminationReason(*j.TerminationReason)); e != "" {
+			sub.Error = &e
+		}
+	}
+	if j.JobProvisioningData != nil {
+		sub.JobProvisioningData = new(schemas.JobProvisioningData)
+		if err := json.Unmarshal([]byte(*j.JobProvisioningData), sub.JobProvisioningData); err != nil {
+			return nil, fmt.Errorf("decode provisioning data of %s: %w", j.JobName, err)
+		}
+	}
+	if j.JobRuntimeData != nil {
+		sub.JobRuntimeData = new(schemas.JobRuntimeData)
+		if err := json.Unmarshal([]byte(*j.JobRuntimeData), sub.JobRuntimeData); err != nil {
+			return nil, fmt.Errorf("decode runtime data of %s: %w", j.JobName, err)
+		}
+	}
+	return sub, nil
+}
+
+// submissionCost is price × hours the submission held its instance.
+func submissionCost(j *db.Job, sub *schemas.JobSubmission, now time.Time) float64 {
+	if sub.JobProvisioningData == nil {
+		return 0
+	}
+	end := now
+	if j.FinishedAt != nil {
+		end = *j.FinishedAt
+	}
+	price := sub.JobProvisioningData.Price
+	if sub.JobRuntimeData != nil && sub.JobRuntimeData.Offer != nil {
+		price = sub.JobRuntimeData.Offer.Price
+	}
+	return price * end.Sub(j.SubmittedAt).Hours()
+}
+
+// List returns runs of the actor's projects, newest first.
+func (s Runs) List(ctx context.Context, actor *db.User, req schemas.ListRunsRequest) ([]schemas.Run, error) {
+	page, err := pageOf(req.PrevSubmittedAt, req.PrevRunID, req.Limit, req.Ascending, 100)
+	if err != nil {
+		return nil, err
+	}
+	if req.RepoID != nil && req.ProjectName == nil {
+		return []schemas.Run{}, nil
+	}
+	var names []string
+	if req.ProjectName != nil {
+		names = []string{*req.ProjectName}
+	}
+	projects, err := visibleProjects(ctx, s.Env, actor, names)
+	if err != nil {
+		return nil, err
+	}
+	f := db.RunFilter{ProjectIDs: keys(projects), OnlyActive: req.OnlyActive, Page: page}
+	if req.Username != nil {
+		u, err := db.GetUserByName(ctx, s.DB, *req.Username)
+		if errors.Is(err, db.ErrNotFound) {
+			return []schemas.Run{}, nil
+		} else if err != nil {
+			return nil, err
+		}
+		f.UserID = &u.ID
+	}
+	rs, err := db.ListRuns(ctx, s.DB, f)
+	if err != nil {
+		return nil, err
+	}
+	return s.renderMany(ctx, projects, rs, req)
+}
+
+func (s Runs) renderMany(ctx context.Context, projects map[string]string, rs []db.Run, req schemas.ListRunsRequest) ([]schemas.Run, error) {
+	limit := 10
+	if req.JobSubmissionsLimit != nil {
+		limit = *req.JobSubmissionsLimit
+	}
+	withJobs := req.IncludeJobs == nil || *req.IncludeJobs
+	ids := make([]string, len(rs))
+	for i, r := range rs {
+		ids[i] = r.ID
+	}
+	all, err := db.ListRunJobs(ctx, s.DB, ids...)
+	if err != nil {
+		return nil, err
+	}
+	byRun := map[string][]db.Job{}
+	for _, j := range all {
+		byRun[j.RunID] = append(byRun[j.RunID], j)
+	}
+	users := map[string]string{}
+	out := make([]schemas.Run, 0, len(rs))
+	for i := range rs {
+		r, err := s.render(ctx, projects[rs[i].ProjectID], &rs[i], byRun[rs[i].ID], max(limit, 1), users)
+		if err != nil {
+			return nil, err
+		}
+		if !withJobs || limit == 0 {
+			r.Jobs = []schemas.Job{}
+		}
+		out = append(out, *r)
+	}
+	return out, nil
+}
+
+// Get finds a run by name (live runs) or id (also deleted).
+func (s Runs) Get(ctx context.Context, p *db.Project, req schemas.GetRunRequest) (*schemas.Run, error) {
+	var (
+		r   *db.Run
+		err error
+	)
+	switch {
+	case req.ID != nil:
+		r, err = db.GetRun(ctx, s.DB, *req.ID)
+		if err == nil && r.ProjectID != p.ID {
+			err = db.ErrNotFound
+		}
+	case req.RunName != nil:
+		r, err = db.GetRunByName(ctx, s.DB, p.ID, *req.RunName)
+	default:
+		return nil, Invalid("Specify the run's name or id")
+	}
+	if errors.Is(err, db.ErrNotFound) {
+		return nil, NotFound("Run not found")
+	} else if err != nil {
+		return nil, err
+	}
+	return s.Render(ctx, p, r, 0)
+}
