@@ -15,95 +15,134 @@ import (
 //
 // GPU rules: an offer without GPUs satisfies a request whose GPU count may be 0, whatever the
 // other GPU fields say. Otherwise the vendor (an offer GPU without a vendor is nvidia, or
-// google for "tpu-" names), count, names (case-insensitive), per-GPU memory, total GPU
-// memory and minimum compute capability are checked. Compute capability is only known for
-// NVIDIA GPUs in the table of ComputeCapabilityOf; any other GPU fails a compute capability
-// requirement, as in gpuhunt. An offer with disk size 0 (unknown) passes any disk
-// requirement. Memory is compared in GB (memory_mib / 1024).
+// google for "tpu-" names), count, names (case-insensitive), minimum compute capability,
+// per-GPU memory and total GPU memory are checked. Compute capability is only known for the
+// NVIDIA GPUs of ComputeCapabilityOf; any other GPU fails a compute capability requirement,
+// as in gpuhunt. An offer with disk size 0 (unknown) passes any disk requirement. Memory is
+// compared in GB (memory_mib / 1024).
 func MatchOffer(req schemas.Requirements, offer schemas.InstanceOffer) (ok bool, why string) {
+	m := check(&req, &offer)
+	if m == matched {
+		return true, ""
+	}
+	return false, describe(m, &req, &offer)
+}
+
+// mismatch names the first requirement an offer fails. check returns it without allocating,
+// so that the assignment hot path can test many offers cheaply; describe formats it.
+type mismatch uint8
+
+const (
+	matched mismatch = iota
+	badPrice
+	badSpot
+	badArch
+	badCPUs
+	badMemory
+	badGPUVendor
+	badGPUCount
+	badGPUName
+	badComputeCapability
+	badGPUMemory
+	badGPUTotalMemory
+	badDisk
+)
+
+func check(req *schemas.Requirements, offer *schemas.InstanceOffer) mismatch {
 	res := &offer.Instance.Resources
-	if req.MaxPrice != nil && offer.Price > *req.MaxPrice {
-		return false, fmt.Sprintf("price $%g exceeds max_price $%g", offer.Price, *req.MaxPrice)
+	switch {
+	case req.MaxPrice != nil && offer.Price > *req.MaxPrice:
+		return badPrice
+	case req.Spot != nil && res.Spot != *req.Spot:
+		return badSpot
+	case req.Resources.CPU.Arch != nil && !strings.EqualFold(cpuArch(res), string(*req.Resources.CPU.Arch)):
+		return badArch
+	case !req.Resources.CPU.Count.Contains(res.CPUs):
+		return badCPUs
+	case !req.Resources.Memory.Contains(mibToGB(res.MemoryMiB)):
+		return badMemory
 	}
-	if req.Spot != nil && res.Spot != *req.Spot {
-		if *req.Spot {
-			return false, "needs a spot instance, instance is on-demand"
-		}
-		return false, "needs an on-demand instance, instance is spot"
+	if m := checkGPU(req.Resources.GPU, res.Gpus); m != matched {
+		return m
 	}
-	if why := matchCPU(req.Resources.CPU, res); why != "" {
-		return false, why
+	if d := req.Resources.Disk; d != nil && res.Disk.SizeMiB != 0 && !d.Size.Contains(mibToGB(res.Disk.SizeMiB)) {
+		return badDisk
 	}
-	mem := mibToGB(res.MemoryMiB)
-	if !req.Resources.Memory.Contains(mem) {
-		return false, fmt.Sprintf("needs %s memory, instance has %s", req.Resources.Memory, mem)
-	}
-	if why := matchGPU(req.Resources.GPU, res.Gpus); why != "" {
-		return false, why
-	}
-	if d := req.Resources.Disk; d != nil && res.Disk.SizeMiB != 0 {
-		if size := mibToGB(res.Disk.SizeMiB); !d.Size.Contains(size) {
-			return false, fmt.Sprintf("needs %s disk, instance has %s", d.Size, size)
-		}
-	}
-	return true, ""
+	return matched
 }
 
-func matchCPU(spec schemas.CPUSpec, res *schemas.Resources) string {
-	if spec.Arch != nil {
-		arch := string(schemas.CPUArchX86)
-		if res.CPUArch != nil {
-			arch = *res.CPUArch
-		}
-		if !strings.EqualFold(arch, string(*spec.Arch)) {
-			return fmt.Sprintf("needs %s CPU, instance is %s", *spec.Arch, arch)
-		}
-	}
-	if !spec.Count.Contains(res.CPUs) {
-		return fmt.Sprintf("needs %s CPUs, instance has %d", spec.Count, res.CPUs)
-	}
-	return ""
-}
-
-func matchGPU(spec *schemas.GPUSpec, gpus []schemas.Gpu) string {
+func checkGPU(spec *schemas.GPUSpec, gpus []schemas.Gpu) mismatch {
 	if spec == nil {
-		return ""
+		return matched
 	}
 	n := len(gpus)
 	if n == 0 && spec.Count.Min != nil && *spec.Count.Min == 0 {
-		return "" // CPU-only offers are fine when zero GPUs are acceptable
+		return matched // CPU-only offers are fine when zero GPUs are acceptable
 	}
-	vendor, name, memGB := "", "", schemas.Memory(0)
-	if n > 0 {
-		vendor, name, memGB = gpuVendor(gpus[0]), gpus[0].Name, mibToGB(gpus[0].MemoryMiB)
+	vendor, name, memGB := gpuSummary(gpus)
+	switch {
+	case spec.Vendor != nil && !strings.EqualFold(string(*spec.Vendor), vendor):
+		return badGPUVendor
+	case !spec.Count.Contains(n):
+		return badGPUCount
+	case len(spec.Name) > 0 && !containsFold(spec.Name, name):
+		return badGPUName
+	case spec.ComputeCapability != nil && !hasComputeCapability(vendor, name, *spec.ComputeCapability):
+		return badComputeCapability
+	case spec.Memory != nil && !spec.Memory.Contains(memGB):
+		return badGPUMemory
+	case spec.TotalMemory != nil && !spec.TotalMemory.Contains(memGB*schemas.Memory(n)):
+		return badGPUTotalMemory
 	}
-	if spec.Vendor != nil && !strings.EqualFold(string(*spec.Vendor), vendor) {
-		return fmt.Sprintf("needs %s GPU, instance has %s", *spec.Vendor, orNone(vendor))
-	}
-	if !spec.Count.Contains(n) {
-		return fmt.Sprintf("needs %s GPUs, instance has %d", spec.Count, n)
-	}
-	if len(spec.Name) > 0 && !containsFold(spec.Name, name) {
-		return fmt.Sprintf("needs %s GPU, instance has %s", strings.Join(spec.Name, " or "), orNone(name))
-	}
-	if cc := spec.ComputeCapability; cc != nil {
-		have, known := ComputeCapabilityOf(vendor, name)
-		if !known {
-			return fmt.Sprintf("needs compute capability %s, unknown for %s", cc, orNone(name))
+	return matched
+}
+
+func describe(m mismatch, req *schemas.Requirements, offer *schemas.InstanceOffer) string {
+	res := &offer.Instance.Resources
+	r := &req.Resources
+	vendor, name, memGB := gpuSummary(res.Gpus)
+	switch m {
+	case badPrice:
+		return fmt.Sprintf("price $%g exceeds max_price $%g", offer.Price, *req.MaxPrice)
+	case badSpot:
+		if *req.Spot {
+			return "needs a spot instance, instance is on-demand"
 		}
-		if have[0] < cc[0] || (have[0] == cc[0] && have[1] < cc[1]) {
-			return fmt.Sprintf("needs compute capability %s, %s has %s", cc, name, have)
+		return "needs an on-demand instance, instance is spot"
+	case badArch:
+		return fmt.Sprintf("needs %s CPU, instance is %s", *r.CPU.Arch, cpuArch(res))
+	case badCPUs:
+		return fmt.Sprintf("needs %s CPUs, instance has %d", r.CPU.Count, res.CPUs)
+	case badMemory:
+		return fmt.Sprintf("needs %s memory, instance has %s", r.Memory, mibToGB(res.MemoryMiB))
+	case badGPUVendor:
+		return fmt.Sprintf("needs %s GPU, instance has %s", *r.GPU.Vendor, orNone(vendor))
+	case badGPUCount:
+		return fmt.Sprintf("needs %s GPUs, instance has %d", r.GPU.Count, len(res.Gpus))
+	case badGPUName:
+		return fmt.Sprintf("needs %s GPU, instance has %s", strings.Join(r.GPU.Name, " or "), orNone(name))
+	case badComputeCapability:
+		if have, known := ComputeCapabilityOf(vendor, name); known {
+			return fmt.Sprintf("needs compute capability %s, %s has %s", r.GPU.ComputeCapability, name, have)
 		}
-	}
-	if m := spec.Memory; m != nil && !m.Contains(memGB) {
-		return fmt.Sprintf("needs %s per GPU, instance has %s", m, memGB)
-	}
-	if m := spec.TotalMemory; m != nil {
-		if total := memGB * schemas.Memory(n); !m.Contains(total) {
-			return fmt.Sprintf("needs %s total GPU memory, instance has %s", m, total)
-		}
+		return fmt.Sprintf("needs compute capability %s, unknown for %s", r.GPU.ComputeCapability, orNone(name))
+	case badGPUMemory:
+		return fmt.Sprintf("needs %s per GPU, instance has %s", r.GPU.Memory, memGB)
+	case badGPUTotalMemory:
+		return fmt.Sprintf("needs %s total GPU memory, instance has %s", r.GPU.TotalMemory,
+			memGB*schemas.Memory(len(res.Gpus)))
+	case badDisk:
+		return fmt.Sprintf("needs %s disk, instance has %s", r.Disk.Size, mibToGB(res.Disk.SizeMiB))
 	}
 	return ""
+}
+
+// gpuSummary is what gpuhunt compares: the first GPU's vendor, name and memory (GB).
+func gpuSummary(gpus []schemas.Gpu) (vendor, name string, memGB schemas.Memory) {
+	if len(gpus) == 0 {
+		return "", "", 0
+	}
+	return gpuVendor(gpus[0]), gpus[0].Name, mibToGB(gpus[0].MemoryMiB)
 }
 
 // gpuVendor is the vendor of an offer GPU, defaulted as upstream's Gpu model does.
@@ -115,6 +154,18 @@ func gpuVendor(g schemas.Gpu) string {
 		return string(schemas.GPUVendorGoogle)
 	}
 	return string(schemas.GPUVendorNVIDIA)
+}
+
+func hasComputeCapability(vendor, name string, min schemas.ComputeCapability) bool {
+	have, known := ComputeCapabilityOf(vendor, name)
+	return known && (have[0] > min[0] || (have[0] == min[0] && have[1] >= min[1]))
+}
+
+func cpuArch(res *schemas.Resources) string {
+	if res.CPUArch == nil {
+		return string(schemas.CPUArchX86)
+	}
+	return *res.CPUArch
 }
 
 func mibToGB(mib int) schemas.Memory { return schemas.Memory(float64(mib) / 1024) }
