@@ -86,7 +86,7 @@ func randomCluster(rng *rand.Rand, nCands, nJobs int) ([]Candidate, []JobReq) {
 func TestAssignMatchesNaive(t *testing.T) {
 	for seed := range uint64(200) {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(seed, 1))
+			rng := newRand(seed)
 			cands, jobs := randomCluster(rng, 30, 60)
 			got := placements(Assign(jobs, cands))
 			for id, p := range got {
@@ -98,3 +98,5 @@ func TestAssignMatchesNaive(t *testing.T) {
 		})
 	}
 }
+
+func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 1)) }

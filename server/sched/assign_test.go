@@ -1,6 +1,7 @@
 package sched
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -171,4 +172,28 @@ func TestChooseInstance(t *testing.T) {
 
 	_, ok = ChooseInstance(job("a", "r1", gpuReq(8)), []Candidate{split})
 	require.False(t, ok)
+}
+
+func TestAssignLeavesInputsAlone(t *testing.T) {
+	rng := newRand(3)
+	cands, jobs := randomCluster(rng, 20, 40)
+	candsBefore := cloneCands(cands)
+	jobsBefore := append([]JobReq(nil), jobs...)
+	out := Assign(jobs, cands)
+	require.Equal(t, candsBefore, cands)
+	require.Equal(t, jobsBefore, jobs)
+	for _, a := range out {
+		if a.Outcome == OutcomeAssigned && len(a.Choice.Offer.Instance.Resources.Gpus) > 0 {
+			a.Choice.Offer.Instance.Resources.Gpus[0].Name = "changed"
+		}
+	}
+	require.Equal(t, candsBefore, cands, "results do not alias the candidates")
+}
+
+func cloneCands(cands []Candidate) []Candidate {
+	out := append([]Candidate(nil), cands...)
+	for i := range out {
+		out[i].Offer.Instance.Resources.Gpus = slices.Clone(cands[i].Offer.Instance.Resources.Gpus)
+	}
+	return out
 }

@@ -16,11 +16,14 @@
 //
 // What lives here:
 //   - transitions.go: the allowed status transitions of jobs, runs and instances;
-//   - match.go: whether an instance offer satisfies a job's requirements (gpuhunt's rules);
-//   - instances.go, assign.go: offers from existing fleet instances (blocks), the choice of an
-//     instance for a job, and batch assignment of submitted jobs, multi-node runs included;
-//   - runs.go, retry.go, messages.go: run status derivation, retries and resubmission back-off,
-//     status messages;
+//   - match.go, gpus.go: whether an instance offer satisfies a job's requirements (gpuhunt's
+//     rules, with a compute capability table);
+//   - instances.go: fleet instances as candidates, their offers for a job (blocks), and the
+//     profile's instance filters;
+//   - assign.go, batch.go, index.go, reasons.go, shapekey.go: the choice of an instance for a
+//     job and batch assignment of submitted jobs, multi-node runs included;
+//   - runs.go, retry.go, messages.go: run status derivation, retries and resubmission
+//     back-off, the terminating run's plan, status messages and errors;
 //   - network.go: a job's network mode and resource limits on its instance, and the cluster
 //     info of multi-node runs.
 //

@@ -176,6 +176,9 @@ func (idx *index) placeGang(j *JobReq, sh *shape, fleet string) Assignment {
 	a := idx.failure(j, sh, fleet)
 	if a.Cause == CauseBusy || a.Cause == CauseNoMatch {
 		a.Cause, a.FleetID, a.Reason = idx.gangFailure(sh, lists, j.Nodes)
+		if fleet != "" {
+			a.FleetID = fleet
+		}
 	}
 	return a
 }
