@@ -87,7 +87,7 @@ func newApp(b Build, stdout, stderr io.Writer) *cli.App {
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 		Commands: []*cli.Command{
-			serverCommand(),
+			serverCommand(b),
 			adminCommand(),
 			shimCommand(b),
 			runnerCommand(),

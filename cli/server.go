@@ -13,7 +13,7 @@ import (
 	"github.com/dstackgo/dstack/server"
 )
 
-func serverCommand() *cli.Command {
+func serverCommand(b Build) *cli.Command {
 	return &cli.Command{
 		Name:  "server",
 		Usage: "Start the dstack server",
@@ -41,11 +41,11 @@ func serverCommand() *cli.Command {
 			&cli.Int64Flag{Name: "code-upload-limit", Value: 2 << 20, EnvVars: []string{"DSTACK_SERVER_CODE_UPLOAD_LIMIT"}, Usage: "largest code or files upload in bytes (0: no limit)"},
 			&cli.BoolFlag{Name: "no-default", EnvVars: []string{"DSTACK_DO_NOT_UPDATE_DEFAULT_PROJECT"}, Usage: "leave ~/.dstack/config.yml alone"},
 		},
-		Action: runServer,
+		Action: func(c *cli.Context) error { return runServer(c, b) },
 	}
 }
 
-func runServer(c *cli.Context) error {
+func runServer(c *cli.Context, b Build) error {
 	log, err := newLogger(c.App.ErrWriter, c.String("log-level"), c.String("log-format"))
 	if err != nil {
 		return usageError("%v", err)
@@ -60,7 +60,7 @@ func runServer(c *cli.Context) error {
 	}
 	out := c.App.Writer
 	srv, err := server.New(c.Context, server.Options{
-		Dir: dir, DatabaseURL: c.String("database-url"), Host: c.String("host"), Port: c.Int("port"),
+		Version: b.Version, Dir: dir, DatabaseURL: c.String("database-url"), Host: c.String("host"), Port: c.Int("port"),
 		URL: c.String("url"), AdminToken: c.String("token"), ConfigDisabled: c.Bool("config-disabled"),
 		ProjectQuota: c.Int("project-quota"), DBPoolSize: c.Int("db-pool-size"), Logger: log,
 		BackgroundDisabled: c.Bool("background-disabled"), AgentBinary: c.String("agent-binary"),

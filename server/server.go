@@ -28,6 +28,8 @@ import (
 
 // Options configure a server; the cli fills them from flags and env.
 type Options struct {
+	// Version is the binary's version, for the status page.
+	Version string
 	// Dir is the state directory (config.yml, data/, projects/…/logs).
 	Dir string
 	// DatabaseURL overrides the SQLite file under Dir.
@@ -157,7 +159,8 @@ func New(ctx context.Context, o Options) (s *Server, err error) {
 	if !o.BackgroundDisabled {
 		s.startBackground()
 	}
-	router := api.New(env, log.With("component", "api"))
+	router := api.New(env, log.With("component", "api")).
+		WithStatus(&services.Status{Env: env, Version: o.Version, Database: target.String(), StartedAt: time.Now()})
 	s.http = &http.Server{Handler: router, ReadHeaderTimeout: 30 * time.Second}
 	return s, nil
 }

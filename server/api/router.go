@@ -15,6 +15,7 @@ type Router struct {
 	engine     *gin.Engine
 	log        *slog.Logger
 	env        *services.Env
+	status     *services.Status
 	users      services.Users
 	projects   services.Projects
 	secrets    services.Secrets
@@ -44,6 +45,12 @@ func New(env *services.Env, log *slog.Logger) *Router {
 	r.fleetRoutes(api)
 	r.runRoutes(api)
 	r.repoRoutes(api)
+	return r
+}
+
+// WithStatus enables the admin server status route.
+func (r *Router) WithStatus(s *services.Status) *Router {
+	r.status = s
 	return r
 }
 
