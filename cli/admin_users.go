@@ -2,6 +2,8 @@ package cli
 
 import (
 	"fmt"
+	"io"
+	"os"
 
 	"github.com/urfave/cli/v2"
 
@@ -23,6 +25,8 @@ func adminUsersCommand() *cli.Command {
 			{Name: "set-role", Usage: "Change a user's global role", ArgsUsage: "USERNAME admin|user", Flags: flags(), Action: withConn(usersSetRole)},
 			{Name: "refresh-token", Usage: "Replace a user's token and print the new one", ArgsUsage: "USERNAME", Flags: flags(), Action: withConn(usersRefreshToken)},
 			{Name: "delete", Usage: "Delete users", ArgsUsage: "USERNAME...", Flags: flags(), Action: withConn(usersDelete)},
+			{Name: "add-ssh-key", Usage: "Register an SSH public key for a user (for `ssh` to the console)", ArgsUsage: "USERNAME KEYFILE|-",
+				Flags: flags(&cli.StringFlag{Name: "name", Usage: "a name for the key (default: its comment)"}), Action: withConn(usersAddSSHKey)},
 		},
 	}
 }
@@ -127,5 +131,34 @@ func usersDelete(c *cli.Context, cn *conn) error {
 	for _, n := range a {
 		fmt.Fprintf(c.App.Writer, "Deleted user %s\n", n)
 	}
+	return nil
+}
+
+func usersAddSSHKey(c *cli.Context, cn *conn) error {
+	a, err := args(c, 2, 2, "USERNAME KEYFILE|-")
+	if err != nil {
+		return err
+	}
+	var data []byte
+	if a[1] == "-" {
+		data, err = io.ReadAll(c.App.Reader)
+	} else {
+		data, err = os.ReadFile(a[1])
+	}
+	if err != nil {
+		return fmt.Errorf("read the public key: %w", err)
+	}
+	var name *string
+	if n := c.String("name"); n != "" {
+		name = &n
+	}
+	k, err := cn.AddPublicKey(c.Context, string(data), name, &a[0])
+	if err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, k)
+	}
+	fmt.Fprintf(c.App.Writer, "Added key %s (%s) for %s\n", k.Name, k.Fingerprint, a[0])
 	return nil
 }

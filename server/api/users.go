@@ -1,9 +1,12 @@
 package api
 
 import (
+	"strings"
+
 	"github.com/gin-gonic/gin"
 
 	"github.com/dstackgo/dstack/server/schemas"
+	"github.com/dstackgo/dstack/server/services"
 )
 
 func (r *Router) userRoutes(g *gin.RouterGroup) {
@@ -75,7 +78,18 @@ func (r *Router) userRoutes(g *gin.RouterGroup) {
 		if err := bindRequired(c, &req); err != nil {
 			return nil, err
 		}
-		return r.publicKeys.Add(c.Request.Context(), actor(c), req.Key, req.Name)
+		owner := actor(c)
+		if req.Username != nil && !strings.EqualFold(*req.Username, owner.Name) {
+			if owner.GlobalRole != string(schemas.GlobalRoleAdmin) {
+				return nil, services.Forbidden()
+			}
+			u, err := r.users.Lookup(c.Request.Context(), *req.Username)
+			if err != nil {
+				return nil, err
+			}
+			owner = u
+		}
+		return r.publicKeys.Add(c.Request.Context(), owner, req.Key, req.Name)
 	}))
 	g.POST("/users/public_keys/delete", r.authed(func(c *gin.Context) (any, error) {
 		var req schemas.DeletePublicKeysRequest

@@ -157,3 +157,17 @@ func TestPublicKeys(t *testing.T) {
 		apitest.Require400(t, s.Post(alice, "/api/users/public_keys/delete", M{"ids": []string{"nope"}}), "error")
 	})
 }
+
+func TestAdminRegistersKeyForAnotherUser(t *testing.T) {
+	each(t, func(t *testing.T, s *apitest.Server) {
+		alice, bob := s.CreateUser("alice", "user"), s.CreateUser("bob", "user")
+		s.OK(apitest.AdminToken, "/api/users/public_keys/add", M{"key": testPublicKey, "username": "alice"}, nil)
+		require.Len(t, s.OK(alice, "/api/users/public_keys/list", nil, nil).List(t), 1)
+		require.Empty(t, s.OK(apitest.AdminToken, "/api/users/public_keys/list", nil, nil).List(t))
+
+		r := s.Post(bob, "/api/users/public_keys/add", M{"key": testPublicKey, "username": "alice"})
+		require.Equal(t, 403, r.Status, "only global admins register keys for others")
+		s.OK(bob, "/api/users/public_keys/add", M{"key": testPublicKey, "username": "BOB"}, nil)
+		apitest.Require400(t, s.Post(apitest.AdminToken, "/api/users/public_keys/add", M{"key": testPublicKey, "username": "nobody"}), "resource_not_exists")
+	})
+}

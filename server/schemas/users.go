@@ -97,9 +97,12 @@ type PublicKeyInfo struct {
 }
 
 // AddPublicKeyRequest registers an SSH public key (authorized_keys format).
+// Username is this server's extension: a global admin may register a key
+// for another user (the console over SSH); null means the caller.
 type AddPublicKeyRequest struct {
-	Key  string  `json:"key"`
-	Name *string `json:"name"`
+	Key      string  `json:"key"`
+	Name     *string `json:"name"`
+	Username *string `json:"username,omitempty"`
 }
 
 // DeletePublicKeysRequest removes keys by id.

@@ -187,6 +187,15 @@ func (s Users) Update(ctx context.Context, req schemas.UpdateUserRequest) (*db.U
 	return u, nil
 }
 
+// Lookup finds a live user by name.
+func (s Users) Lookup(ctx context.Context, username string) (*db.User, error) {
+	u, err := db.GetUserByName(ctx, s.DB, username)
+	if errors.Is(err, db.ErrNotFound) {
+		return nil, NotFound("User %s not found", username)
+	}
+	return u, err
+}
+
 // target resolves a user the actor may act on: themselves, or anyone for admins.
 func (s Users) target(ctx context.Context, actor *db.User, username string) (*db.User, error) {
 	u, err := db.GetUserByName(ctx, s.DB, username)

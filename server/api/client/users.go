@@ -47,10 +47,11 @@ func (c *Client) DeleteUsers(ctx context.Context, names []string) error {
 	return c.Call(ctx, "/api/users/delete", schemas.DeleteUsersRequest{Users: names}, nil)
 }
 
-// AddPublicKey registers an SSH public key for the token's user.
-func (c *Client) AddPublicKey(ctx context.Context, key string, name *string) (*schemas.PublicKeyInfo, error) {
+// AddPublicKey registers an SSH public key for a user (nil: the token's
+// user; another user needs a global admin's token).
+func (c *Client) AddPublicKey(ctx context.Context, key string, name, username *string) (*schemas.PublicKeyInfo, error) {
 	out := new(schemas.PublicKeyInfo)
-	return out, c.Call(ctx, "/api/users/public_keys/add", schemas.AddPublicKeyRequest{Key: key, Name: name}, out)
+	return out, c.Call(ctx, "/api/users/public_keys/add", schemas.AddPublicKeyRequest{Key: key, Name: name, Username: username}, out)
 }
 
 // ListPublicKeys lists the token's user's SSH public keys.
