@@ -89,6 +89,7 @@ func newApp(b Build, stdout, stderr io.Writer) *cli.App {
 		Commands: []*cli.Command{
 			serverCommand(b),
 			adminCommand(),
+			consoleCommand(),
 			shimCommand(b),
 			runnerCommand(),
 			versionCommand(b),

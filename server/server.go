@@ -24,6 +24,7 @@ import (
 	"github.com/dstackgo/dstack/server/background"
 	"github.com/dstackgo/dstack/server/config"
 	"github.com/dstackgo/dstack/server/services"
+	"github.com/dstackgo/dstack/server/sshconsole"
 )
 
 // Options configure a server; the cli fills them from flags and env.
@@ -58,7 +59,9 @@ type Options struct {
 	JobNetworkMode int
 	// CodeUploadLimit caps code and archive uploads in bytes (0: none).
 	CodeUploadLimit int64
-	Logger          *slog.Logger
+	// ConsoleSSHPort serves the console over SSH on Host:ConsoleSSHPort (0: off).
+	ConsoleSSHPort int
+	Logger         *slog.Logger
 	// Announce receives the startup lines a user reads (config applied,
 	// admin token, URL). Nil discards them.
 	Announce func(format string, args ...any)
@@ -72,6 +75,7 @@ type Server struct {
 	listener   net.Listener
 	http       *http.Server
 	supervisor *background.Supervisor
+	console    *sshconsole.Server
 	pool       *sshfleet.Pool
 	binary     *sshfleet.Binary
 	log        *slog.Logger
@@ -162,6 +166,10 @@ func New(ctx context.Context, o Options) (s *Server, err error) {
 	router := api.New(env, log.With("component", "api")).
 		WithStatus(&services.Status{Env: env, Version: o.Version, Database: target.String(), StartedAt: time.Now()})
 	s.http = &http.Server{Handler: router, ReadHeaderTimeout: 30 * time.Second}
+	if err = s.startConsole(); err != nil {
+		s.closeAgents()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -191,6 +199,16 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() { errc <- s.http.Serve(s.listener) }()
 	bgCtx, stopBackground := context.WithCancel(ctx)
 	defer stopBackground()
+	consoleDone := make(chan struct{})
+	go func() {
+		defer close(consoleDone)
+		if s.console != nil {
+			s.opts.Announce("The console is served over SSH at %s (ssh -p %d <user>@<host>)", s.console.Addr(), s.opts.ConsoleSSHPort)
+			if err := s.console.Run(bgCtx); err != nil && bgCtx.Err() == nil {
+				s.log.Error("SSH console stopped", "err", err)
+			}
+		}
+	}()
 	bgDone := make(chan struct{})
 	go func() {
 		defer close(bgDone)
@@ -217,9 +235,10 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.http.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		s.log.Warn("http shutdown", "err", err)
 	}
-	s.log.Info("shutting down: stop background pipelines")
+	s.log.Info("shutting down: stop background pipelines and the console")
 	stopBackground()
 	<-bgDone
+	<-consoleDone
 	<-checked
 	s.closeAgents()
 	s.log.Info("shutting down: close log storage")

@@ -1,0 +1,119 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/dstackgo/dstack/server/api/client"
+	"github.com/dstackgo/dstack/server/schemas"
+)
+
+// runsPageSize is the most runs one runs/list call returns (the server's cap).
+const runsPageSize = 100
+
+// HTTPBackend is the Backend over the server's HTTP API, with one user's token.
+type HTTPBackend struct {
+	Client *client.Client
+}
+
+// NewHTTPBackend returns a Backend calling the server through c.
+func NewHTTPBackend(c *client.Client) *HTTPBackend { return &HTTPBackend{Client: c} }
+
+// ListRuns implements Backend.
+func (b *HTTPBackend) ListRuns(ctx context.Context, project string, onlyActive bool) ([]schemas.Run, error) {
+	limit, subs, jobs := runsPageSize, 1, true
+	req := schemas.ListRunsRequest{ProjectName: &project, OnlyActive: onlyActive, Limit: &limit,
+		JobSubmissionsLimit: &subs, IncludeJobs: &jobs}
+	var out []schemas.Run
+	return out, b.call(ctx, "/api/runs/list", req, &out)
+}
+
+// GetRun implements Backend.
+func (b *HTTPBackend) GetRun(ctx context.Context, project, name string) (*schemas.Run, error) {
+	out := new(schemas.Run)
+	return out, b.call(ctx, projectPath(project, "runs/get"), schemas.GetRunRequest{RunName: &name}, out)
+}
+
+// StopRun implements Backend.
+func (b *HTTPBackend) StopRun(ctx context.Context, project, name string, abort bool) error {
+	req := schemas.StopRunsRequest{RunsNames: []string{name}, Abort: abort}
+	return b.call(ctx, projectPath(project, "runs/stop"), req, nil)
+}
+
+// ListFleets implements Backend.
+func (b *HTTPBackend) ListFleets(ctx context.Context, project string) ([]schemas.Fleet, error) {
+	var out []schemas.Fleet
+	return out, b.call(ctx, projectPath(project, "fleets/list"), schemas.ListProjectFleetsRequest{}, &out)
+}
+
+// PollLogs implements Backend.
+func (b *HTTPBackend) PollLogs(ctx context.Context, project string, req schemas.PollLogsRequest) (*schemas.JobSubmissionLogs, error) {
+	out := new(schemas.JobSubmissionLogs)
+	return out, b.call(ctx, projectPath(project, "logs/poll"), req, out)
+}
+
+// EncryptionStatus implements Backend.
+func (b *HTTPBackend) EncryptionStatus(ctx context.Context) (*schemas.EncryptionStatus, error) {
+	out := new(schemas.EncryptionStatus)
+	return out, b.call(ctx, "/api/admin/encryption/status", nil, out)
+}
+
+// ServerStatus implements Backend.
+func (b *HTTPBackend) ServerStatus(ctx context.Context) (*schemas.ServerStatus, error) {
+	out := new(schemas.ServerStatus)
+	return out, b.call(ctx, "/api/admin/server/status", nil, out)
+}
+
+// Whoami implements Backend: the token's user and the server's version.
+func (b *HTTPBackend) Whoami(ctx context.Context) (*Identity, error) {
+	var me schemas.UserWithCreds
+	if err := b.call(ctx, "/api/users/get_my_user", nil, &me); err != nil {
+		return nil, err
+	}
+	id := &Identity{Username: me.Username, Admin: me.GlobalRole == schemas.GlobalRoleAdmin, ServerURL: b.Client.URL}
+	var info schemas.ServerInfo
+	if err := b.call(ctx, "/api/server/get_info", nil, &info); err == nil && info.ServerVersion != nil {
+		id.ServerVersion = *info.ServerVersion
+	}
+	return id, nil
+}
+
+func (b *HTTPBackend) call(ctx context.Context, path string, req, resp any) error {
+	return classify(b.Client.Call(ctx, path, req, resp))
+}
+
+func projectPath(project, route string) string {
+	return "/api/project/" + url.PathEscape(project) + "/" + route
+}
+
+// classify wraps the client's errors with the sentinels the pages tell apart.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ce *client.Error
+	var ue *url.Error
+	switch {
+	case errors.As(err, &ce):
+		switch {
+		case ce.Status == http.StatusNotFound || ce.Status == http.StatusMethodNotAllowed:
+			return fmt.Errorf("%w (%w)", ErrNotAvailable, err)
+		case ce.Status == http.StatusForbidden || ce.Status == http.StatusUnauthorized:
+			return fmt.Errorf("%w (%w)", ErrForbidden, err)
+		case ce.Status >= http.StatusBadGateway:
+			return fmt.Errorf("%w (%w)", ErrUnreachable, err)
+		}
+		return err
+	case errors.Is(err, context.Canceled):
+		return err
+	case errors.As(err, &ue), errors.Is(err, context.DeadlineExceeded),
+		// The client flattens dial errors into this sentence.
+		strings.HasPrefix(err.Error(), "cannot reach the dstack server"):
+		return fmt.Errorf("%w (%w)", ErrUnreachable, err)
+	}
+	return err // an answer the client could not decode, a request it could not encode
+}
