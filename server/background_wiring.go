@@ -35,7 +35,8 @@ func (s *Server) startBackground() {
 		&background.JobsTerminating{Env: s.env, Pool: s.pool, Log: log.With("component", "background.jobs_terminating"), Running: running},
 		&background.Runs{Env: s.env, Log: log.With("component", "background.runs")},
 	)
-	s.env.Wake = s.supervisor.Wake
+	s.notifier = &background.Notifier{DB: s.db, Sup: s.supervisor, Log: log}
+	s.env.Wake = s.notifier.Wake
 }
 
 // openLogStore opens CloudWatch Logs when configured, else files under

@@ -76,6 +76,7 @@ type Server struct {
 	http       *http.Server
 	supervisor *background.Supervisor
 	console    *sshconsole.Server
+	notifier   *background.Notifier
 	pool       *sshfleet.Pool
 	binary     *sshfleet.Binary
 	log        *slog.Logger
@@ -213,6 +214,7 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() {
 		defer close(bgDone)
 		if s.supervisor != nil {
+			go s.notifier.Listen(bgCtx)
 			s.supervisor.Run(bgCtx)
 		}
 	}()
