@@ -14,8 +14,8 @@ import (
 
 type idlePipeline struct{ name string }
 
-func (p idlePipeline) Name() string                                 { return p.name }
-func (p idlePipeline) Claim() db.Claim                              { return db.Claim{Table: "runs", Where: "1 = 0", Limit: 1} }
+func (p idlePipeline) Name() string                                  { return p.name }
+func (p idlePipeline) Claim() db.Claim                               { return db.Claim{Table: "runs", Where: "1 = 0", Limit: 1} }
 func (p idlePipeline) Process(context.Context, string, string) error { return nil }
 
 func TestNotifierWakesOtherReplicas(t *testing.T) {
