@@ -8,17 +8,12 @@ import (
 
 // InsertFleet stores a new fleet.
 func InsertFleet(ctx context.Context, idb bun.IDB, f *Fleet) error {
-	_, err := idb.NewInsert().Model(f).Exec(ctx)
-	return mapErr(err)
+	return insertRow(ctx, idb, f)
 }
 
 // UpdateFleet writes the named columns of f.
 func UpdateFleet(ctx context.Context, idb bun.IDB, f *Fleet, columns ...string) error {
-	res, err := idb.NewUpdate().Model(f).Column(columns...).WherePK().Exec(ctx)
-	if err != nil {
-		return mapErr(err)
-	}
-	return expectRow(res)
+	return updateRow(ctx, idb, f, columns...)
 }
 
 // GetFleetByName finds a project's live fleet by name.
@@ -71,11 +66,7 @@ func InsertInstances(ctx context.Context, idb bun.IDB, is []Instance) error {
 
 // UpdateInstance writes the named columns of in.
 func UpdateInstance(ctx context.Context, idb bun.IDB, in *Instance, columns ...string) error {
-	res, err := idb.NewUpdate().Model(in).Column(columns...).WherePK().Exec(ctx)
-	if err != nil {
-		return mapErr(err)
-	}
-	return expectRow(res)
+	return updateRow(ctx, idb, in, columns...)
 }
 
 // GetInstance finds an instance by id.

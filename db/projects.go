@@ -9,17 +9,12 @@ import (
 
 // InsertProject stores a new project.
 func InsertProject(ctx context.Context, idb bun.IDB, p *Project) error {
-	_, err := idb.NewInsert().Model(p).Exec(ctx)
-	return mapErr(err)
+	return insertRow(ctx, idb, p)
 }
 
 // UpdateProject writes the named columns of p.
 func UpdateProject(ctx context.Context, idb bun.IDB, p *Project, columns ...string) error {
-	res, err := idb.NewUpdate().Model(p).Column(columns...).WherePK().Exec(ctx)
-	if err != nil {
-		return mapErr(err)
-	}
-	return expectRow(res)
+	return updateRow(ctx, idb, p, columns...)
 }
 
 // GetProjectByName finds a live project by name, ignoring case, with its owner.

@@ -22,8 +22,7 @@ func GetSecret(ctx context.Context, idb bun.IDB, projectID, name string) (*Secre
 
 // InsertSecret stores a new secret.
 func InsertSecret(ctx context.Context, idb bun.IDB, s *Secret) error {
-	_, err := idb.NewInsert().Model(s).Exec(ctx)
-	return mapErr(err)
+	return insertRow(ctx, idb, s)
 }
 
 // UpdateSecretValue replaces a secret's stored value.

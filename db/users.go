@@ -46,17 +46,12 @@ func (p Page) apply(q *bun.SelectQuery, ts, id string) *bun.SelectQuery {
 
 // InsertUser stores a new user.
 func InsertUser(ctx context.Context, idb bun.IDB, u *User) error {
-	_, err := idb.NewInsert().Model(u).Exec(ctx)
-	return mapErr(err)
+	return insertRow(ctx, idb, u)
 }
 
 // UpdateUser writes the named columns of u.
 func UpdateUser(ctx context.Context, idb bun.IDB, u *User, columns ...string) error {
-	res, err := idb.NewUpdate().Model(u).Column(columns...).WherePK().Exec(ctx)
-	if err != nil {
-		return mapErr(err)
-	}
-	return expectRow(res)
+	return updateRow(ctx, idb, u, columns...)
 }
 
 // GetUserByTokenHash finds the live user whose token hashes to hash.
