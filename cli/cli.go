@@ -88,11 +88,21 @@ func newApp(b Build, stdout, stderr io.Writer) *cli.App {
 		ExitErrHandler: func(*cli.Context, error) {},
 		Commands: []*cli.Command{
 			serverCommand(b),
-			adminCommand(),
+			projectCommand(),
+			applyCommand(),
+			psCommand(),
+			logsCommand(),
+			stopCommand(),
+			deleteCommand(),
+			fleetCommand(),
+			offerCommand(),
+			secretCommand(),
 			consoleCommand(),
+			adminCommand(),
 			shimCommand(b),
 			runnerCommand(),
 			versionCommand(b),
+			completionCommand(),
 		},
 	}
 	return app

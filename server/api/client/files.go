@@ -8,18 +8,13 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
-)
 
-// FileArchive is an uploaded archive of a run's `files:` mapping. It lives
-// here until server/schemas grows the files models.
-type FileArchive struct {
-	ID   string `json:"id"`
-	Hash string `json:"hash"`
-}
+	"github.com/dstackgo/dstack/server/schemas"
+)
 
 // UploadArchive uploads a file archive as the multipart field "file" whose
 // filename is the archive's sha256 hex (POST /api/files/upload_archive).
-func (c *Client) UploadArchive(ctx context.Context, hash string, archive io.Reader) (*FileArchive, error) {
+func (c *Client) UploadArchive(ctx context.Context, hash string, archive io.Reader) (*schemas.FileArchive, error) {
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
 	part, err := mw.CreateFormFile("file", hash)
@@ -32,7 +27,7 @@ func (c *Client) UploadArchive(ctx context.Context, hash string, archive io.Read
 	if err := mw.Close(); err != nil {
 		return nil, fmt.Errorf("build upload: %w", err)
 	}
-	out := new(FileArchive)
+	out := new(schemas.FileArchive)
 	return out, c.post(ctx, "/api/files/upload_archive", mw.FormDataContentType(), &body, out)
 }
 

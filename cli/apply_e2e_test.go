@@ -1,0 +1,146 @@
+package cli
+
+// End to end through real parts: the client verbs (in-process, as the
+// binary runs them) against a real server with background processing,
+// which deploys the agent over SSH to a real test host (sshtest: a network
+// namespace with its own sshd) and runs the jobs there. Needs root and
+// sshd; skipped otherwise (failed under CI=true).
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/dstackgo/dstack/backends/ssh/sshtest"
+	"github.com/dstackgo/dstack/server"
+	"github.com/dstackgo/dstack/server/schemas"
+)
+
+var (
+	agentOnce sync.Once
+	agentPath string
+	agentErr  error
+)
+
+// agentBinary builds the static binary the server deploys to hosts.
+func agentBinary(t *testing.T) string {
+	t.Helper()
+	agentOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "dstack-cli-agent-")
+		if err != nil {
+			agentErr = err
+			return
+		}
+		agentPath = filepath.Join(dir, "dstack")
+		cmd := exec.Command("go", "build", "-o", agentPath, "github.com/dstackgo/dstack")
+		cmd.Env, cmd.Dir = append(os.Environ(), "CGO_ENABLED=0"), filepath.Join(compatDir, "..", "..")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			agentErr = fmt.Errorf("build dstack: %v\n%s", err, out)
+		}
+	})
+	require.NoError(t, agentErr)
+	return agentPath
+}
+
+// liveServer runs a server in-process with its pipelines, on a free port.
+func liveServer(t *testing.T) (url string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := server.New(ctx, server.Options{Dir: t.TempDir(), Host: "127.0.0.1", AdminToken: "admin-token",
+		ConfigDisabled: true, AgentBinary: agentBinary(t), JobNetworkMode: 2})
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(30 * time.Second):
+			t.Error("server did not stop within 30s")
+		}
+	})
+	return srv.URL()
+}
+
+func TestE2EClientVerbsOnSSHFleet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping the SSH fleet end-to-end test")
+	}
+	host := sshtest.NewHost(t, sshtest.Options{})
+	agentBinary(t) // before HOME moves: go build needs the real module cache
+	home := t.TempDir()
+	t.Chdir(home)
+	t.Setenv("HOME", home)
+	url := liveServer(t)
+	key := filepath.Join(home, "id_host")
+	require.NoError(t, os.WriteFile(key, host.ClientKey, 0o600))
+	write := func(name, text string) { require.NoError(t, os.WriteFile(name, []byte(text), 0o644)) }
+	write("fleet.dstack.yml", fmt.Sprintf("type: fleet\nname: lab\nenv:\n  - DSTACK_SHIM_EXECUTOR=process\n"+
+		"ssh_config:\n  user: %s\n  identity_file: %s\n  hosts:\n    - %s\n", host.User, key, host.Addr))
+	res := runCLI(t, "", "project", "add", "--name", "main", "--url", url, "--token", "admin-token")
+	require.Equal(t, 0, res.Code, res.Stderr)
+	must := func(code int, args ...string) cliResult {
+		t.Helper()
+		r := runCLI(t, "", args...)
+		require.Equal(t, code, r.Code, "dstack %s:\n%s%s", strings.Join(args, " "), r.Stdout, r.Stderr)
+		return r
+	}
+
+	out := must(0, "apply", "-f", "fleet.dstack.yml", "-y").Stdout
+	require.Contains(t, out, "Fleet lab does not exist yet.")
+	require.Contains(t, out, "idle", "apply waits until the host is provisioned")
+	require.Contains(t, must(0, "fleet").Stdout, "   instance=0")
+
+	resources := "resources:\n  cpu: 1..\n  memory: 0.1GB..\n  disk: 1GB..\n"
+	write("hello.dstack.yml", "type: task\nname: hello\ncommands:\n  - echo hello from dstack\n  - echo done\n"+resources)
+	out = must(0, "apply", "-f", "hello.dstack.yml", "-y").Stdout
+	require.Contains(t, out, "hello from dstack", "apply streams the job's logs")
+	require.Contains(t, out, "Exited (0)")
+	require.Contains(t, must(0, "logs", "hello").Stdout, "hello from dstack\n")
+	require.Contains(t, must(0, "ps", "-a").Stdout, "exited (0)")
+
+	write("broken.dstack.yml", "type: task\nname: broken\ncommands:\n  - echo about to fail\n  - exit 3\n"+resources)
+	res = must(1, "apply", "-f", "broken.dstack.yml", "-y")
+	require.Contains(t, res.Stdout, "about to fail")
+	require.Contains(t, res.Stderr, "Error: run broken failed: exited (3)")
+
+	write("sleeper.dstack.yml", "type: task\nname: sleeper\ncommands:\n  - sleep 600\n"+resources)
+	require.Contains(t, must(0, "apply", "-f", "sleeper.dstack.yml", "-y", "-d").Stdout, "Run sleeper submitted, detaching...")
+	waitPs(t, "sleeper", schemas.RunRunning)
+	require.Equal(t, "Stopped\n", must(0, "stop", "sleeper", "-y").Stdout)
+	waitPs(t, "sleeper", schemas.RunTerminated)
+	require.Equal(t, "Run sleeper deleted\n", must(0, "delete", "sleeper", "-y").Stdout)
+
+	require.Equal(t, "Fleet lab deleted\n", must(0, "delete", "-f", "fleet.dstack.yml", "-y").Stdout)
+	require.NotContains(t, must(0, "fleet").Stdout, "lab")
+}
+
+// waitPs polls `dstack ps -a --json` until the run has status.
+func waitPs(t *testing.T, run string, status schemas.RunStatus) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		var out psOutput
+		res := runCLI(t, "", "ps", "-a", "--json")
+		require.NoError(t, json.Unmarshal([]byte(res.Stdout), &out), res.Stderr)
+		for _, r := range out.Runs {
+			if runName(&r) == run && r.Status == status {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run %s not %s within 90s:\n%s", run, status, res.Stdout)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}

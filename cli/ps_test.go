@@ -1,0 +1,67 @@
+package cli
+
+// Benchmark of `dstack ps`: the verb as the binary runs it (parse the
+// command line, POST runs/list, decode, render the table) against the real
+// API router and a SQLite database over loopback HTTP, with 0, 10 and 100
+// active runs. Process start-up is not included (BenchmarkServerStartup
+// measures the binary's). Prints ms/op and the rows shown:
+//
+//	go test ./cli -run '^$' -bench Ps -benchtime 50x
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/dstackgo/dstack/db/dbtest"
+	"github.com/dstackgo/dstack/server/api/apitest"
+)
+
+func BenchmarkPs(b *testing.B) {
+	for _, n := range []int{0, 10, 100} {
+		b.Run(fmt.Sprintf("runs=%d", n), func(b *testing.B) {
+			url := benchServer(b, n)
+			args := []string{"ps", "--url", url, "--token", apitest.AdminToken, "--project", "main"}
+			res := runCLI(b, "", args...)
+			require.Equal(b, 0, res.Code, res.Stderr)
+			rows := strings.Count(res.Stdout, "\n") - 1
+			b.ResetTimer()
+			for range b.N {
+				if res := runCLI(b, "", args...); res.Code != 0 {
+					b.Fatal(res.Stderr)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/op")
+			b.ReportMetric(float64(rows), "rows")
+		})
+	}
+}
+
+// benchServer serves the real router over a migrated SQLite database with
+// n submitted runs (no background processing here: they stay active).
+func benchServer(b *testing.B, n int) string {
+	b.Helper()
+	b.Setenv("HOME", b.TempDir())
+	api := apitest.New(b, dbtest.OpenMigrated(b, dbtest.SQLiteTarget(b)))
+	api.OK(apitest.AdminToken, "/api/project/main/repos/init",
+		apitest.M{"repo_id": "none", "repo_info": apitest.M{"repo_type": "virtual"}, "repo_creds": nil}, nil)
+	for i := range n {
+		spec := json.RawMessage(fmt.Sprintf(`{"run_name":"bench-%d","repo_id":"none","repo_data":{"repo_type":"virtual"},`+
+			`"configuration":{"type":"task","commands":["echo %d"]},"profile":{"name":"default"}}`, i, i))
+		api.OK(apitest.AdminToken, "/api/project/main/runs/apply",
+			apitest.M{"plan": apitest.M{"run_spec": spec, "current_resource": nil}, "force": false}, nil)
+	}
+	return serveHTTP(b, api)
+}
+
+// serveHTTP serves the router on a loopback port until the test ends.
+func serveHTTP(tb testing.TB, api *apitest.Server) string {
+	srv := httptest.NewServer(api.Handler)
+	tb.Cleanup(srv.Close)
+	return srv.URL
+}

@@ -1,0 +1,123 @@
+package cli_test
+
+// End-to-end tests of the client verbs through the real binary against a
+// real `dstack server` (project, secret, the connection errors), in a
+// sandboxed HOME, with the helpers of e2etest_helpers_test.go. They skip
+// while cli.go does not register the client verbs yet; the in-process
+// tests of package cli cover the same verbs meanwhile.
+
+import (
+	"encoding/json"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// requireClientVerbs skips unless the binary has the client verbs.
+func requireClientVerbs(t *testing.T, env []string) {
+	t.Helper()
+	cmd := exec.Command(dstackBinary(t), "project", "--help")
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "set-default") {
+		t.Skip("the binary does not register the client verbs yet (cli/cli.go)")
+	}
+}
+
+func TestE2EProjectAndSecretVerbs(t *testing.T) {
+	t.Parallel()
+	home := t.TempDir()
+	s := startServer(t, home, nil)
+	env := sandboxEnv(home)
+	requireClientVerbs(t, env)
+
+	t.Run("project", func(t *testing.T) {
+		wantRun(t, env, 0, []string{"main", s.URL, "✓"}, "project")
+		wantRun(t, env, 0, []string{"admin"}, "project", "list", "-v")
+		wantRun(t, env, 0, []string{"Configuration updated at"}, "project", "add", "--name", "main", "--url", s.URL, "--token", s.Token, "-y")
+		wantRun(t, env, 1, []string{"Error: the server refused the token"}, "project", "add", "--name", "main", "--url", s.URL, "--token", "wrong")
+		wantRun(t, env, 1, []string{"Error: project nope not found on " + s.URL}, "project", "add", "--name", "nope", "--url", s.URL, "--token", s.Token)
+		wantRun(t, env, 0, []string{"Created project second"}, "admin", "projects", "create", "second")
+		wantRun(t, env, 0, nil, "project", "add", "--name", "second", "--url", s.URL, "--token", s.Token, "--no")
+		wantRun(t, env, 0, []string{"OK"}, "project", "set-default", "second")
+		cfg := readClientConfig(t, home)
+		if len(cfg.Projects) != 2 || cfg.Projects[1].Name != "second" || !cfg.Projects[1].Default || cfg.Projects[0].Default {
+			t.Fatalf("config after set-default: %+v", cfg.Projects)
+		}
+		wantRun(t, env, 0, []string{"OK"}, "project", "delete", "second", "-y")
+		wantRun(t, env, 0, nil, "project", "set-default", "main")
+		if cfg := readClientConfig(t, home); len(cfg.Projects) != 1 || cfg.Projects[0].Name != "main" {
+			t.Fatalf("config after delete: %+v", cfg.Projects)
+		}
+	})
+
+	t.Run("secret", func(t *testing.T) {
+		wantRun(t, env, 0, []string{"OK"}, "secret", "set", "hf_token", "hf_abc")
+		wantRun(t, env, 0, []string{"hf_token  ******"}, "secret", "list")
+		wantRun(t, env, 0, []string{"hf_token  hf_abc"}, "secret", "get", "hf_token")
+		r := wantRun(t, env, 0, nil, "secret", "list", "--json")
+		var ss []struct{ Name string }
+		if err := json.Unmarshal([]byte(r.Stdout), &ss); err != nil || len(ss) != 1 || ss[0].Name != "hf_token" {
+			t.Fatalf("secret list --json (%v): %s", err, r.Stdout)
+		}
+		wantRun(t, env, 0, []string{"OK"}, "secret", "delete", "hf_token", "-y")
+		wantRun(t, env, 1, []string{"Error: secret hf_token not found"}, "secret", "get", "hf_token")
+	})
+
+	t.Run("errors", func(t *testing.T) { e2eConnectionErrors(t, s, env) })
+}
+
+// e2eConnectionErrors checks the one-line errors of an unreachable
+// server, a bad token, an unknown project and an unknown run.
+func e2eConnectionErrors(t *testing.T, s *serverProc, env []string) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String()
+	ln.Close()
+	for _, c := range []struct {
+		want string
+		args []string
+	}{
+		{"Error: cannot reach the dstack server at " + closed, []string{"ps", "--url", closed, "--token", "x", "--project", "main"}},
+		{"Error: the server refused the token", []string{"secret", "list", "--token", "wrong"}},
+		{"Error: project not found: nope", []string{"fleet", "--url", s.URL, "--token", s.Token, "--project", "nope"}},
+		{"Error: project \"nope\" is not in ", []string{"fleet", "--project", "nope"}},
+		{"Error: run nope not found", []string{"logs", "nope"}},
+	} {
+		code := 1
+		if strings.Contains(c.want, "is not in") {
+			code = 2 // bad usage
+		}
+		r := wantRun(t, env, code, []string{c.want}, c.args...)
+		if n := strings.Count(strings.TrimSpace(r.Stderr), "\n"); n != 0 {
+			t.Errorf("dstack %s: want one line, got:\n%s", strings.Join(c.args, " "), r.Stderr)
+		}
+	}
+}
+
+type clientConfigFile struct {
+	Projects []struct {
+		Name, URL, Token string
+		Default          bool
+	}
+}
+
+func readClientConfig(t *testing.T, home string) clientConfigFile {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(home, ".dstack", "config.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c clientConfigFile
+	if err := yaml.Unmarshal(data, &c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
