@@ -27,6 +27,11 @@ type Claim struct {
 	// ProcessedBefore skips rows processed after it (the pipeline's minimum
 	// interval); zero means no such filter.
 	ProcessedBefore time.Time
+	// Eager selects rows claimed regardless of ProcessedBefore: rows another
+	// pipeline has just handed over, which should not wait out the minimum
+	// interval. Like Where, it is written without bind placeholders; it may
+	// refer to the claimed table by its name.
+	Eager string
 }
 
 // ClaimRows leases up to c.Limit unleased (or expired) rows in one statement
@@ -46,7 +51,11 @@ func ClaimRows(ctx context.Context, idb bun.IDB, c Claim, now time.Time) (ids []
 	}
 	args := []any{bun.Safe(c.Table), c.Owner, token, now.Add(c.TTL), bun.Safe(c.Table)}
 	if !c.ProcessedBefore.IsZero() {
-		cond.WriteString(" AND last_processed_at <= ?before")
+		if c.Eager != "" {
+			cond.WriteString(" AND (last_processed_at <= ?before OR (" + c.Eager + "))")
+		} else {
+			cond.WriteString(" AND last_processed_at <= ?before")
+		}
 	}
 	q := "UPDATE ? SET lock_owner = ?, lock_token = ?, lock_expires_at = ? WHERE id IN (" +
 		"SELECT id FROM ? WHERE " + cond.String() + " ORDER BY last_processed_at LIMIT ?limit" + skip + ") RETURNING id"

@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"time"
 
 	"github.com/uptrace/bun"
 )
@@ -126,4 +127,29 @@ func ActiveJobsOnInstances(ctx context.Context, idb bun.IDB, instanceIDs []strin
 	err := idb.NewSelect().Model(&js).Where("instance_id IN (?)", bun.In(instanceIDs)).
 		Where("status NOT IN (?)", bun.In(finishedJobStatuses)).Scan(ctx)
 	return js, mapErr(err)
+}
+
+// UpdateJobIfFree writes the named columns of j unless a pipeline holds the
+// row's lease at now (it would overwrite them when it releases the row);
+// it reports whether it wrote. The check and the write are one statement.
+func UpdateJobIfFree(ctx context.Context, idb bun.IDB, j *Job, now time.Time, columns ...string) (bool, error) {
+	res, err := idb.NewUpdate().Model(j).Column(columns...).WherePK().
+		Where("(lock_expires_at IS NULL OR lock_expires_at < ?)", now).Exec(ctx)
+	if err != nil {
+		return false, mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// UpdateRunIfFree writes the named columns of r unless a pipeline holds the
+// row's lease at now; it reports whether it wrote.
+func UpdateRunIfFree(ctx context.Context, idb bun.IDB, r *Run, now time.Time, columns ...string) (bool, error) {
+	res, err := idb.NewUpdate().Model(r).Column(columns...).WherePK().
+		Where("(lock_expires_at IS NULL OR lock_expires_at < ?)", now).Exec(ctx)
+	if err != nil {
+		return false, mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }

@@ -33,7 +33,7 @@ func (s *Server) startBackground() {
 		&background.JobsSubmitted{Env: s.env, Log: log.With("component", "background.jobs_submitted"), NetworkMode: s.opts.JobNetworkMode},
 		running,
 		&background.JobsTerminating{Env: s.env, Pool: s.pool, Log: log.With("component", "background.jobs_terminating"), Running: running},
-		&background.Runs{Env: s.env, Log: log.With("component", "background.runs")},
+		&background.Runs{Env: s.env, Log: log.With("component", "background.runs"), ResubmitAfter: s.opts.ResubmitAfter},
 	)
 	s.notifier = &background.Notifier{DB: s.db, Sup: s.supervisor, Log: log}
 	s.env.Wake = s.notifier.Wake

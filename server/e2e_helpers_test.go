@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -32,16 +34,43 @@ var (
 func agentBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "dstack-e2e-bin")
+		// Builds are kept by content under one shared directory: test
+		// processes do not leave a 60 MB binary each behind, and a process
+		// never deploys another one's build (of a tree edited since).
+		shared := filepath.Join(os.TempDir(), "dstack-e2e-bin")
+		if buildErr = os.MkdirAll(shared, 0o755); buildErr != nil {
+			return
+		}
+		dir, err := os.MkdirTemp(shared, "build")
 		if err != nil {
 			buildErr = err
 			return
 		}
-		binPath = filepath.Join(dir, "dstack")
-		cmd := exec.Command("go", "build", "-o", binPath, "github.com/dstackgo/dstack")
+		defer os.RemoveAll(dir)
+		built := filepath.Join(dir, "dstack")
+		cmd := exec.Command("go", "build", "-o", built, "github.com/dstackgo/dstack")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("build dstack: %v\n%s", err, out)
+			return
+		}
+		data, err := os.ReadFile(built)
+		if err != nil {
+			buildErr = err
+			return
+		}
+		sum := sha256.Sum256(data)
+		binPath = filepath.Join(shared, "dstack-"+hex.EncodeToString(sum[:6]))
+		if buildErr = os.Rename(built, binPath); buildErr != nil {
+			return
+		}
+		now := time.Now()
+		_ = os.Chtimes(binPath, now, now) // in use: not pruned below
+		entries, _ := os.ReadDir(shared)
+		for _, e := range entries { // builds of trees long gone
+			if info, err := e.Info(); err == nil && now.Sub(info.ModTime()) > 24*time.Hour {
+				_ = os.RemoveAll(filepath.Join(shared, e.Name()))
+			}
 		}
 	})
 	require.NoError(t, buildErr)
@@ -54,7 +83,7 @@ type testServer struct {
 	dir string
 }
 
-func startServer(t *testing.T, opts server.Options) *testServer {
+func startServer(t testing.TB, opts server.Options) *testServer {
 	t.Helper()
 	dir := t.TempDir()
 	opts.Dir, opts.Host, opts.AdminToken, opts.ConfigDisabled = dir, "127.0.0.1", "admin-token", true
@@ -86,7 +115,7 @@ func startServer(t *testing.T, opts server.Options) *testServer {
 
 // sshFleetSpec is the fleet spec the CLI would send for these hosts, with
 // the process executor (the hosts' users cannot use Docker).
-func sshFleetSpec(t *testing.T, name string, hosts ...*sshtest.Host) schemas.FleetSpec {
+func sshFleetSpec(t testing.TB, name string, hosts ...*sshtest.Host) schemas.FleetSpec {
 	t.Helper()
 	signer, err := ssh.ParsePrivateKey(hosts[0].ClientKey)
 	require.NoError(t, err)
@@ -105,7 +134,7 @@ func sshFleetSpec(t *testing.T, name string, hosts ...*sshtest.Host) schemas.Fle
 }
 
 // applyFleet plans and applies a fleet as the official CLI does.
-func (s *testServer) applyFleet(t *testing.T, spec schemas.FleetSpec) *schemas.Fleet {
+func (s *testServer) applyFleet(t testing.TB, spec schemas.FleetSpec) *schemas.Fleet {
 	t.Helper()
 	ctx := context.Background()
 	var plan schemas.FleetPlan
@@ -117,11 +146,12 @@ func (s *testServer) applyFleet(t *testing.T, spec schemas.FleetSpec) *schemas.F
 }
 
 // waitFleet polls fleets/get until cond holds.
-func (s *testServer) waitFleet(t *testing.T, name string, timeout time.Duration, cond func(*schemas.Fleet) bool) *schemas.Fleet {
+func (s *testServer) waitFleet(t testing.TB, name string, timeout time.Duration, cond func(*schemas.Fleet) bool) *schemas.Fleet {
 	t.Helper()
 	var f schemas.Fleet
 	deadline := time.Now().Add(timeout)
 	for {
+		f = schemas.Fleet{} // fields omitted when empty must not keep old values
 		err := s.Call(context.Background(), "/api/project/main/fleets/get", schemas.GetFleetRequest{Name: &name}, &f)
 		if err == nil && cond(&f) {
 			return &f

@@ -11,12 +11,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dstackgo/dstack/backends/ssh/sshtest"
+	"github.com/dstackgo/dstack/db/dbtest"
 	"github.com/dstackgo/dstack/server"
 	"github.com/dstackgo/dstack/server/schemas"
 )
 
 // taskSpec is a run spec as the official CLI sends it for a small task.
-func taskSpec(t *testing.T, name string, nodes int, commands ...string) schemas.RunSpec {
+func taskSpec(t testing.TB, name string, nodes int, commands ...string) schemas.RunSpec {
 	t.Helper()
 	cmds, _ := json.Marshal(commands)
 	raw := `{"run_name": "` + name + `", "repo_id": "none", "repo_data": {"repo_type": "virtual"},
@@ -30,7 +31,7 @@ func taskSpec(t *testing.T, name string, nodes int, commands ...string) schemas.
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
-func (s *testServer) applyRun(t *testing.T, spec schemas.RunSpec) *schemas.Run {
+func (s *testServer) applyRun(t testing.TB, spec schemas.RunSpec) *schemas.Run {
 	t.Helper()
 	ctx := context.Background()
 	var plan schemas.RunPlan
@@ -43,7 +44,7 @@ func (s *testServer) applyRun(t *testing.T, spec schemas.RunSpec) *schemas.Run {
 	return &run
 }
 
-func (s *testServer) waitRun(t *testing.T, name string, timeout time.Duration, cond func(*schemas.Run) bool) *schemas.Run {
+func (s *testServer) waitRun(t testing.TB, name string, timeout time.Duration, cond func(*schemas.Run) bool) *schemas.Run {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	var r schemas.Run
@@ -62,7 +63,7 @@ func (s *testServer) waitRun(t *testing.T, name string, timeout time.Duration, c
 func finished(r *schemas.Run) bool { return r.Status.Finished() }
 
 // logs reads a job submission's whole log through logs/poll, following next_token.
-func (s *testServer) logs(t *testing.T, run string, sub string, limit int, descending bool) []string {
+func (s *testServer) logs(t testing.TB, run string, sub string, limit int, descending bool) []string {
 	t.Helper()
 	var lines []string
 	var token *string
@@ -84,10 +85,24 @@ func (s *testServer) logs(t *testing.T, run string, sub string, limit int, desce
 	return nil
 }
 
+// TestSSHFleetRunsTasks runs tasks on a fleet of two hosts, once per
+// database dialect (PostgreSQL when DSTACK_TEST_POSTGRES_DSN is set; a
+// failure under CI=true when it is not).
 func TestSSHFleetRunsTasks(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		testSSHFleetRunsTasks(t, server.Options{})
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		testSSHFleetRunsTasks(t, server.Options{DatabaseURL: dbtest.URL(dbtest.PostgresTarget(t))})
+	})
+}
+
+func testSSHFleetRunsTasks(t *testing.T, opts server.Options) {
 	h1 := sshtest.NewHost(t, sshtest.Options{})
 	h2 := sshtest.NewHost(t, sshtest.Options{})
-	s := startServer(t, server.Options{})
+	s := startServer(t, opts)
 
 	s.applyFleet(t, sshFleetSpec(t, "lab", h1, h2))
 	f := s.waitFleet(t, "lab", 90*time.Second, allInstances(schemas.InstanceIdle))

@@ -61,7 +61,10 @@ type Options struct {
 	CodeUploadLimit int64
 	// ConsoleSSHPort serves the console over SSH on Host:ConsoleSSHPort (0: off).
 	ConsoleSSHPort int
-	Logger         *slog.Logger
+	// ResubmitAfter is the back-off before a pending run's resubmission
+	// number attempt; nil means upstream's schedule (15 s, 30 s, 1 m, …).
+	ResubmitAfter func(attempt int) time.Duration
+	Logger        *slog.Logger
 	// Announce receives the startup lines a user reads (config applied,
 	// admin token, URL). Nil discards them.
 	Announce func(format string, args ...any)

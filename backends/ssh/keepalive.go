@@ -1,6 +1,7 @@
 package sshfleet
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -16,7 +17,7 @@ func (c *Conn) keepalive() {
 		case <-c.done:
 			return
 		case <-tick.C:
-			if err := c.ping(); err != nil {
+			if err := c.ping(context.Background()); err != nil {
 				c.log.Warn("SSH connection dead, closing", "err", err)
 				c.Close()
 				return
@@ -26,8 +27,8 @@ func (c *Conn) keepalive() {
 }
 
 // ping sends keepalive@openssh.com (any reply, even a failure, is a sign
-// of life) bounded by KeepaliveTimeout.
-func (c *Conn) ping() error {
+// of life) bounded by KeepaliveTimeout and ctx.
+func (c *Conn) ping(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() {
 		_, _, err := c.client.SendRequest("keepalive@openssh.com", true, nil)
@@ -46,23 +47,31 @@ func (c *Conn) ping() error {
 		return fmt.Errorf("keepalive: no answer in %s: %w", c.opts.KeepaliveTimeout, errTimeout)
 	case <-c.done:
 		return errors.New("keepalive: connection closed")
+	case <-ctx.Done():
+		return fmt.Errorf("keepalive: %w", ctx.Err())
 	}
 }
 
 // alive reports whether the connection can be reused: not closed, and
-// either recently seen alive or answering a probe now.
-func (c *Conn) alive() bool {
+// either recently seen alive or answering a probe now. The probe is bounded
+// by ctx too: when ctx ends first, the connection is left alone and ctx's
+// error returned (a caller with a short deadline must not wait out
+// KeepaliveTimeout on a stalled link).
+func (c *Conn) alive(ctx context.Context) (bool, error) {
 	select {
 	case <-c.done:
-		return false
+		return false, nil
 	default:
 	}
 	if time.Since(time.Unix(0, c.lastOK.Load())) < c.opts.KeepaliveInterval {
-		return true
+		return true, nil
 	}
-	if err := c.ping(); err != nil {
+	if err := c.ping(ctx); err != nil {
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
 		c.Close()
-		return false
+		return false, nil
 	}
-	return true
+	return true, nil
 }

@@ -100,7 +100,11 @@ func (p *Pool) Get(ctx context.Context, t Target) (*Conn, error) {
 			}
 			return nil, e.err
 		}
-		if e.conn.alive() {
+		ok, err := e.conn.alive(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
 			return e.conn, nil
 		}
 		p.drop(key, e)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
 	"path"
 )
 
@@ -14,7 +13,7 @@ import (
 // authorized_keys entries tagged AuthorizedKeysMarker. Shim logs and task
 // directories stay. Removing what is already gone is not an error.
 func Undeploy(ctx context.Context, conn *Conn) error {
-	d := &deployer{conn: conn, log: slog.Default().With("component", "ssh-deploy", "target", conn.target.String())}
+	d := &deployer{conn: conn, log: conn.log.With("component", "ssh-deploy")}
 	if err := d.probe(ctx); err != nil {
 		return err
 	}

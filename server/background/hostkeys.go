@@ -1,6 +1,7 @@
 package background
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -8,6 +9,9 @@ import (
 	"strconv"
 	"time"
 
+	"golang.org/x/crypto/ssh"
+
+	sshfleet "github.com/dstackgo/dstack/backends/ssh"
 	"github.com/dstackgo/dstack/db"
 )
 
@@ -45,12 +49,28 @@ func (s HostKeys) Get(hostport string) ([]byte, bool, error) {
 	return b, err == nil, err
 }
 
-// Pin implements sshfleet.HostKeyStore.
+// Pin implements sshfleet.HostKeyStore. The first key pinned wins: when
+// another connection (or replica) pinned a different key meanwhile, this
+// one is refused as a changed key rather than accepted unchecked.
 func (s HostKeys) Pin(hostport string, key []byte) error {
 	host, port := splitHostPort(hostport)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return db.PinHostKey(ctx, s.DB, host, port, base64.StdEncoding.EncodeToString(key), time.Now().UTC())
+	if err := db.PinHostKey(ctx, s.DB, host, port, base64.StdEncoding.EncodeToString(key), time.Now().UTC()); err != nil {
+		return err
+	}
+	pinned, ok, err := s.Get(hostport)
+	if err != nil || !ok || bytes.Equal(pinned, key) {
+		return err
+	}
+	e := &sshfleet.HostKeyChangedError{Host: hostport, Old: "an unparseable key", New: "an unparseable key", NewKey: key}
+	if pk, err := ssh.ParsePublicKey(pinned); err == nil {
+		e.Old = ssh.FingerprintSHA256(pk)
+	}
+	if pk, err := ssh.ParsePublicKey(key); err == nil {
+		e.New = ssh.FingerprintSHA256(pk)
+	}
+	return e
 }
 
 // Forget drops the pinned key of host:port (when the host leaves its fleet).

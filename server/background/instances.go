@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"runtime/debug"
 	"strconv"
+	"sync"
 	"time"
 
 	sshfleet "github.com/dstackgo/dstack/backends/ssh"
@@ -34,6 +37,28 @@ type Instances struct {
 	DeployTimeout time.Duration
 }
 
+// Timing of the instance work. The pipeline visits each instance every 5 s
+// or so (Claim); a check that fails marks the instance unreachable, so a
+// host cut off is reported within an interval plus healthProbeTimeout.
+const (
+	// healthProbeTimeout bounds the shim's healthcheck on an established
+	// connection: a few round trips through the tunnel, so a link that
+	// stalls longer is taken for down.
+	healthProbeTimeout = 8 * time.Second
+	// healthCheckTimeout bounds a whole check, reconnecting included (the
+	// pool's dial timeout is 10 s).
+	healthCheckTimeout = 20 * time.Second
+	// deployHealthTimeout is how long a freshly started shim may take to
+	// answer; an attempt that fails is retried on the next visit.
+	deployHealthTimeout = 30 * time.Second
+	// undeployTimeout bounds the cleanup of a host leaving its fleet; an
+	// unresponsive host is let go after it.
+	undeployTimeout = 30 * time.Second
+	// writeReserve is kept from the item's deadline for writing the
+	// outcome, so that a step running out of time is still recorded.
+	writeReserve = 10 * time.Second
+)
+
 // Name implements Pipeline.
 func (p *Instances) Name() string { return services.PipelineInstances }
 
@@ -41,6 +66,31 @@ func (p *Instances) Name() string { return services.PipelineInstances }
 func (p *Instances) Claim() db.Claim {
 	return db.Claim{Table: "instances", Where: "deleted = FALSE AND status IN ('pending', 'idle', 'busy', 'terminating')",
 		Limit: 32, TTL: 5 * time.Minute, ProcessedBefore: time.Now().UTC().Add(-5 * time.Second)}
+}
+
+// ProcessBatch implements BatchPipeline: it processes every claimed row at
+// once. Deploys and checks wait on the network, not the CPU; run in the
+// supervisor's waves of Workers rows, a 10-host fleet deployed in two
+// rounds, and a few hosts timing out held the health checks of all others
+// back by one dial timeout per wave.
+func (p *Instances) ProcessBatch(ctx context.Context, ids []string, token string) error {
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				if v := recover(); v != nil {
+					p.Log.Error("processing panicked", "id", id, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				}
+			}()
+			if err := p.Process(ctx, id, token); err != nil && ctx.Err() == nil {
+				p.Log.Error("process", "id", id, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+	return nil
 }
 
 // Process implements Pipeline.
@@ -61,8 +111,17 @@ func (p *Instances) Process(ctx context.Context, id, token string) error {
 	case schemas.InstanceTerminating:
 		return p.terminate(ctx, log, in, token, rh, target)
 	default:
-		return p.check(ctx, log, in, token, target)
+		return p.check(ctx, log, in, token, rh, target)
 	}
+}
+
+// withReserve shortens ctx's deadline by writeReserve, for the remote work
+// of one item: what is left is for recording the outcome.
+func withReserve(ctx context.Context) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, dl.Add(-writeReserve))
+	}
+	return context.WithCancel(ctx)
 }
 
 func targetOf(rh *services.RemoteHost) sshfleet.Target {
@@ -79,14 +138,44 @@ func fail(in *db.Instance, err error) *db.Instance {
 	return in
 }
 
-// finish writes columns and ends the lease.
+// finish writes columns and ends the lease. It writes even when ctx has
+// just ended (a step that ran out of time is still recorded).
 func (p *Instances) finish(ctx context.Context, in *db.Instance, token string, columns ...string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeReserve)
+	defer cancel()
 	_, err := db.UpdateLeased(ctx, p.Env.DB, in, token, time.Now().UTC(), columns...)
 	return err
 }
 
+// finishIf is finish applied only while the row still has status want: the
+// API changes statuses without the lease (fleets/delete turns a host being
+// deployed to terminating), and the pipeline must not overwrite that. When
+// the status changed, only the lease ends, and the row is due at once for
+// its new status.
+func (p *Instances) finishIf(ctx context.Context, in *db.Instance, token string, want schemas.InstanceStatus, columns ...string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeReserve)
+	defer cancel()
+	now := time.Now().UTC()
+	res, err := p.Env.DB.NewUpdate().Model(in).Column(columns...).WherePK().
+		Where("lock_token = ?", token).Where("status = ?", string(want)).
+		Set("lock_owner = NULL").Set("lock_token = NULL").Set("lock_expires_at = NULL").
+		Set("last_processed_at = ?", now).Exec(ctx)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return err
+	}
+	p.Log.Info("instance changed while processed; outcome dropped", "instance", in.Name, "outcome", in.Status)
+	// Due at once: the new status (terminating) is work waiting.
+	_, err = db.ReleaseRow(ctx, p.Env.DB, "instances", in.ID, token, now.Add(-time.Hour))
+	return err
+}
+
 func (p *Instances) deploy(ctx context.Context, log *slog.Logger, in *db.Instance, token string, rh *services.RemoteHost, t sshfleet.Target) error {
-	info, err := p.connectAndDeploy(ctx, in, rh, t)
+	dctx, cancel := withReserve(ctx)
+	info, err := p.connectAndDeploy(dctx, in, rh, t)
+	cancel()
 	if err != nil {
 		log.Warn("deploy failed", "err", err)
 		timeout := p.DeployTimeout
@@ -98,7 +187,8 @@ func (p *Instances) deploy(ctx context.Context, log *slog.Logger, in *db.Instanc
 			in.TerminationReason = ptr("provisioning_timeout")
 			in.TerminationReasonMessage = ptr("the host could not be set up within " + timeout.String() + ": " + err.Error())
 			in.FinishedAt = ptr(time.Now().UTC())
-			return p.finish(ctx, fail(in, err), token, "status", "status_message", "termination_reason", "termination_reason_message", "finished_at")
+			return p.finishIf(ctx, fail(in, err), token, schemas.InstancePending,
+				"status", "status_message", "termination_reason", "termination_reason_message", "finished_at")
 		}
 		return p.finish(ctx, fail(in, err), token, "status_message")
 	}
@@ -107,10 +197,11 @@ func (p *Instances) deploy(ctx context.Context, log *slog.Logger, in *db.Instanc
 		in.TerminationReason = ptr("error")
 		in.TerminationReasonMessage = ptr(err.Error())
 		in.FinishedAt = ptr(time.Now().UTC())
-		return p.finish(ctx, fail(in, err), token, "status", "status_message", "termination_reason", "termination_reason_message", "finished_at")
+		return p.finishIf(ctx, fail(in, err), token, schemas.InstancePending,
+			"status", "status_message", "termination_reason", "termination_reason_message", "finished_at")
 	}
 	log.Info("host ready", "cpus", info.CPUs, "gpus", info.GpuCount, "mode", info.Mode)
-	return p.finish(ctx, in, token, "status", "status_message", "unreachable", "started_at", "offer",
+	return p.finishIf(ctx, in, token, schemas.InstancePending, "status", "status_message", "unreachable", "started_at", "offer",
 		"job_provisioning_data", "host_info", "total_blocks")
 }
 
@@ -130,13 +221,27 @@ func (p *Instances) connectAndDeploy(ctx context.Context, in *db.Instance, rh *s
 	if rh.PublicKey != "" {
 		keys = append(keys, rh.PublicKey)
 	}
-	return sshfleet.Deploy(ctx, conn, sshfleet.DeployOptions{Binary: p.Binary, AuthorizedKeys: keys, Env: rh.Env, Logger: p.Log})
+	return sshfleet.Deploy(ctx, conn, sshfleet.DeployOptions{Binary: p.Binary, AuthorizedKeys: keys, Env: rh.Env,
+		HealthTimeout: deployHealthTimeout, Logger: p.Log})
 }
 
 // check probes the shim of a ready host; a host that stops answering is
-// marked unreachable, and comes back when it answers again.
-func (p *Instances) check(ctx context.Context, log *slog.Logger, in *db.Instance, token string, t sshfleet.Target) error {
-	err := p.healthcheck(ctx, t)
+// marked unreachable, and comes back when it answers again. An idle host
+// whose SSH works but whose shim is gone (a reboot without systemd) gets
+// the shim started again: deploying is idempotent.
+func (p *Instances) check(ctx context.Context, log *slog.Logger, in *db.Instance, token string, rh *services.RemoteHost, t sshfleet.Target) error {
+	cctx, cancel := withReserve(ctx)
+	defer cancel()
+	err := p.healthcheck(cctx, t)
+	if errors.Is(err, errShimDown) && in.Status == string(schemas.InstanceIdle) && p.Binary != nil {
+		log.Warn("the shim is not running; starting it again", "err", err)
+		if _, derr := p.connectAndDeploy(cctx, in, rh, t); derr != nil {
+			err = fmt.Errorf("%w; starting it again failed: %v", err, derr)
+		} else {
+			log.Info("shim started again")
+			err = nil
+		}
+	}
 	if err != nil && !in.Unreachable {
 		log.Warn("host unreachable", "err", err)
 	} else if err == nil && in.Unreachable {
@@ -150,25 +255,52 @@ func (p *Instances) check(ctx context.Context, log *slog.Logger, in *db.Instance
 	return p.finish(ctx, in, token, "unreachable", "status_message")
 }
 
+// errShimDown marks a host that SSH reaches while nothing listens on the
+// shim's port.
+var errShimDown = errors.New("the dstack shim is not running")
+
+// healthcheck asks the shim for its health through the pooled connection.
+// Connection failures are the pool's classified errors (unreachable, host
+// key changed, authentication…); a connection that stalls is dropped, so
+// the next check reconnects.
 func (p *Instances) healthcheck(ctx context.Context, t sshfleet.Target) error {
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, healthCheckTimeout)
 	defer cancel()
 	conn, err := p.Pool.Get(ctx, t)
 	if err != nil {
+		if ctx.Err() != nil && sshfleet.KindOf(err) == "" {
+			p.Pool.Evict(t)
+			return fmt.Errorf("cannot reach %s: no working SSH connection within %s (host down or cut off?)", t.Addr(), healthCheckTimeout)
+		}
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort("127.0.0.1", strconv.Itoa(10998))+"/api/healthcheck", nil)
+	rctx, rcancel := context.WithTimeout(ctx, healthProbeTimeout)
+	defer rcancel()
+	port := sshfleet.DefaultShimPort
+	req, err := http.NewRequestWithContext(rctx, http.MethodGet, "http://"+net.JoinHostPort("127.0.0.1", strconv.Itoa(port))+"/api/healthcheck", nil)
 	if err != nil {
 		return err
 	}
-	res, err := conn.HTTPClient(10998).Do(req)
+	res, err := conn.HTTPClient(port).Do(req)
 	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		switch {
+		case errors.Is(err, sshfleet.ErrRemoteRefused):
+			return fmt.Errorf("%w on %s: SSH works, but nothing listens on 127.0.0.1:%d there", errShimDown, t.Addr(), port)
+		case rctx.Err() != nil:
+			p.Pool.Evict(t)
+			return fmt.Errorf("cannot reach %s: the SSH connection stopped answering (no healthcheck reply from the dstack shim within %s; host down or cut off?)",
+				t.Addr(), healthProbeTimeout)
+		}
 		p.Pool.Evict(t)
-		return fmt.Errorf("the dstack shim on %s does not answer: %w", t.Host, err)
+		return fmt.Errorf("cannot reach the dstack shim on %s: %w", t.Addr(), err)
 	}
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("the dstack shim on %s answers %s to its healthcheck", t.Host, res.Status)
+		return fmt.Errorf("the dstack shim on %s answers %s to its healthcheck", t.Addr(), res.Status)
 	}
 	return nil
 }
@@ -176,22 +308,32 @@ func (p *Instances) healthcheck(ctx context.Context, t sshfleet.Target) error {
 // terminate undeploys the host (best effort: an unreachable host is let go)
 // and forgets its pinned key, so that re-adding the host pins anew.
 func (p *Instances) terminate(ctx context.Context, log *slog.Logger, in *db.Instance, token string, rh *services.RemoteHost, t sshfleet.Target) error {
-	if conn, err := p.Pool.Get(ctx, t); err == nil {
-		if err := sshfleet.Undeploy(ctx, conn); err != nil {
+	uctx, cancel := withReserve(ctx)
+	defer cancel()
+	uctx, cancel2 := context.WithTimeout(uctx, undeployTimeout)
+	defer cancel2()
+	if conn, err := p.Pool.Get(uctx, t); err == nil {
+		if err := sshfleet.Undeploy(uctx, conn); err != nil {
 			log.Warn("could not clean the host up", "err", err)
 		}
 	} else {
 		log.Warn("could not reach the host to clean it up", "err", err)
 	}
 	p.Pool.Evict(t)
-	if err := p.HostKeys.Forget(ctx, rh.Hostname, rh.Port); err != nil {
+	fctx, cancel3 := context.WithTimeout(context.WithoutCancel(ctx), writeReserve)
+	defer cancel3()
+	if err := p.HostKeys.Forget(fctx, rh.Hostname, rh.Port); err != nil {
 		log.Warn("forget host key", "err", err)
 	}
 	in.Status = string(schemas.InstanceTerminated)
 	in.FinishedAt = ptr(time.Now().UTC())
 	in.Deleted = true
 	log.Info("host removed from its fleet")
-	return p.finish(ctx, in, token, "status", "finished_at", "deleted")
+	if err := p.finish(ctx, in, token, "status", "finished_at", "deleted"); err != nil {
+		return err
+	}
+	p.Env.WakeUp(services.PipelineFleets) // a deleted fleet may be done now
+	return nil
 }
 
 func ptr[T any](v T) *T { return &v }

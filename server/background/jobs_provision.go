@@ -106,6 +106,17 @@ func (p *JobsRunning) startRunner(ctx context.Context, ja *jobAgent, j *db.Job, 
 	for _, pm := range task.Ports {
 		d.jrd.Ports[strconv.Itoa(pm.Container)] = pm.Host
 	}
+	if d.jrd.NetworkMode == string(agent.NetworkModeHost) {
+		// With host networking the job's own ports (the service port, the
+		// configuration's ports) are the host's: the shim publishes nothing
+		// for them, so record them as mapped to themselves for whoever
+		// forwards to them.
+		for _, p := range appPorts(&d.spec) {
+			if _, ok := d.jrd.Ports[strconv.Itoa(p)]; !ok {
+				d.jrd.Ports[strconv.Itoa(p)] = p
+			}
+		}
+	}
 	rc := ja.runner(d.jrd)
 	if err := p.waitRunner(ctx, rc); err != nil {
 		return false, err
@@ -300,4 +311,17 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// appPorts are the ports the job itself listens on: the service port and
+// the configuration's ports.
+func appPorts(spec *schemas.JobSpec) []int {
+	var out []int
+	if spec.ServicePort != nil {
+		out = append(out, *spec.ServicePort)
+	}
+	for _, a := range spec.AppSpecs {
+		out = append(out, a.Port)
+	}
+	return out
 }

@@ -10,7 +10,6 @@ import (
 	sshfleet "github.com/dstackgo/dstack/backends/ssh"
 	"github.com/dstackgo/dstack/db"
 	"github.com/dstackgo/dstack/logstore"
-	"github.com/dstackgo/dstack/server/sched"
 	"github.com/dstackgo/dstack/server/schemas"
 	"github.com/dstackgo/dstack/server/services"
 )
@@ -36,8 +35,11 @@ func (p *JobsRunning) Name() string { return services.PipelineRunning }
 
 // Claim implements Pipeline.
 func (p *JobsRunning) Claim() db.Claim {
+	// A job just placed (provisioning, no failed pass yet: a failed pass
+	// sets disconnected_at, a good one moves it on) is taken at once.
 	return db.Claim{Table: "jobs", Where: "status IN ('provisioning', 'pulling', 'running')", Limit: 64,
-		TTL: 2 * time.Minute, ProcessedBefore: time.Now().UTC().Add(-time.Second)}
+		TTL: 2 * time.Minute, ProcessedBefore: time.Now().UTC().Add(-time.Second),
+		Eager: "status = 'provisioning' AND disconnected_at IS NULL"}
 }
 
 // Process implements Pipeline.
@@ -128,9 +130,10 @@ func (p *JobsRunning) pull(ctx context.Context, ja *jobAgent, j *db.Job, d *jobD
 			break
 		}
 	}
-	if j.Status == string(schemas.JobRunning) && sched.MaxDurationExceeded(j.SubmittedAt, time.Now().UTC(), d.spec.MaxDuration) {
-		p.terminate(j, schemas.JobMaxDurationExceeded, "the run exceeded its max_duration")
-	}
+	// max_duration is the runner's to enforce, as upstream: it counts from
+	// the job's start and reports terminated / max_duration_exceeded. The
+	// server cannot tell when the job started (submitted_at also counts the
+	// queue, the placement and the image pull), so it does not cut it short.
 	return nil
 }
 

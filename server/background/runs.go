@@ -23,15 +23,35 @@ import (
 type Runs struct {
 	Env *services.Env
 	Log *slog.Logger
+	// ResubmitAfter is the back-off before resubmission number attempt
+	// (1-based) of a pending run; nil means upstream's schedule
+	// (sched.ResubmitAfter: 15 s, 30 s, 1 m, 2 m, 5 m, 10 m).
+	ResubmitAfter func(attempt int) time.Duration
 }
+
+// backoff is the wait before resubmission number attempt.
+func (p *Runs) backoff(attempt int) time.Duration {
+	if p.ResubmitAfter != nil {
+		return p.ResubmitAfter(attempt)
+	}
+	return sched.ResubmitAfter(attempt)
+}
+
+// runsEager selects runs with a job changed since the run's last pass.
+const runsEager = `EXISTS (SELECT 1 FROM jobs j WHERE j.run_id = runs.id AND j.last_processed_at > runs.last_processed_at
+	AND (j.status <> 'running' OR runs.status IN ('submitted', 'provisioning', 'pending')))`
 
 // Name implements Pipeline.
 func (p *Runs) Name() string { return services.PipelineRuns }
 
 // Claim implements Pipeline.
 func (p *Runs) Claim() db.Claim {
+	// A run one of whose jobs changed since the run was last processed is
+	// taken at once (running jobs, processed every pass, only while the run
+	// has yet to become running): run statuses follow job transitions
+	// without waiting out the minimum interval.
 	return db.Claim{Table: "runs", Where: "deleted = FALSE AND status NOT IN ('terminated', 'failed', 'done')", Limit: 64,
-		TTL: time.Minute, ProcessedBefore: time.Now().UTC().Add(-time.Second)}
+		TTL: time.Minute, ProcessedBefore: time.Now().UTC().Add(-time.Second), Eager: runsEager}
 }
 
 // Process implements Pipeline.
@@ -107,20 +127,25 @@ func (p *Runs) finish(ctx context.Context, tx bun.Tx, r *db.Run, all []db.Job, n
 			continue
 		}
 		if st == schemas.JobSubmitted && j.InstanceID == nil { // never placed: nothing to stop on a host
-			j.Status = string(reason.JobReason().Status())
-			j.TerminationReason = ptr(string(reason.JobReason()))
-			j.FinishedAt = &now
-			if err := db.UpdateJob(ctx, tx, j, "status", "termination_reason", "finished_at"); err != nil {
+			if _, err := setJob(ctx, tx, j, now, func(j *db.Job) {
+				j.Status = string(reason.JobReason().Status())
+				j.TerminationReason = ptr(string(reason.JobReason()))
+				j.FinishedAt = &now
+			}, "status", "termination_reason", "finished_at"); err != nil {
 				return err
 			}
 			continue
 		}
-		j.Status = string(schemas.JobTerminating)
-		j.TerminationReason = ptr(string(reason.JobReason()))
-		if err := db.UpdateJob(ctx, tx, j, "status", "termination_reason"); err != nil {
+		ok, err := setJob(ctx, tx, j, now, func(j *db.Job) {
+			j.Status = string(schemas.JobTerminating)
+			j.TerminationReason = ptr(string(reason.JobReason()))
+		}, "status", "termination_reason")
+		if err != nil {
 			return err
 		}
-		p.Env.WakeUp(services.PipelineTerminate)
+		if ok {
+			p.Env.WakeUp(services.PipelineTerminate)
+		}
 	}
 	if !pending {
 		r.Status = string(reason.Status())
@@ -137,14 +162,18 @@ func (p *Runs) derive(ctx context.Context, tx bun.Tx, r *db.Run, all []db.Job, r
 		if j == nil || schemas.JobStatus(j.Status).Finished() {
 			continue
 		}
-		j.Status, j.TerminationReason = string(schemas.JobTerminating), ptr(string(t.Reason))
-		if t.Message != "" {
-			j.TerminationReasonMessage = ptr(t.Message)
-		}
-		if err := db.UpdateJob(ctx, tx, j, "status", "termination_reason", "termination_reason_message"); err != nil {
+		ok, err := setJob(ctx, tx, j, now, func(j *db.Job) {
+			j.Status, j.TerminationReason = string(schemas.JobTerminating), ptr(string(t.Reason))
+			if t.Message != "" {
+				j.TerminationReasonMessage = ptr(t.Message)
+			}
+		}, "status", "termination_reason", "termination_reason_message")
+		if err != nil {
 			return err
 		}
-		p.Env.WakeUp(services.PipelineTerminate)
+		if ok {
+			p.Env.WakeUp(services.PipelineTerminate)
+		}
 	}
 	for _, replica := range dec.RetryReplicas {
 		if err := p.newSubmissions(ctx, tx, r, all, replica, now); err != nil {
@@ -172,14 +201,36 @@ func (p *Runs) derive(ctx context.Context, tx bun.Tx, r *db.Run, all []db.Job, r
 
 // resubmit starts a pending run again after its back-off.
 func (p *Runs) resubmit(ctx context.Context, tx bun.Tx, r *db.Run, all []db.Job, rs *schemas.RunSpec, now time.Time) error {
-	// The back-off counts from when the run's last job ended.
+	// The back-off counts from when the run's last job ended; a job still
+	// terminating (its container being stopped, its blocks not yet given
+	// back) keeps the run pending: resubmitting now would create no
+	// submission for it and send the run through submitted back to pending
+	// with a longer back-off.
 	var ended time.Time
+	waiting := false
 	for _, j := range latest(all) {
-		if j.FinishedAt != nil && j.FinishedAt.After(ended) {
-			ended = *j.FinishedAt
+		switch st := schemas.JobStatus(j.Status); {
+		case st.Finished():
+			if j.FinishedAt != nil && j.FinishedAt.After(ended) {
+				ended = *j.FinishedAt
+			}
+		case st == schemas.JobTerminating:
+			waiting = true
+		default: // left active when the run went pending (its pipeline held it then)
+			waiting = true
+			ok, err := setJob(ctx, tx, j, now, func(j *db.Job) {
+				j.Status, j.TerminationReason = string(schemas.JobTerminating), ptr(string(schemas.JobTerminatedByServer))
+				j.TerminationReasonMessage = ptr(sched.MsgResubmitted)
+			}, "status", "termination_reason", "termination_reason_message")
+			if err != nil {
+				return err
+			}
+			if ok {
+				p.Env.WakeUp(services.PipelineTerminate)
+			}
 		}
 	}
-	if !sched.ReadyForResubmission(r.ResubmissionAttempt, ended, now) {
+	if waiting || now.Sub(ended) < p.backoff(r.ResubmissionAttempt) {
 		return nil
 	}
 	replicas := map[int]bool{}
@@ -213,6 +264,21 @@ func (p *Runs) newSubmissions(ctx context.Context, tx bun.Tx, r *db.Run, all []d
 	}
 	p.Env.WakeUp(services.PipelineJobs)
 	return db.InsertJobs(ctx, tx, rows)
+}
+
+// setJob writes the change mutate makes to a job, unless a pipeline holds
+// the job right now: its own write would undo ours when it releases the row
+// (a stopped job set back to running), so the run's next pass tries again.
+// j changes only when the write happened.
+func setJob(ctx context.Context, tx bun.Tx, j *db.Job, now time.Time, mutate func(*db.Job), columns ...string) (bool, error) {
+	c := *j
+	mutate(&c)
+	ok, err := db.UpdateJobIfFree(ctx, tx, &c, now, columns...)
+	if err != nil || !ok {
+		return false, err
+	}
+	*j = c
+	return true, nil
 }
 
 func findJob(all []db.Job, id string) *db.Job {

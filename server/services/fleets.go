@@ -67,6 +67,9 @@ func (s Fleets) GetPlan(ctx context.Context, actor *db.User, p *db.Project, spec
 	if spec.Configuration.Name != nil {
 		f, err := db.GetFleetByName(ctx, s.DB, p.ID, *spec.Configuration.Name)
 		if err == nil {
+			if err := refuseTerminating(f); err != nil {
+				return nil, err
+			}
 			current = f
 			plan.Action = "update"
 			fs, err := s.Schema(ctx, p, f)
@@ -88,9 +91,25 @@ func (s Fleets) GetPlan(ctx context.Context, actor *db.User, p *db.Project, spec
 	return plan, nil
 }
 
-// checkHostsFree refuses hosts already in another active fleet.
+// refuseTerminating refuses to plan or apply over a fleet being deleted:
+// its hosts are being cleaned up, and the fleet disappears once they are.
+func refuseTerminating(f *db.Fleet) error {
+	if schemas.FleetStatus(f.Status) == schemas.FleetTerminating {
+		return Invalid("Fleet %s is being deleted; wait until it is gone, then apply again", f.Name)
+	}
+	return nil
+}
+
+// checkHostsFree refuses hosts already in another fleet, of any project:
+// a host runs one shim, and its pinned key is the server's, not a
+// project's. Hosts still being removed (terminating instances, of any
+// fleet, this one included) are refused too: their cleanup would undo the
+// new deployment.
 func (s Fleets) checkHostsFree(ctx context.Context, p *db.Project, hosts []RemoteHost, current *db.Fleet) error {
-	active, err := db.ActiveInstances(ctx, s.DB, p.ID)
+	var used []db.Instance
+	err := s.DB.NewSelect().Model(&used).Where("deleted = ?", false).
+		Where("status != ?", string(schemas.InstanceTerminated)).
+		Where("remote_connection_info IS NOT NULL").Scan(ctx)
 	if err != nil {
 		return err
 	}
@@ -98,19 +117,39 @@ func (s Fleets) checkHostsFree(ctx context.Context, p *db.Project, hosts []Remot
 	for _, h := range hosts {
 		want[h.hostKey()] = true
 	}
-	for _, in := range active {
-		if in.FleetID == nil || (current != nil && *in.FleetID == current.ID) || in.RemoteConnectionInfo == nil {
+	for _, in := range used {
+		terminating := in.Status == string(schemas.InstanceTerminating)
+		if in.FleetID == nil || (!terminating && current != nil && *in.FleetID == current.ID) {
 			continue
 		}
 		rh, err := s.remoteHost(&in)
-		if err != nil {
+		if err != nil || !want[rh.hostKey()] {
 			continue
 		}
-		if want[rh.hostKey()] {
-			return Invalid("Host %s is already in an active fleet (instance %s); delete it there first", rh.hostKey(), in.Name)
+		where := "a fleet of another project"
+		if in.ProjectID == p.ID {
+			where = "fleet " + s.fleetName(ctx, p.ID, *in.FleetID)
 		}
+		if terminating {
+			return Invalid("Host %s is still being removed from %s (instance %s is terminating); try again once it is gone",
+				rh.hostKey(), where, in.Name)
+		}
+		if in.ProjectID != p.ID {
+			return Invalid("Host %s is already in an active fleet of another project; delete it there first", rh.hostKey())
+		}
+		return Invalid("Host %s is already in an active fleet (%s, instance %s); delete it there first",
+			rh.hostKey(), where, in.Name)
 	}
 	return nil
+}
+
+// fleetName names a fleet for messages ("?" when it cannot be read).
+func (s Fleets) fleetName(ctx context.Context, projectID, id string) string {
+	f, err := db.GetFleetByID(ctx, s.DB, projectID, id)
+	if err != nil {
+		return "?"
+	}
+	return f.Name
 }
 
 // remoteHost opens an instance's sealed connection info.
@@ -154,6 +193,9 @@ func (s Fleets) Apply(ctx context.Context, actor *db.User, p *db.Project, req sc
 	default:
 		if !req.Force && (req.Plan.CurrentResource == nil || req.Plan.CurrentResource.ID != cur.ID) {
 			return nil, Invalid("Failed to apply plan. Resource has been changed. Try again or use force apply.")
+		}
+		if err := refuseTerminating(cur); err != nil {
+			return nil, err
 		}
 		if db.IsLeased(cur.Lease, s.now()) {
 			return nil, Invalid("Fleet %s is being processed; try again in a few seconds", name)
@@ -215,14 +257,19 @@ func (s Fleets) store(ctx context.Context, p *db.Project, cur *db.Fleet, spec sc
 }
 
 // syncInstances adds an instance per new host and terminates the instances
-// of hosts no longer listed.
+// of hosts no longer listed. Hosts not set up yet (pending) take the new
+// connection settings, so that re-applying a fixed spec (the right key or
+// user) takes effect on the next attempt; deployed hosts are left alone.
 func (s Fleets) syncInstances(ctx context.Context, tx bun.Tx, p *db.Project, f *db.Fleet, hosts []RemoteHost,
 	existing map[string]db.Instance, next int, now time.Time) error {
 	var add []db.Instance
 	keep := map[string]bool{}
 	for _, h := range hosts {
 		keep[h.hostKey()] = true
-		if _, ok := existing[h.hostKey()]; ok {
+		if in, ok := existing[h.hostKey()]; ok {
+			if err := s.updatePending(ctx, tx, &in, h); err != nil {
+				return err
+			}
 			continue
 		}
 		in := db.Instance{ID: uuid.NewString(), ProjectID: p.ID, FleetID: &f.ID, Name: fmt.Sprintf("%s-%d", f.Name, next),
@@ -240,10 +287,29 @@ func (s Fleets) syncInstances(ctx context.Context, tx bun.Tx, p *db.Project, f *
 		if !keep[k] {
 			in.Status = string(schemas.InstanceTerminating)
 			in.TerminationReason = ptr("terminated_by_user")
-			if err := db.UpdateInstance(ctx, tx, &in, "status", "termination_reason"); err != nil {
+			in.LastProcessedAt = dueNow()
+			if err := db.UpdateInstance(ctx, tx, &in, "status", "termination_reason", "last_processed_at"); err != nil {
 				return err
 			}
 		}
 	}
 	return db.InsertInstances(ctx, tx, add)
+}
+
+// updatePending reseals the connection settings of a pending instance when
+// they changed.
+func (s Fleets) updatePending(ctx context.Context, tx bun.Tx, in *db.Instance, h RemoteHost) error {
+	if in.Status != string(schemas.InstancePending) {
+		return nil
+	}
+	if old, err := s.remoteHost(in); err == nil && marshal(old) == marshal(h) {
+		return nil
+	}
+	sealed, err := db.Seal(s.Sealer, db.InstancesSSHTarget, in.ID, marshal(h))
+	if err != nil {
+		return err
+	}
+	in.RemoteConnectionInfo = &sealed
+	in.LastProcessedAt = dueNow() // retried with the new settings at once
+	return db.UpdateInstance(ctx, tx, in, "remote_connection_info", "last_processed_at")
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/uptrace/bun"
 	"golang.org/x/crypto/ssh"
@@ -215,9 +216,16 @@ func terminateInstances(ctx context.Context, idb bun.IDB, is []db.Instance) erro
 		}
 		in.Status = string(schemas.InstanceTerminating)
 		in.TerminationReason = ptr("terminated_by_user")
-		if err := db.UpdateInstance(ctx, idb, in, "status", "termination_reason"); err != nil {
+		// Due at once: the pipeline otherwise waits out its interval since
+		// the last health check before cleaning the host up.
+		in.LastProcessedAt = dueNow()
+		if err := db.UpdateInstance(ctx, idb, in, "status", "termination_reason", "last_processed_at"); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// dueNow is a last_processed_at that makes a row due for its pipeline at
+// once (new instances are created with it too).
+func dueNow() time.Time { return time.Now().UTC().Add(-time.Hour) }

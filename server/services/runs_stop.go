@@ -3,6 +3,7 @@ package services
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -28,24 +29,43 @@ func (s Runs) Stop(ctx context.Context, p *db.Project, names []string, abort boo
 		}
 		rs = append(rs, r)
 	}
-	err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		for _, r := range rs {
-			st := schemas.RunStatus(r.Status)
-			if st.Finished() || (st == schemas.RunTerminating && !abort) {
-				continue
-			}
-			r.Status, r.TerminationReason = string(schemas.RunTerminating), ptr(string(reason))
-			if err := db.UpdateRun(ctx, tx, r, "status", "termination_reason"); err != nil {
-				return err
-			}
+	for _, r := range rs {
+		if err := s.stopOne(ctx, r, reason, abort); err != nil {
+			return err
 		}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
 	s.wake(PipelineRuns)
 	return nil
+}
+
+// stopOne moves a run to terminating with the user's reason. A run the
+// background holds right now (for milliseconds) is retried: writing under
+// its lease would be undone when the pipeline writes the run back.
+func (s Runs) stopOne(ctx context.Context, r *db.Run, reason schemas.RunTerminationReason, abort bool) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st := schemas.RunStatus(r.Status)
+		if st.Finished() || (st == schemas.RunTerminating && !abort) {
+			return nil
+		}
+		c := *r
+		c.Status, c.TerminationReason = string(schemas.RunTerminating), ptr(string(reason))
+		ok, err := db.UpdateRunIfFree(ctx, s.DB, &c, time.Now().UTC(), "status", "termination_reason")
+		if err != nil || ok {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return Invalid("Run %s is being processed; try again", r.RunName)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+		if r, err = db.GetRun(ctx, s.DB, r.ID); err != nil {
+			return err
+		}
+	}
 }
 
 // Delete removes finished runs; active ones must be stopped first.
