@@ -18,6 +18,22 @@ type RunSpec struct {
 	Configuration     RunConfiguration `json:"configuration"`
 	Profile           *Profile         `json:"profile"`
 	SSHKeyPub         *string          `json:"ssh_key_pub"`
+
+	stored json.RawMessage // see StoredRunSpec
+}
+
+// StoredRunSpec is a run spec that marshals as the canonical JSON it was
+// stored as, without decoding it: listing runs re-encodes nothing. Its
+// fields are unset; use it only in answers.
+func StoredRunSpec(data []byte) RunSpec { return RunSpec{stored: data} }
+
+// MarshalJSON writes the stored JSON when there is one, else the fields.
+func (s RunSpec) MarshalJSON() ([]byte, error) {
+	if s.stored != nil {
+		return s.stored, nil
+	}
+	type fields RunSpec
+	return json.Marshal(fields(s))
 }
 
 // FileArchiveRef maps an uploaded archive to a path in the job.
@@ -99,6 +115,23 @@ type JobSpec struct {
 	NodeGroupIndex    int                `json:"node_group_index"`
 	NodeGroupName     string             `json:"node_group_name"`
 	NodeGroupJobIndex int                `json:"node_group_job_index"`
+
+	stored json.RawMessage // see StoredJobSpec
+}
+
+// StoredJobSpec is a job spec that marshals as the canonical JSON it was
+// stored as, with only its identity fields set; use it only in answers.
+func StoredJobSpec(data []byte, replicaNum, jobNum int) JobSpec {
+	return JobSpec{ReplicaNum: replicaNum, JobNum: jobNum, stored: data}
+}
+
+// MarshalJSON writes the stored JSON when there is one, else the fields.
+func (s JobSpec) MarshalJSON() ([]byte, error) {
+	if s.stored != nil {
+		return s.stored, nil
+	}
+	type fields JobSpec
+	return json.Marshal(fields(s))
 }
 
 // JobRuntimeData is how a job runs on its instance.

@@ -1,10 +1,7 @@
 package schemas
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"strconv"
 )
@@ -105,61 +102,16 @@ func pyFloat(f float64) string {
 
 // jsonToNode parses a JSON document into a vnode, keeping key order.
 func jsonToNode(data []byte) (*vnode, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	n, err := jsonValue(dec)
+	s := &jsonScanner{data: data}
+	n, err := s.value()
 	if err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	s.skipSpace()
+	if s.pos != len(data) {
 		return nil, fmt.Errorf("invalid JSON: trailing data after the value")
 	}
 	return n, nil
-}
-
-func jsonValue(dec *json.Decoder) (*vnode, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, fmt.Errorf("invalid JSON: %w", err)
-	}
-	switch t := tok.(type) {
-	case nil:
-		return &vnode{kind: vNull}, nil
-	case bool:
-		return &vnode{kind: vBool, b: t}, nil
-	case string:
-		return &vnode{kind: vString, s: t}, nil
-	case json.Number:
-		return numberNode(string(t)), nil
-	case json.Delim:
-		if t == '[' {
-			n := &vnode{kind: vSeq}
-			for dec.More() {
-				item, err := jsonValue(dec)
-				if err != nil {
-					return nil, err
-				}
-				n.items = append(n.items, item)
-			}
-			_, err := dec.Token()
-			return n, err
-		}
-		n := &vnode{kind: vMap}
-		for dec.More() {
-			kt, err := dec.Token()
-			if err != nil {
-				return nil, fmt.Errorf("invalid JSON: %w", err)
-			}
-			val, err := jsonValue(dec)
-			if err != nil {
-				return nil, err
-			}
-			n.setKey(kt.(string), 0, val)
-		}
-		_, err := dec.Token()
-		return n, err
-	}
-	return nil, fmt.Errorf("invalid JSON token %v", tok)
 }
 
 // setKey adds or (for a repeated JSON key, last one wins) replaces a mapping entry.

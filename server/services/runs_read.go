@@ -27,9 +27,9 @@ func (s Runs) Render(ctx context.Context, p *db.Project, r *db.Run, limit int) (
 func (s Runs) render(ctx context.Context, project string, r *db.Run, jobs []db.Job, limit int, users map[string]string) (*schemas.Run, error) {
 	out := &schemas.Run{ID: r.ID, ProjectName: project, SubmittedAt: r.SubmittedAt.UTC(), LastProcessedAt: r.LastProcessedAt.UTC(),
 		Status: schemas.RunStatus(r.Status), DeploymentNum: r.DeploymentNum, Jobs: []schemas.Job{}, NextTriggeredAt: r.NextTriggeredAt}
-	if err := json.Unmarshal([]byte(r.RunSpec), &out.RunSpec); err != nil {
-		return nil, fmt.Errorf("decode spec of run %s: %w", r.RunName, err)
-	}
+	// Specs are stored as canonical JSON and never change: they go out as
+	// stored, undecoded (a listing of many runs spends its time here otherwise).
+	out.RunSpec = schemas.StoredRunSpec([]byte(r.RunSpec))
 	if r.TerminationReason != nil {
 		out.TerminationReason = r.TerminationReason
 		if e := sched.RunError(schemas.RunTerminationReason(*r.TerminationReason)); e != "" {
@@ -52,25 +52,28 @@ func (s Runs) render(ctx context.Context, project string, r *db.Run, jobs []db.J
 			out.Fleet = &schemas.RunFleet{ID: f.ID, Name: f.Name}
 		}
 	}
-	var snaps []sched.JobSnapshot
+	snap := sched.RunSnapshot{}
+	var retries []*schemas.JobRetry
 	for i := range jobs {
 		j := &jobs[i]
-		snaps = append(snaps, JobSnapshot(j))
-		sub, err := submissionSchema(j)
+		n := len(out.Jobs)
+		if n == 0 || out.Jobs[n-1].JobSpec.JobNum != j.JobNum || out.Jobs[n-1].JobSpec.ReplicaNum != j.ReplicaNum {
+			var retry struct {
+				Retry *schemas.JobRetry `json:"retry"`
+			}
+			if err := json.Unmarshal([]byte(j.JobSpecData), &retry); err != nil {
+				return nil, fmt.Errorf("decode job spec of %s: %w", j.JobName, err)
+			}
+			out.Jobs = append(out.Jobs, schemas.Job{JobSpec: schemas.StoredJobSpec([]byte(j.JobSpecData), j.ReplicaNum, j.JobNum)})
+			retries = append(retries, retry.Retry)
+			n++
+		}
+		snap.Jobs = append(snap.Jobs, jobSnapshot(j, retries[n-1]))
+		sub, err := submissionSchema(j, snap.Jobs[len(snap.Jobs)-1])
 		if err != nil {
 			return nil, err
 		}
 		out.Cost += submissionCost(j, sub, s.now())
-		n := len(out.Jobs)
-		if n == 0 || out.Jobs[n-1].JobSpec.JobNum != j.JobNum || out.Jobs[n-1].JobSpec.ReplicaNum != j.ReplicaNum {
-			var spec schemas.JobSpec
-			if err := json.Unmarshal([]byte(j.JobSpecData), &spec); err != nil {
-				return nil, fmt.Errorf("decode job spec of %s: %w", j.JobName, err)
-			}
-			spec.SSHKey = nil
-			out.Jobs = append(out.Jobs, schemas.Job{JobSpec: spec})
-			n++
-		}
 		out.Jobs[n-1].JobSubmissions = append(out.Jobs[n-1].JobSubmissions, *sub)
 	}
 	for i := range out.Jobs {
@@ -86,13 +89,14 @@ func (s Runs) render(ctx context.Context, project string, r *db.Run, jobs []db.J
 		}
 	}
 	out.Cost = math.Round(out.Cost*10000) / 10000
-	spec := out.RunSpec
-	out.StatusMessage = sched.RunStatusMessage(RunSnapshot(r, jobs, &spec))
+	full := RunSnapshot(r, nil, nil) // the status message needs only the jobs
+	full.Jobs = snap.Jobs
+	out.StatusMessage = sched.RunStatusMessage(full)
 	return out, nil
 }
 
 // submissionSchema renders one job row as a submission.
-func submissionSchema(j *db.Job) (*schemas.JobSubmission, error) {
+func submissionSchema(j *db.Job, snap sched.JobSnapshot) (*schemas.JobSubmission, error) {
 	sub := &schemas.JobSubmission{ID: j.ID, SubmissionNum: j.SubmissionNum, DeploymentNum: j.DeploymentNum,
 		SubmittedAt: j.SubmittedAt.UTC(), LastProcessedAt: j.LastProcessedAt.UTC(), Status: schemas.JobStatus(j.Status),
 		TerminationReason: j.TerminationReason, TerminationReasonMessage: j.TerminationReasonMessage, ExitStatus: j.ExitStatus,
@@ -101,7 +105,7 @@ func submissionSchema(j *db.Job) (*schemas.JobSubmission, error) {
 		t := j.FinishedAt.UTC()
 		sub.FinishedAt = &t
 	}
-	sub.StatusMessage = sched.JobStatusMessage(JobSnapshot(j))
+	sub.StatusMessage = sched.JobStatusMessage(snap)
 	if j.TerminationReason != nil {
 		if e := sched.JobError(schemas.JobTerminationReason(*j.TerminationReason)); e != "" {
 			sub.Error = &e

@@ -11,6 +11,15 @@ import (
 
 // JobSnapshot turns a job row into what sched decides on.
 func JobSnapshot(j *db.Job) sched.JobSnapshot {
+	var spec struct {
+		Retry *schemas.JobRetry `json:"retry"`
+	}
+	_ = json.Unmarshal([]byte(j.JobSpecData), &spec)
+	return jobSnapshot(j, spec.Retry)
+}
+
+// jobSnapshot is JobSnapshot for a caller that decoded the job spec already.
+func jobSnapshot(j *db.Job, retry *schemas.JobRetry) sched.JobSnapshot {
 	s := sched.JobSnapshot{JobID: j.ID, ReplicaNum: j.ReplicaNum, JobNum: j.JobNum, SubmissionNum: j.SubmissionNum,
 		Status: schemas.JobStatus(j.Status), ExitStatus: j.ExitStatus, Provisioned: j.JobProvisioningData != nil,
 		LastProcessedAt: j.LastProcessedAt}
@@ -20,10 +29,7 @@ func JobSnapshot(j *db.Job) sched.JobSnapshot {
 	if j.TerminationReasonMessage != nil {
 		s.TerminationReasonMessage = *j.TerminationReasonMessage
 	}
-	var spec schemas.JobSpec
-	if json.Unmarshal([]byte(j.JobSpecData), &spec) == nil {
-		s.Retry = spec.Retry
-	}
+	s.Retry = retry
 	return s
 }
 
@@ -39,8 +45,16 @@ func RunSnapshot(r *db.Run, jobs []db.Job, spec *schemas.RunSpec) sched.RunSnaps
 		s.Scheduled = p.Schedule != nil
 		s.StopCriteria = p.ResolvedStopCriteria()
 	}
+	retries := map[[2]int]*schemas.JobRetry{}
 	for i := range jobs {
-		s.Jobs = append(s.Jobs, JobSnapshot(&jobs[i]))
+		j := &jobs[i]
+		k := [2]int{j.ReplicaNum, j.JobNum}
+		r, ok := retries[k]
+		if !ok {
+			r = JobSnapshot(j).Retry
+			retries[k] = r
+		}
+		s.Jobs = append(s.Jobs, jobSnapshot(j, r))
 	}
 	return s
 }

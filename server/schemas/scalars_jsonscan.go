@@ -1,0 +1,233 @@
+package schemas
+
+import (
+	"encoding/json"
+	"fmt"
+	"unicode/utf8"
+)
+
+// jsonScanner parses a JSON document straight into a vnode tree in one
+// pass over the bytes. encoding/json's token API, which keeps key order
+// too, costs several times more, and every request body and stored spec
+// goes through here.
+type jsonScanner struct {
+	data  []byte
+	pos   int
+	depth int
+	slab  []vnode // nodes are carved from slabs: one allocation per many nodes
+}
+
+// node allocates a vnode from the current slab.
+func (s *jsonScanner) node(v vnode) *vnode {
+	if len(s.slab) == cap(s.slab) {
+		s.slab = make([]vnode, 0, min(64, (len(s.data)-s.pos)/12+2))
+	}
+	s.slab = append(s.slab, v)
+	return &s.slab[len(s.slab)-1]
+}
+
+// maxJSONDepth bounds nesting, so hostile input cannot exhaust the stack.
+const maxJSONDepth = 512
+
+func (s *jsonScanner) errorf(format string, args ...any) error {
+	return fmt.Errorf("invalid JSON at offset %d: %s", s.pos, fmt.Sprintf(format, args...))
+}
+
+func (s *jsonScanner) skipSpace() {
+	for s.pos < len(s.data) {
+		switch s.data[s.pos] {
+		case ' ', '\t', '\n', '\r':
+			s.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (s *jsonScanner) value() (*vnode, error) {
+	s.skipSpace()
+	if s.pos >= len(s.data) {
+		return nil, s.errorf("unexpected end of input")
+	}
+	switch c := s.data[s.pos]; {
+	case c == '{':
+		return s.object()
+	case c == '[':
+		return s.array()
+	case c == '"':
+		str, err := s.str()
+		if err != nil {
+			return nil, err
+		}
+		return s.node(vnode{kind: vString, s: str}), nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		return s.number()
+	default:
+		for _, lit := range []struct {
+			text string
+			node vnode
+		}{{"true", vnode{kind: vBool, b: true}}, {"false", vnode{kind: vBool}}, {"null", vnode{kind: vNull}}} {
+			if len(s.data)-s.pos >= len(lit.text) && string(s.data[s.pos:s.pos+len(lit.text)]) == lit.text {
+				s.pos += len(lit.text)
+				return s.node(lit.node), nil
+			}
+		}
+		return nil, s.errorf("unexpected character %q", c)
+	}
+}
+
+func (s *jsonScanner) enter() error {
+	s.depth++
+	if s.depth > maxJSONDepth {
+		return s.errorf("nested more than %d levels deep", maxJSONDepth)
+	}
+	s.pos++
+	return nil
+}
+
+func (s *jsonScanner) object() (*vnode, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	n := s.node(vnode{kind: vMap})
+	s.skipSpace()
+	if s.pos < len(s.data) && s.data[s.pos] == '}' {
+		s.pos++
+		s.depth--
+		return n, nil
+	}
+	for {
+		s.skipSpace()
+		if s.pos >= len(s.data) || s.data[s.pos] != '"' {
+			return nil, s.errorf("expected a string key")
+		}
+		key, err := s.str()
+		if err != nil {
+			return nil, err
+		}
+		s.skipSpace()
+		if s.pos >= len(s.data) || s.data[s.pos] != ':' {
+			return nil, s.errorf("expected ':' after key %q", key)
+		}
+		s.pos++
+		val, err := s.value()
+		if err != nil {
+			return nil, err
+		}
+		if n.keys == nil {
+			n.keys, n.keyLines, n.vals = make([]string, 0, 8), make([]int, 0, 8), make([]*vnode, 0, 8)
+		}
+		n.setKey(key, 0, val)
+		if done, err := s.next('}'); err != nil || done {
+			return n, err
+		}
+	}
+}
+
+func (s *jsonScanner) array() (*vnode, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	n := s.node(vnode{kind: vSeq})
+	s.skipSpace()
+	if s.pos < len(s.data) && s.data[s.pos] == ']' {
+		s.pos++
+		s.depth--
+		return n, nil
+	}
+	for {
+		item, err := s.value()
+		if err != nil {
+			return nil, err
+		}
+		n.items = append(n.items, item)
+		if done, err := s.next(']'); err != nil || done {
+			return n, err
+		}
+	}
+}
+
+// next consumes a ',' (more to come) or the closing delimiter (done).
+func (s *jsonScanner) next(closing byte) (done bool, err error) {
+	s.skipSpace()
+	if s.pos >= len(s.data) {
+		return false, s.errorf("unexpected end of input")
+	}
+	switch s.data[s.pos] {
+	case ',':
+		s.pos++
+		return false, nil
+	case closing:
+		s.pos++
+		s.depth--
+		return true, nil
+	}
+	return false, s.errorf("expected ',' or %q", closing)
+}
+
+// str reads a string; plain ones are sliced, escaped ones decoded by
+// encoding/json so that every escape and invalid byte is handled as it does.
+func (s *jsonScanner) str() (string, error) {
+	start := s.pos
+	s.pos++
+	escaped := false
+	for s.pos < len(s.data) {
+		c := s.data[s.pos]
+		switch {
+		case c == '"':
+			s.pos++
+			raw := s.data[start:s.pos]
+			if !escaped && utf8.Valid(raw) {
+				return string(raw[1 : len(raw)-1]), nil
+			}
+			var out string
+			if err := json.Unmarshal(raw, &out); err != nil {
+				return "", fmt.Errorf("invalid JSON string at offset %d: %w", start, err)
+			}
+			return out, nil
+		case c == '\\':
+			escaped = true
+			s.pos += 2
+		case c < 0x20:
+			return "", s.errorf("control character in a string")
+		default:
+			s.pos++
+		}
+	}
+	return "", s.errorf("unterminated string")
+}
+
+func (s *jsonScanner) number() (*vnode, error) {
+	start := s.pos
+	if s.data[s.pos] == '-' {
+		s.pos++
+	}
+	digits := func() int {
+		n := 0
+		for s.pos < len(s.data) && s.data[s.pos] >= '0' && s.data[s.pos] <= '9' {
+			s.pos++
+			n++
+		}
+		return n
+	}
+	intStart := s.pos
+	if digits() == 0 || (s.data[intStart] == '0' && s.pos-intStart > 1) {
+		return nil, s.errorf("invalid number")
+	}
+	if s.pos < len(s.data) && s.data[s.pos] == '.' {
+		s.pos++
+		if digits() == 0 {
+			return nil, s.errorf("invalid number")
+		}
+	}
+	if s.pos < len(s.data) && (s.data[s.pos] == 'e' || s.data[s.pos] == 'E') {
+		s.pos++
+		if s.pos < len(s.data) && (s.data[s.pos] == '+' || s.data[s.pos] == '-') {
+			s.pos++
+		}
+		if digits() == 0 {
+			return nil, s.errorf("invalid number")
+		}
+	}
+	return s.node(*numberNode(string(s.data[start:s.pos]))), nil
+}

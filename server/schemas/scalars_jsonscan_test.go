@@ -1,0 +1,89 @@
+package schemas
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"reflect"
+	"testing"
+)
+
+// jsonToNodeTokens is the reference parser the fast one is checked against.
+func jsonToNodeTokens(data []byte) (*vnode, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	n, err := jsonValue(dec)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("invalid JSON: trailing data after the value")
+	}
+	return n, nil
+}
+
+func jsonValue(dec *json.Decoder) (*vnode, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, fmt.Errorf("invalid JSON: %w", err)
+	}
+	switch t := tok.(type) {
+	case nil:
+		return &vnode{kind: vNull}, nil
+	case bool:
+		return &vnode{kind: vBool, b: t}, nil
+	case string:
+		return &vnode{kind: vString, s: t}, nil
+	case json.Number:
+		return numberNode(string(t)), nil
+	case json.Delim:
+		if t == '[' {
+			n := &vnode{kind: vSeq}
+			for dec.More() {
+				item, err := jsonValue(dec)
+				if err != nil {
+					return nil, err
+				}
+				n.items = append(n.items, item)
+			}
+			_, err := dec.Token()
+			return n, err
+		}
+		n := &vnode{kind: vMap}
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return nil, fmt.Errorf("invalid JSON: %w", err)
+			}
+			val, err := jsonValue(dec)
+			if err != nil {
+				return nil, err
+			}
+			n.setKey(kt.(string), 0, val)
+		}
+		_, err := dec.Token()
+		return n, err
+	}
+	return nil, fmt.Errorf("invalid JSON token %v", tok)
+}
+
+
+// FuzzJSONScanner checks the fast parser against encoding/json's tokens:
+// both accept the same documents and build the same trees.
+func FuzzJSONScanner(f *testing.F) {
+	for _, seed := range []string{`{"a": [1, 2.5, -3e2, true, false, null, "x\u00e9\n"]}`, `[]`, `{}`, `"s"`, `01`,
+		`{"a":1,"a":2}`, `[1,]`, `{"k" 1}`, "\"\xff\"", `-`, `1e`, `{"a":{"b":{"c":[[]]}}}`, ` 7 `, `tru`} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fast, ferr := jsonToNode(data)
+		ref, rerr := jsonToNodeTokens(data)
+		if (ferr == nil) != (rerr == nil) {
+			t.Fatalf("%q: fast err %v, reference err %v", data, ferr, rerr)
+		}
+		if ferr == nil && !reflect.DeepEqual(fast, ref) {
+			t.Fatalf("%q: trees differ", data)
+		}
+	})
+}
