@@ -68,7 +68,6 @@ func jsonValue(dec *json.Decoder) (*vnode, error) {
 	return nil, fmt.Errorf("invalid JSON token %v", tok)
 }
 
-
 // FuzzJSONScanner checks the fast parser against encoding/json's tokens:
 // both accept the same documents and build the same trees.
 func FuzzJSONScanner(f *testing.F) {
