@@ -7,14 +7,11 @@ package cli
 // sshd; skipped otherwise (failed under CI=true).
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,71 +20,24 @@ import (
 	"github.com/dstackgo/dstack/backends/ssh/sshtest"
 	"github.com/dstackgo/dstack/server"
 	"github.com/dstackgo/dstack/server/schemas"
+	"github.com/dstackgo/dstack/server/servertest"
 )
-
-var (
-	agentOnce sync.Once
-	agentPath string
-	agentErr  error
-)
-
-// agentBinary builds the static binary the server deploys to hosts.
-func agentBinary(t *testing.T) string {
-	t.Helper()
-	agentOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "dstack-cli-agent-")
-		if err != nil {
-			agentErr = err
-			return
-		}
-		agentPath = filepath.Join(dir, "dstack")
-		cmd := exec.Command("go", "build", "-o", agentPath, "github.com/dstackgo/dstack")
-		cmd.Env, cmd.Dir = append(os.Environ(), "CGO_ENABLED=0"), filepath.Join(compatDir, "..", "..")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			agentErr = fmt.Errorf("build dstack: %v\n%s", err, out)
-		}
-	})
-	require.NoError(t, agentErr)
-	return agentPath
-}
-
-// liveServer runs a server in-process with its pipelines, on a free port.
-func liveServer(t *testing.T) (url string) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, server.Options{Dir: t.TempDir(), Host: "127.0.0.1", AdminToken: "admin-token",
-		ConfigDisabled: true, AgentBinary: agentBinary(t), JobNetworkMode: 2})
-	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			require.NoError(t, err)
-		case <-time.After(30 * time.Second):
-			t.Error("server did not stop within 30s")
-		}
-	})
-	return srv.URL()
-}
 
 func TestE2EClientVerbsOnSSHFleet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: skipping the SSH fleet end-to-end test")
 	}
 	host := sshtest.NewHost(t, sshtest.Options{})
-	agentBinary(t) // before HOME moves: go build needs the real module cache
 	home := t.TempDir()
 	t.Chdir(home)
 	t.Setenv("HOME", home)
-	url := liveServer(t)
+	url := servertest.Start(t, server.Options{})
 	key := filepath.Join(home, "id_host")
 	require.NoError(t, os.WriteFile(key, host.ClientKey, 0o600))
 	write := func(name, text string) { require.NoError(t, os.WriteFile(name, []byte(text), 0o644)) }
 	write("fleet.dstack.yml", fmt.Sprintf("type: fleet\nname: lab\nenv:\n  - DSTACK_SHIM_EXECUTOR=process\n"+
 		"ssh_config:\n  user: %s\n  identity_file: %s\n  hosts:\n    - %s\n", host.User, key, host.Addr))
-	res := runCLI(t, "", "project", "add", "--name", "main", "--url", url, "--token", "admin-token")
+	res := runCLI(t, "", "project", "add", "--name", "main", "--url", url, "--token", servertest.AdminToken)
 	require.Equal(t, 0, res.Code, res.Stderr)
 	must := func(code int, args ...string) cliResult {
 		t.Helper()

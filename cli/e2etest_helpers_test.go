@@ -11,7 +11,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -27,46 +26,13 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+
+	"github.com/dstackgo/dstack/server/servertest"
 )
 
-var (
-	binDir  string
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-// TestMain owns the directory of the binary. The binary itself is built by
-// the first test or benchmark that needs it, once per test run, so unit
-// tests of this package do not pay for the build.
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "dstack-e2e-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: create temp dir:", err)
-		os.Exit(1)
-	}
-	binDir = dir
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// dstackBinary builds the module's binary (CGO_ENABLED=0, the go on PATH) once.
-func dstackBinary(tb testing.TB) string {
-	tb.Helper()
-	binOnce.Do(func() {
-		binPath = filepath.Join(binDir, "dstack")
-		cmd := exec.Command("go", "build", "-o", binPath, "github.com/dstackgo/dstack")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("go build github.com/dstackgo/dstack: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		tb.Fatal(binErr)
-	}
-	return binPath
-}
+// dstackBinary builds the module's static binary once per test run (by the
+// first test that needs it, so unit tests of this package do not pay).
+func dstackBinary(tb testing.TB) string { return servertest.Binary(tb) }
 
 // sandboxEnv is the environment with HOME and the server dir under home and
 // every DSTACK_* variable of the caller's environment removed; extra entries

@@ -2,16 +2,11 @@ package server_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,95 +17,20 @@ import (
 	"github.com/dstackgo/dstack/server"
 	"github.com/dstackgo/dstack/server/api/client"
 	"github.com/dstackgo/dstack/server/schemas"
+	"github.com/dstackgo/dstack/server/servertest"
 )
-
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// agentBinary builds the static dstack binary deployed to the test hosts.
-func agentBinary(t testing.TB) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		// Builds are kept by content under one shared directory: test
-		// processes do not leave a 60 MB binary each behind, and a process
-		// never deploys another one's build (of a tree edited since).
-		shared := filepath.Join(os.TempDir(), "dstack-e2e-bin")
-		if buildErr = os.MkdirAll(shared, 0o755); buildErr != nil {
-			return
-		}
-		dir, err := os.MkdirTemp(shared, "build")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		defer os.RemoveAll(dir)
-		built := filepath.Join(dir, "dstack")
-		cmd := exec.Command("go", "build", "-o", built, "github.com/dstackgo/dstack")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("build dstack: %v\n%s", err, out)
-			return
-		}
-		data, err := os.ReadFile(built)
-		if err != nil {
-			buildErr = err
-			return
-		}
-		sum := sha256.Sum256(data)
-		binPath = filepath.Join(shared, "dstack-"+hex.EncodeToString(sum[:6]))
-		if buildErr = os.Rename(built, binPath); buildErr != nil {
-			return
-		}
-		now := time.Now()
-		_ = os.Chtimes(binPath, now, now) // in use: not pruned below
-		entries, _ := os.ReadDir(shared)
-		for _, e := range entries { // builds of trees long gone
-			if info, err := e.Info(); err == nil && now.Sub(info.ModTime()) > 24*time.Hour {
-				_ = os.RemoveAll(filepath.Join(shared, e.Name()))
-			}
-		}
-	})
-	require.NoError(t, buildErr)
-	return binPath
-}
 
 // testServer is an in-process server with background processing.
 type testServer struct {
 	*client.Client
-	dir string
 }
 
 func startServer(t testing.TB, opts server.Options) *testServer {
 	t.Helper()
-	dir := t.TempDir()
-	opts.Dir, opts.Host, opts.AdminToken, opts.ConfigDisabled = dir, "127.0.0.1", "admin-token", true
-	if opts.AgentBinary == "" {
-		opts.AgentBinary = agentBinary(t)
-	}
-	if opts.JobNetworkMode == 0 {
-		opts.JobNetworkMode = 2
-	}
-	if testing.Verbose() {
+	if testing.Verbose() && opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, opts)
-	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			require.NoError(t, err)
-		case <-time.After(30 * time.Second):
-			t.Error("server did not stop within 30s")
-		}
-	})
-	return &testServer{Client: client.New(srv.URL(), "admin-token"), dir: dir}
+	return &testServer{Client: client.New(servertest.Start(t, opts), servertest.AdminToken)}
 }
 
 // sshFleetSpec is the fleet spec the CLI would send for these hosts, with
