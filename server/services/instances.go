@@ -61,21 +61,13 @@ func (s Instances) List(ctx context.Context, actor *db.User, req schemas.ListIns
 }
 
 func (s Instances) render(ctx context.Context, projects map[string]string, is []db.Instance) ([]schemas.Instance, error) {
-	fleetNames := map[string]string{}
+	cache := newNames()
 	out := make([]schemas.Instance, 0, len(is))
 	for i := range is {
 		in := &is[i]
 		name := ""
 		if in.FleetID != nil {
-			n, ok := fleetNames[*in.FleetID]
-			if !ok {
-				f, err := db.GetFleetByID(ctx, s.DB, in.ProjectID, *in.FleetID)
-				if err == nil {
-					n = f.Name
-				}
-				fleetNames[*in.FleetID] = n
-			}
-			name = n
+			name = cache.fleet(ctx, s.DB, in.ProjectID, *in.FleetID)
 		}
 		out = append(out, InstanceSchema(projects[in.ProjectID], name, in))
 	}

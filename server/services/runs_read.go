@@ -8,6 +8,8 @@ import (
 	"math"
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"github.com/dstackgo/dstack/db"
 	"github.com/dstackgo/dstack/server/sched"
 	"github.com/dstackgo/dstack/server/schemas"
@@ -20,11 +22,38 @@ func (s Runs) Render(ctx context.Context, p *db.Project, r *db.Run, limit int) (
 	if err != nil {
 		return nil, err
 	}
-	users := map[string]string{}
-	return s.render(ctx, p.Name, r, jobs, limit, users)
+	return s.render(ctx, p.Name, r, jobs, limit, newNames())
 }
 
-func (s Runs) render(ctx context.Context, project string, r *db.Run, jobs []db.Job, limit int, users map[string]string) (*schemas.Run, error) {
+// names caches the user and fleet names a listing of runs repeats, so a
+// page of runs costs one query per distinct user and fleet, not per run.
+type names struct{ users, fleets map[string]string }
+
+func newNames() names { return names{users: map[string]string{}, fleets: map[string]string{}} }
+
+func (n names) user(ctx context.Context, idb bun.IDB, id string) string {
+	name, ok := n.users[id]
+	if !ok {
+		if u, err := db.GetUserByID(ctx, idb, id); err == nil {
+			name = u.Name
+		}
+		n.users[id] = name
+	}
+	return name
+}
+
+func (n names) fleet(ctx context.Context, idb bun.IDB, projectID, id string) string {
+	name, ok := n.fleets[id]
+	if !ok {
+		if f, err := db.GetFleetByID(ctx, idb, projectID, id); err == nil {
+			name = f.Name
+		}
+		n.fleets[id] = name
+	}
+	return name
+}
+
+func (s Runs) render(ctx context.Context, project string, r *db.Run, jobs []db.Job, limit int, cache names) (*schemas.Run, error) {
 	out := &schemas.Run{ID: r.ID, ProjectName: project, SubmittedAt: r.SubmittedAt.UTC(), LastProcessedAt: r.LastProcessedAt.UTC(),
 		Status: schemas.RunStatus(r.Status), DeploymentNum: r.DeploymentNum, Jobs: []schemas.Job{}, NextTriggeredAt: r.NextTriggeredAt}
 	// Specs are stored as canonical JSON and never change: they go out as
@@ -39,17 +68,10 @@ func (s Runs) render(ctx context.Context, project string, r *db.Run, jobs []db.J
 	if r.Deleted {
 		out.Deleted = ptr(true)
 	}
-	name, ok := users[r.UserID]
-	if !ok {
-		if u, err := db.GetUserByID(ctx, s.DB, r.UserID); err == nil {
-			name = u.Name
-		}
-		users[r.UserID] = name
-	}
-	out.User = name
+	out.User = cache.user(ctx, s.DB, r.UserID)
 	if r.FleetID != nil {
-		if f, err := db.GetFleetByID(ctx, s.DB, r.ProjectID, *r.FleetID); err == nil {
-			out.Fleet = &schemas.RunFleet{ID: f.ID, Name: f.Name}
+		if name := cache.fleet(ctx, s.DB, r.ProjectID, *r.FleetID); name != "" {
+			out.Fleet = &schemas.RunFleet{ID: *r.FleetID, Name: name}
 		}
 	}
 	snap := sched.RunSnapshot{}
@@ -194,10 +216,10 @@ func (s Runs) renderMany(ctx context.Context, projects map[string]string, rs []d
 	for _, j := range all {
 		byRun[j.RunID] = append(byRun[j.RunID], j)
 	}
-	users := map[string]string{}
+	cache := newNames()
 	out := make([]schemas.Run, 0, len(rs))
 	for i := range rs {
-		r, err := s.render(ctx, projects[rs[i].ProjectID], &rs[i], byRun[rs[i].ID], max(limit, 1), users)
+		r, err := s.render(ctx, projects[rs[i].ProjectID], &rs[i], byRun[rs[i].ID], max(limit, 1), cache)
 		if err != nil {
 			return nil, err
 		}
