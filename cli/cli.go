@@ -105,5 +105,19 @@ func newApp(b Build, stdout, stderr io.Writer) *cli.App {
 			completionCommand(),
 		},
 	}
+	usageErrors(app.Commands)
 	return app
+}
+
+// usageErrors makes bad flags of every command exit 2 with a one-line
+// message instead of the command's whole help.
+func usageErrors(cmds []*cli.Command) {
+	for _, c := range cmds {
+		if c.OnUsageError == nil {
+			c.OnUsageError = func(c *cli.Context, err error, _ bool) error {
+				return usageError("%v (see `%s --help`)", err, c.Command.HelpName)
+			}
+		}
+		usageErrors(c.Subcommands)
+	}
 }

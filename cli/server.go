@@ -39,7 +39,7 @@ func serverCommand(b Build) *cli.Command {
 			&cli.StringFlag{Name: "cloudwatch-endpoint", EnvVars: []string{"DSTACK_SERVER_CLOUDWATCH_ENDPOINT"}, Usage: "CloudWatch Logs endpoint URL (an emulator)", Hidden: true},
 			&cli.IntFlag{Name: "job-network-mode", Value: 2, EnvVars: []string{"DSTACK_SERVER_JOB_NETWORK_MODE"}, Usage: "1: bridge unless multi-node, 2: host for whole instances, 3: always bridge"},
 			&cli.Int64Flag{Name: "code-upload-limit", Value: 2 << 20, EnvVars: []string{"DSTACK_SERVER_CODE_UPLOAD_LIMIT"}, Usage: "largest code or files upload in bytes (0: no limit)"},
-			&cli.IntFlag{Name: "console-ssh-port", EnvVars: []string{"DSTACK_SERVER_CONSOLE_SSH_PORT"}, Usage: "serve `dstack console` over SSH on this port (users log in with their registered SSH keys)"},
+			&cli.IntFlag{Name: "console-ssh-port", EnvVars: []string{"DSTACK_SERVER_CONSOLE_SSH_PORT"}, Usage: "serve the console over SSH on this port (users log in with their registered SSH keys)"},
 			&cli.BoolFlag{Name: "no-default", EnvVars: []string{"DSTACK_DO_NOT_UPDATE_DEFAULT_PROJECT"}, Usage: "leave ~/.dstack/config.yml alone"},
 		},
 		Action: func(c *cli.Context) error { return runServer(c, b) },
