@@ -4,6 +4,9 @@
 GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
+# Leave out code the binary never calls (gin's msgpack codec, urfave/cli's
+# man page writer) and their package initialisers; same in goreleaser.yaml.
+TAGS := nomsgpack,urfave_cli_no_docs
 
 .PHONY: run build test test-go bench lint fmt tidy
 
@@ -11,7 +14,7 @@ run:
 	$(GO) run . server
 
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o dstack .
+	CGO_ENABLED=0 $(GO) build -tags $(TAGS) -trimpath -ldflags "$(LDFLAGS)" -o dstack .
 
 test:
 	bash .ci/test.sh

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/dstackgo/dstack/cli"
+	"github.com/dstackgo/dstack/cli/coldstart"
 )
 
 // Set at release time with -ldflags "-X main.version=… -X main.commit=… -X main.date=…".
@@ -20,6 +21,7 @@ var (
 )
 
 func main() {
+	coldstart.Done(cli.GCPercent(os.Args))
 	if version == "" {
 		version = "dev"
 		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -62,7 +61,7 @@ func serviceError(e *services.Error) (int, any) {
 }
 
 func writeJSON(c *gin.Context, status int, body any) {
-	b, err := json.Marshal(body)
+	b, err := schemas.AppendJSON(nil, body)
 	if err != nil {
 		status, b = http.StatusInternalServerError, []byte(`{"detail":"Internal Server Error"}`)
 	}

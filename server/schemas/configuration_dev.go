@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -23,7 +24,7 @@ type DevEnvironmentConfiguration struct {
 
 var (
 	devIDEs            = []string{"vscode", "cursor", "windsurf", "zed"}
-	windsurfVersionRe  = regexp.MustCompile(`^.+@[a-f0-9]+$`)
+	windsurfVersionRe  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^.+@[a-f0-9]+$`) })
 	windsurfVersionEg  = "1.106.0@8951cd3ad688e789573d7f51750d67ae4a0bea7d"
 	devIDEAcceptedList = "vscode, cursor, windsurf, zed"
 )
@@ -95,7 +96,7 @@ func (c DevEnvironmentConfiguration) Validate() error {
 	if c.Version != nil && *c.Version != "" && c.IDE == nil {
 		return withPath("version", fmt.Errorf("`version` requires `ide` to be set"))
 	}
-	if c.IDE != nil && *c.IDE == "windsurf" && c.Version != nil && *c.Version != "" && !windsurfVersionRe.MatchString(*c.Version) {
+	if c.IDE != nil && *c.IDE == "windsurf" && c.Version != nil && *c.Version != "" && !windsurfVersionRe().MatchString(*c.Version) {
 		return withPath("version", fmt.Errorf("invalid Windsurf version %q; expected version@commit, e.g. %s", *c.Version, windsurfVersionEg))
 	}
 	if c.Dstack && c.InactivityDuration.Set && !c.InactivityDuration.Off {

@@ -6,13 +6,14 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 var (
 	// resourceNameRe is the rule for run, fleet, volume and gateway names.
-	resourceNameRe = regexp.MustCompile(`^[a-z][a-z0-9-]{1,40}$`)
+	resourceNameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9-]{1,40}$`) })
 	// groupNameRe is the rule for node group and replica group names.
-	groupNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
+	groupNameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`) })
 )
 
 // RepoSpec is a Git repo to check out into the run. Input: an object, or a shorthand

@@ -7,12 +7,13 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 )
 
 var (
-	rateLimitPrefixRe = regexp.MustCompile(`^/[^\s\\{}]*$`)
-	headerNameRe      = regexp.MustCompile(`^[a-zA-Z0-9-_]+$`)
+	rateLimitPrefixRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^/[^\s\\{}]*$`) })
+	headerNameRe      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9-_]+$`) })
 	probeMethods      = []string{"get", "post", "put", "delete", "patch", "head"}
 )
 
@@ -43,7 +44,7 @@ func (c ServiceConfiguration) validateTraffic() error {
 
 func (r RateLimit) validate() error {
 	switch {
-	case len(r.Prefix) > 4094 || !rateLimitPrefixRe.MatchString(r.Prefix):
+	case len(r.Prefix) > 4094 || !rateLimitPrefixRe().MatchString(r.Prefix):
 		return withPath("prefix", fmt.Errorf("invalid prefix %q; it must start with / and contain no spaces, \\, { or }", r.Prefix))
 	case r.RPS < 1.0/60 || r.RPS > float64(math.MaxInt64/60):
 		return withPath("rps", fmt.Errorf("must be at least 1/60 (one request per minute), got %v", r.RPS))
@@ -56,8 +57,8 @@ func (r RateLimit) validate() error {
 			return withPath("key.header", fmt.Errorf("only accepted with type: header"))
 		}
 	case "header":
-		if r.Key.Header == nil || len(*r.Key.Header) > 500 || !headerNameRe.MatchString(*r.Key.Header) {
-			return withPath("key.header", fmt.Errorf("a header name matching %s is required", headerNameRe))
+		if r.Key.Header == nil || len(*r.Key.Header) > 500 || !headerNameRe().MatchString(*r.Key.Header) {
+			return withPath("key.header", fmt.Errorf("a header name matching %s is required", headerNameRe()))
 		}
 	default:
 		return withPath("key.type", fmt.Errorf("invalid key type %q; accepted: ip_address, header", r.Key.Type))
@@ -128,8 +129,8 @@ func (c ServiceConfiguration) validateGroups() error {
 }
 
 func (c ServiceConfiguration) validateGroup(g ReplicaGroup, name string, seen map[string]bool) error {
-	if !groupNameRe.MatchString(name) {
-		return withPath("name", fmt.Errorf("invalid replica group name %q; it must match %s", name, groupNameRe))
+	if !groupNameRe().MatchString(name) {
+		return withPath("name", fmt.Errorf("invalid replica group name %q; it must match %s", name, groupNameRe()))
 	}
 	if seen[name] {
 		return withPath("name", fmt.Errorf("duplicate replica group name %q; each replica group must have a unique name", name))

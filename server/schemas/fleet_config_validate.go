@@ -15,8 +15,8 @@ func (c FleetConfiguration) Validate() error {
 	if c.Type != ConfigurationTypeFleet {
 		return withPath("type", fmt.Errorf("expected %q, got %q", ConfigurationTypeFleet, c.Type))
 	}
-	if c.Name != nil && !resourceNameRe.MatchString(*c.Name) {
-		return withPath("name", fmt.Errorf("invalid fleet name %q; it must match %s", *c.Name, resourceNameRe))
+	if c.Name != nil && !resourceNameRe().MatchString(*c.Name) {
+		return withPath("name", fmt.Errorf("invalid fleet name %q; it must match %s", *c.Name, resourceNameRe()))
 	}
 	switch {
 	case c.SSHConfig == nil && c.Nodes == nil:

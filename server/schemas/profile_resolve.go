@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // profileBackendTypes are the backend type strings `backends` accepts ("remote" = SSH fleets).
@@ -15,8 +16,8 @@ var profileBackendTypes = []string{
 }
 
 var (
-	tagKeyRe   = regexp.MustCompile(`^[_\-a-zA-Z0-9]{1,60}$`)
-	tagValueRe = regexp.MustCompile(`^[a-zA-Z0-9 .:/=_\-+@]{0,256}$`)
+	tagKeyRe   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[_\-a-zA-Z0-9]{1,60}$`) })
+	tagValueRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9 .:/=_\-+@]{0,256}$`) })
 )
 
 // validate checks the constraints upstream's ProfileParams model enforces.
@@ -76,11 +77,11 @@ func (p ProfileParams) validateRetry() error {
 
 func validateTags(tags map[string]string) error {
 	for _, k := range sortedKeys(tags) {
-		if !tagKeyRe.MatchString(k) {
-			return fmt.Errorf("invalid tag key %q; the key must match %s", k, tagKeyRe)
+		if !tagKeyRe().MatchString(k) {
+			return fmt.Errorf("invalid tag key %q; the key must match %s", k, tagKeyRe())
 		}
-		if !tagValueRe.MatchString(tags[k]) {
-			return withPath(k, fmt.Errorf("invalid tag value %q; the value must match %s", tags[k], tagValueRe))
+		if !tagValueRe().MatchString(tags[k]) {
+			return withPath(k, fmt.Errorf("invalid tag value %q; the value must match %s", tags[k], tagValueRe()))
 		}
 	}
 	return nil

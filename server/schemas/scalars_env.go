@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -21,7 +22,7 @@ type Env struct {
 	unset map[string]bool
 }
 
-var envListItem = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*(=.*)?$`)
+var envListItem = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*(=.*)?$`) })
 
 const envForms = `accepted: a mapping {NAME: value} or a list of "NAME=value" / "NAME" strings`
 
@@ -210,7 +211,7 @@ func (e *Env) addListItem(item *vnode) error {
 	if err != nil {
 		return errorf(item, "expected a \"NAME=value\" or \"NAME\" string, got %s", item.describe())
 	}
-	if !envListItem.MatchString(strings.TrimSuffix(s, "\n")) {
+	if !envListItem().MatchString(strings.TrimSuffix(s, "\n")) {
 		return errorf(item, "invalid env item %q; accepted: \"NAME=value\" or \"NAME\" (NAME: letters, digits, _; not starting with a digit)", s)
 	}
 	key, value, hasValue := strings.Cut(s, "=")

@@ -115,7 +115,7 @@ func (s *jsonScanner) object() (*vnode, error) {
 			return nil, err
 		}
 		if n.keys == nil {
-			n.keys, n.keyLines, n.vals = make([]string, 0, 8), make([]int, 0, 8), make([]*vnode, 0, 8)
+			n.keys, n.vals = make([]string, 0, 8), make([]*vnode, 0, 8)
 		}
 		n.setKey(key, 0, val)
 		if done, err := s.next('}'); err != nil || done {
@@ -229,5 +229,5 @@ func (s *jsonScanner) number() (*vnode, error) {
 			return nil, s.errorf("invalid number")
 		}
 	}
-	return s.node(*numberNode(string(s.data[start:s.pos]))), nil
+	return s.node(numberNode(string(s.data[start:s.pos]))), nil
 }

@@ -36,7 +36,8 @@ func jsonValue(dec *json.Decoder) (*vnode, error) {
 	case string:
 		return &vnode{kind: vString, s: t}, nil
 	case json.Number:
-		return numberNode(string(t)), nil
+		n := numberNode(string(t))
+		return &n, nil
 	case json.Delim:
 		if t == '[' {
 			n := &vnode{kind: vSeq}

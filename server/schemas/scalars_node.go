@@ -7,7 +7,7 @@ import (
 )
 
 // vkind is the shape of a parsed input value.
-type vkind int
+type vkind uint8
 
 const (
 	vNull vkind = iota
@@ -25,14 +25,14 @@ const (
 type vnode struct {
 	kind     vkind
 	b        bool
+	line     int // 1-based source line; 0 when unknown (JSON)
 	i        int64
 	f        float64
 	s        string // string value, or the source text of a number
 	items    []*vnode
 	keys     []string
-	keyLines []int
+	keyLines []int // per key, once a key with a known line was set (YAML); nil for JSON
 	vals     []*vnode
-	line     int // 1-based source line; 0 when unknown (JSON)
 }
 
 // get returns the value of a mapping key, or nil.
@@ -122,16 +122,21 @@ func (n *vnode) setKey(key string, line int, val *vnode) {
 			return
 		}
 	}
+	if line > 0 || n.keyLines != nil {
+		for len(n.keyLines) < len(n.keys) {
+			n.keyLines = append(n.keyLines, 0)
+		}
+		n.keyLines = append(n.keyLines, line)
+	}
 	n.keys = append(n.keys, key)
-	n.keyLines = append(n.keyLines, line)
 	n.vals = append(n.vals, val)
 }
 
 // numberNode classifies numeric source text as an int or a float.
-func numberNode(text string) *vnode {
+func numberNode(text string) vnode {
 	if i, err := strconv.ParseInt(text, 10, 64); err == nil {
-		return &vnode{kind: vInt, i: i, s: text}
+		return vnode{kind: vInt, i: i, s: text}
 	}
 	f, _ := strconv.ParseFloat(text, 64)
-	return &vnode{kind: vFloat, f: f, s: text}
+	return vnode{kind: vFloat, f: f, s: text}
 }

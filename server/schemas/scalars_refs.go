@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -18,13 +19,13 @@ type PortMapping struct {
 	ContainerPort int  `json:"container_port" dstack:"required"`
 }
 
-var portMappingRe = regexp.MustCompile(`^(?:(\d+|\*):)?(\d+)?$`)
+var portMappingRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:(\d+|\*):)?(\d+)?$`) })
 
 const portForms = `accepted: 8080, "80:8080", "*:8080" or {local_port, container_port}`
 
 // ParsePortMapping parses the string form of a PortMapping.
 func ParsePortMapping(s string) (PortMapping, error) {
-	m := portMappingRe.FindStringSubmatch(s)
+	m := portMappingRe().FindStringSubmatch(s)
 	if m == nil || m[2] == "" {
 		return PortMapping{}, fmt.Errorf("invalid port mapping %q; %s", s, portForms)
 	}
@@ -91,7 +92,7 @@ func (p *PortMapping) unmarshalNode(d *decoder, n *vnode) error {
 // {local_port: 80, container_port: N}. Input: N, "N", "A:B" or {local_port, container_port}.
 type ServicePort PortMapping
 
-var servicePortRe = regexp.MustCompile(`^[0-9]+:[0-9]+$`)
+var servicePortRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]+:[0-9]+$`) })
 
 const servicePortForms = `accepted: 8000, "80:8000" or {local_port, container_port}`
 
@@ -110,7 +111,7 @@ func (p *ServicePort) unmarshalNode(d *decoder, n *vnode) error {
 			return errorf(n, "invalid port %s; %s", n.describe(), servicePortForms)
 		}
 		*p = ServicePort{LocalPort: &local, ContainerPort: int(port)}
-	case n.kind == vString && servicePortRe.MatchString(n.s):
+	case n.kind == vString && servicePortRe().MatchString(n.s):
 		pm, err := ParsePortMapping(n.s)
 		if err != nil {
 			return errorf(n, "%v", err)

@@ -45,6 +45,11 @@ func Binary(t testing.TB) string {
 	return binPath
 }
 
+// ReleaseTags are the build tags of release binaries: they leave out code
+// the binary never calls (gin's msgpack codec, urfave/cli's man page
+// writer), which also takes their package initialisers off every start.
+const ReleaseTags = "nomsgpack,urfave_cli_no_docs"
+
 func build() (string, error) {
 	shared := filepath.Join(os.TempDir(), "dstack-e2e-bin")
 	if err := os.MkdirAll(shared, 0o755); err != nil {
@@ -56,7 +61,8 @@ func build() (string, error) {
 	}
 	defer os.RemoveAll(dir)
 	built := filepath.Join(dir, "dstack")
-	cmd := exec.Command("go", "build", "-o", built, "github.com/dstackgo/dstack")
+	// The flags of a release build (Makefile, goreleaser.yaml).
+	cmd := exec.Command("go", "build", "-tags", ReleaseTags, "-trimpath", "-ldflags", "-s -w", "-o", built, "github.com/dstackgo/dstack")
 	cmd.Env, cmd.Dir = append(startEnv, "CGO_ENABLED=0"), startWD
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build dstack: %v\n%s", err, out)

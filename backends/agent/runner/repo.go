@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/dstackgo/dstack/backends/agent/schemas"
@@ -147,7 +148,7 @@ func (s *Server) cloneRepo(job *schemas.SubmitBody, dir, diffPath string) error 
 	return git(ctx, dir, "apply", "--whitespace=nowarn", diffPath)
 }
 
-var credInURL = regexp.MustCompile(`//[^/@\s]+@`)
+var credInURL = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`//[^/@\s]+@`) })
 
 func git(ctx context.Context, dir string, args ...string) error {
 	cmd := exec.CommandContext(ctx, "git", args...)
@@ -156,7 +157,7 @@ func git(ctx context.Context, dir string, args ...string) error {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		msg := credInURL.ReplaceAllString(out.String(), "//***@")
+		msg := credInURL().ReplaceAllString(out.String(), "//***@")
 		return fmt.Errorf("git %s: %w: %s", args[0], err, msg)
 	}
 	return nil
@@ -178,7 +179,7 @@ func (s *Server) setupFiles(job *schemas.SubmitBody, env *jobEnv) error {
 	return nil
 }
 
-var topLevel = regexp.MustCompile(`^(?:\./)?([^/]*)(/|$)`)
+var topLevel = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:\./)?([^/]*)(/|$)`) })
 
 func extractArchive(archive, dest string, env *jobEnv) error {
 	f, err := os.Open(archive)
@@ -191,6 +192,6 @@ func extractArchive(archive, dest string, env *jobEnv) error {
 		return fmt.Errorf("create destination dir: %w", err)
 	}
 	_ = os.RemoveAll(dest)
-	rename := func(name string) string { return topLevel.ReplaceAllString(name, base+"$2") }
+	rename := func(name string) string { return topLevel().ReplaceAllString(name, base+"$2") }
 	return extractTar(f, parent, rename, env)
 }

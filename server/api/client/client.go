@@ -49,17 +49,44 @@ func IsNotFound(err error) bool {
 // Call posts req (nil for no body) to path and decodes the answer into resp
 // (nil to discard).
 func (c *Client) Call(ctx context.Context, path string, req, resp any) error {
+	data, err := c.roundTrip(ctx, path, req)
+	if err != nil || resp == nil {
+		return err
+	}
+	if err := json.Unmarshal(data, resp); err != nil {
+		return fmt.Errorf("decode answer of %s: %w", path, err)
+	}
+	return nil
+}
+
+// callList is Call for answers that are JSON arrays: long ones are decoded
+// on all cores (a page of 100 runs is half a megabyte of nested specs).
+func callList[T any](ctx context.Context, c *Client, path string, req any) ([]T, error) {
+	data, err := c.roundTrip(ctx, path, req)
+	if err != nil {
+		return nil, err
+	}
+	out, err := decodeList[T](data)
+	if err != nil {
+		return nil, fmt.Errorf("decode answer of %s: %w", path, err)
+	}
+	return out, nil
+}
+
+// roundTrip posts req (nil for no body) and returns the body of a 200
+// answer; other answers become errors.
+func (c *Client) roundTrip(ctx context.Context, path string, req any) ([]byte, error) {
 	var body io.Reader
 	if req != nil {
 		b, err := json.Marshal(req)
 		if err != nil {
-			return fmt.Errorf("encode request: %w", err)
+			return nil, fmt.Errorf("encode request: %w", err)
 		}
 		body = bytes.NewReader(b)
 	}
 	r, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL+path, body)
 	if err != nil {
-		return fmt.Errorf("server URL %q: %w", c.URL, err)
+		return nil, fmt.Errorf("server URL %q: %w", c.URL, err)
 	}
 	if req != nil {
 		r.Header.Set("Content-Type", "application/json")
@@ -68,23 +95,17 @@ func (c *Client) Call(ctx context.Context, path string, req, resp any) error {
 	r.Header.Set("X-API-VERSION", c.Version)
 	res, err := c.HTTP.Do(r)
 	if err != nil {
-		return c.transportError(err)
+		return nil, c.transportError(err)
 	}
 	defer res.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
 	if err != nil {
-		return fmt.Errorf("read answer of %s: %w", path, err)
+		return nil, fmt.Errorf("read answer of %s: %w", path, err)
 	}
 	if res.StatusCode != http.StatusOK {
-		return decodeError(res.StatusCode, path, data)
+		return nil, decodeError(res.StatusCode, path, data)
 	}
-	if resp == nil {
-		return nil
-	}
-	if err := json.Unmarshal(data, resp); err != nil {
-		return fmt.Errorf("decode answer of %s: %w", path, err)
-	}
-	return nil
+	return data, nil
 }
 
 func (c *Client) transportError(err error) error {

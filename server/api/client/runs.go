@@ -9,8 +9,7 @@ import (
 // ListRuns lists runs (POST /api/runs/list). The body is sent as given:
 // the official CLI sends every field, nulls included.
 func (c *Client) ListRuns(ctx context.Context, req schemas.ListRunsRequest) ([]schemas.Run, error) {
-	var out []schemas.Run
-	return out, c.Call(ctx, "/api/runs/list", req, &out)
+	return callList[schemas.Run](ctx, c, "/api/runs/list", req)
 }
 
 // GetRun returns a live run by name; a missing run is IsNotFound.
