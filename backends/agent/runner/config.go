@@ -44,10 +44,13 @@ type Config struct {
 	WorkDir string
 	// Shell runs commands that are not an argv; /bin/bash if present, else /bin/sh.
 	Shell string
-	// SSHPort is where an sshd is started if the image has one; 0 disables it.
+	// SSHPort is where the job's SSH server listens; 0 disables it.
 	SSHPort int
-	// SSHAuthorizedKeys are the public keys accepted by that sshd.
+	// SSHAuthorizedKeys are the public keys it accepts.
 	SSHAuthorizedKeys []string
+	// BuiltinSSH serves SSH with the built-in server even where the image
+	// has an OpenSSH sshd the runner could start.
+	BuiltinSSH bool
 	// Version is reported by /api/healthcheck; "latest" by default.
 	Version string
 	// LogLevel is informational (the caller builds the logger).
@@ -123,8 +126,9 @@ func ParseFlags(args []string) (Config, error) {
 	fs.StringVar(&c.DstackDir, "dstack-dir", DefaultDstackDir, "directory shared with the job")
 	fs.StringVar(&c.WorkDir, "work-dir", "", "default working directory of the job")
 	fs.StringVar(&c.Shell, "shell", "", "shell for commands (default bash, else sh)")
-	fs.IntVar(&c.SSHPort, "ssh-port", 0, "port of the optional sshd (0 = disabled)")
-	fs.Var(&keys, "ssh-authorized-key", "public key accepted by sshd (repeatable)")
+	fs.IntVar(&c.SSHPort, "ssh-port", 0, "port of the job's SSH server (0 = disabled)")
+	fs.Var(&keys, "ssh-authorized-key", "public key accepted by the SSH server (repeatable)")
+	fs.BoolVar(&c.BuiltinSSH, "builtin-ssh", false, "use the built-in SSH server even where the image has sshd")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level")
 	fs.StringVar(&c.Version, "version", "", "version reported by /api/healthcheck")
 	if err := fs.Parse(args); err != nil {
@@ -156,6 +160,9 @@ func (c Config) Args() []string {
 	}
 	for _, k := range c.SSHAuthorizedKeys {
 		args = append(args, "--ssh-authorized-key", k)
+	}
+	if c.BuiltinSSH {
+		args = append(args, "--builtin-ssh")
 	}
 	return args
 }

@@ -101,6 +101,7 @@ func (s *Server) execute(ctx context.Context, job *schemas.SubmitBody, env *jobE
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir, cmd.Env = env.WorkDir, renderEnv(vars)
+	s.session.set(cmd.Env, env.WorkDir, env.Cred)
 	p, err := startProcess(cmd, env.Cred)
 	if err != nil {
 		s.note(slog.LevelError, "cannot start job", "err", err)

@@ -22,6 +22,7 @@ type Server struct {
 	jobLogs    *logBuffer
 	runnerLogs *logBuffer
 	conns      *connTracker
+	session    sessionEnv // what SSH sessions into the job run with
 
 	mu        sync.Mutex
 	phase     phase

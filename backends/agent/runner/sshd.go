@@ -12,29 +12,46 @@ import (
 	"time"
 )
 
-// startSSHD starts an sshd on SSHPort accepting SSHAuthorizedKeys, but only
-// when the image ships one: unlike upstream, images without OpenSSH run fine
-// (without SSH access). The returned func stops it.
+// startSSHD starts the job's SSH server on SSHPort, accepting
+// SSHAuthorizedKeys: the image's OpenSSH when the runner is root and the
+// image ships one (everything a user's tools expect of sshd), else the
+// built-in server (any image, any user). The returned func stops it.
 func (s *Server) startSSHD(ctx context.Context) func() {
 	noop := func() {}
 	if s.cfg.SSHPort <= 0 {
 		return noop
 	}
+	if os.Geteuid() == 0 && !s.cfg.BuiltinSSH {
+		if stop, ok := s.startOpenSSH(ctx); ok {
+			return stop
+		}
+	}
+	stop, err := s.startBuiltinSSH()
+	if err != nil {
+		s.note(slog.LevelWarn, "cannot start the SSH server, SSH access is disabled", "err", err)
+		return noop
+	}
+	s.note(slog.LevelInfo, "built-in SSH server started", "port", s.cfg.SSHPort)
+	return stop
+}
+
+// startOpenSSH starts the image's sshd; ok is false when there is none or
+// it cannot start.
+func (s *Server) startOpenSSH(ctx context.Context) (func(), bool) {
 	bin := lookFirst("/usr/sbin/sshd", "sshd")
 	keygen := lookFirst("/usr/bin/ssh-keygen", "ssh-keygen")
 	if bin == "" || keygen == "" {
-		s.note(slog.LevelInfo, "no sshd in the image, SSH access is disabled")
-		return noop
+		return nil, false
 	}
 	conf, err := s.prepareSSHD(ctx, keygen)
 	if err != nil {
-		s.note(slog.LevelWarn, "cannot prepare sshd, SSH access is disabled", "err", err)
-		return noop
+		s.note(slog.LevelWarn, "cannot prepare sshd", "err", err)
+		return nil, false
 	}
 	cmd := exec.Command(bin, "-D", "-e", "-f", conf)
 	if err := cmd.Start(); err != nil {
 		s.note(slog.LevelWarn, "cannot start sshd", "err", err)
-		return noop
+		return nil, false
 	}
 	s.note(slog.LevelInfo, "sshd started", "port", s.cfg.SSHPort)
 	exited := make(chan struct{})
@@ -46,7 +63,7 @@ func (s *Server) startSSHD(ctx context.Context) func() {
 		case <-time.After(5 * time.Second):
 			_ = cmd.Process.Kill()
 		}
-	}
+	}, true
 }
 
 func lookFirst(candidates ...string) string {

@@ -1,0 +1,185 @@
+package runner
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/dstackgo/dstack/backends/agent/internal/testutil"
+)
+
+// keys remembers the private key of each signer newKey made.
+var keys = map[ssh.Signer]ed25519.PrivateKey{}
+
+// newKey returns a signer and its authorized_keys line.
+func newKey(t *testing.T) (ssh.Signer, string) {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys[signer] = priv
+	return signer, strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey())))
+}
+
+func loopbackPort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startSSHRunner runs a runner with the built-in SSH server on loopback,
+// accepting one key, with a job running (so sessions get its environment).
+func startSSHRunner(t *testing.T) (*testRunner, ssh.Signer, int) {
+	t.Helper()
+	signer, pub := newKey(t)
+	port := loopbackPort(t)
+	tr := startRunner(t, func(c *Config) {
+		c.HTTPAddress, c.SSHPort, c.SSHAuthorizedKeys, c.BuiltinSSH = "127.0.0.1", port, []string{pub}, true
+	})
+	tr.startJob(t, submitBody("sleep 30"))
+	return tr, signer, port
+}
+
+func dialRunnerSSH(t *testing.T, port int, signer ssh.Signer, user string) *ssh.Client {
+	t.Helper()
+	var c *ssh.Client
+	testutil.Eventually(t, 5*time.Second, "ssh server up", func() bool {
+		var err error
+		c, err = ssh.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port), &ssh.ClientConfig{User: user,
+			Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)}, HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: time.Second})
+		return err == nil
+	})
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func TestBuiltinSSHServer(t *testing.T) {
+	tr, signer, port := startSSHRunner(t)
+	c := dialRunnerSSH(t, port, signer, "root")
+
+	t.Run("commands run in the job's environment and report their exit status", func(t *testing.T) {
+		sess, err := c.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sess.Close()
+		out, err := sess.CombinedOutput("echo $MY_VAR; echo oops >&2; exit 3")
+		var ee *ssh.ExitError
+		if !errors.As(err, &ee) || ee.ExitStatus() != 3 {
+			t.Fatalf("want exit status 3, got %v (output %q)", err, out)
+		}
+		if got := string(out); !strings.Contains(got, "my-value") || !strings.Contains(got, "oops") {
+			t.Fatalf("output %q lacks the job's variable or stderr", got)
+		}
+	})
+
+	t.Run("stdin reaches the command", func(t *testing.T) {
+		sess, _ := c.NewSession()
+		defer sess.Close()
+		sess.Stdin = strings.NewReader("from stdin\n")
+		out, err := sess.Output("cat")
+		if err != nil || string(out) != "from stdin\n" {
+			t.Fatalf("cat: %q, %v", out, err)
+		}
+	})
+
+	t.Run("an interactive shell on a terminal", func(t *testing.T) {
+		sess, _ := c.NewSession()
+		defer sess.Close()
+		if err := sess.RequestPty("xterm", 24, 80, ssh.TerminalModes{ssh.ECHO: 0}); err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		sess.Stdout = &out
+		stdin, _ := sess.StdinPipe()
+		if err := sess.Shell(); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintln(stdin, `test -t 0 && echo "tty $TERM"; exit 0`)
+		if err := sess.Wait(); err != nil {
+			t.Fatalf("shell: %v; output %q", err, out.String())
+		}
+		if !strings.Contains(out.String(), "tty xterm") {
+			t.Fatalf("no terminal in the shell: %q", out.String())
+		}
+	})
+
+	t.Run("localhost:10999 leads to the runner's API wherever it listens", func(t *testing.T) {
+		hc := &http.Client{Transport: &http.Transport{Dial: func(_, _ string) (net.Conn, error) {
+			return c.Dial("tcp", "localhost:10999")
+		}}, Timeout: 5 * time.Second}
+		res, err := hc.Get("http://runner/api/healthcheck")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || !strings.Contains(string(body), "dstack-runner") {
+			t.Fatalf("healthcheck through the tunnel: %d %s", res.StatusCode, body)
+		}
+		_ = tr
+	})
+
+	t.Run("unknown keys are refused", func(t *testing.T) {
+		other, _ := newKey(t)
+		_, err := ssh.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port), &ssh.ClientConfig{User: "root",
+			Auth: []ssh.AuthMethod{ssh.PublicKeys(other)}, HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: time.Second})
+		if err == nil {
+			t.Fatal("a key that is not authorized logged in")
+		}
+	})
+}
+
+// TestBuiltinSSHServerWithOpenSSHClient drives the server with the OpenSSH
+// client, as the official dstack CLI does (it runs the system ssh).
+func TestBuiltinSSHServerWithOpenSSHClient(t *testing.T) {
+	sshBin, err := exec.LookPath("ssh")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("the OpenSSH client is missing (openssh-client)")
+		}
+		t.Skip("no OpenSSH client")
+	}
+	_, signer, port := startSSHRunner(t)
+	dialRunnerSSH(t, port, signer, "root") // wait until it listens
+	dir := t.TempDir()
+	keyPath := filepath.Join(dir, "id")
+	block, err := ssh.MarshalPrivateKey(keys[signer], "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyPath, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(sshBin, "-F", "/dev/null", "-i", keyPath, "-p", strconv.Itoa(port),
+		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "IdentitiesOnly=yes",
+		"-o", "BatchMode=yes", "root@127.0.0.1", "echo attached $MY_VAR")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "attached my-value") {
+		t.Fatalf("ssh: %v\n%s", err, out)
+	}
+}
