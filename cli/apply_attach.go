@@ -18,7 +18,8 @@ import (
 // runPollInterval is how often a starting run is polled.
 const runPollInterval = time.Second
 
-// followRun shows the run's progress until it runs, then streams its logs
+// followRun shows the run's progress until it runs, then attaches to it
+// (its ports forwarded, `ssh <run>` set up) and streams its logs
 // (logs/poll) until it finishes, and exits with its outcome: 0 done, 1
 // otherwise. Ctrl-C stops the run, a second one aborts it, a third detaches.
 func followRun(c *cli.Context, cn *conn, run *schemas.Run) error {
@@ -42,7 +43,11 @@ func followRun(c *cli.Context, cn *conn, run *schemas.Run) error {
 			}
 			return f.finish()
 		}
+		att := f.attach(ctx, c.App.ErrWriter)
 		resubmitted, err := f.streamLogs(ctx)
+		if att != nil {
+			att.Close()
+		}
 		if err != nil || ctx.Err() != nil {
 			return f.detached(err)
 		}
@@ -154,6 +159,24 @@ func runStarted(r *schemas.Run) bool {
 		}
 	}
 	return true
+}
+
+// attach connects to the running job; when that fails while the job still
+// runs, it says why and the logs are streamed all the same.
+func (f *follower) attach(ctx context.Context, errw io.Writer) *attachment {
+	job := findJob(f.run, -1, 0)
+	if job == nil || f.run.Status.Finished() {
+		return nil
+	}
+	att, err := attach(ctx, f.cn, f.run, job, nil)
+	if err == nil {
+		att.describe(f.out)
+		return att
+	}
+	if f.refresh(ctx) == nil && !f.run.Status.Finished() && ctx.Err() == nil {
+		fmt.Fprintf(errw, "Warning: cannot attach to the run %s (%v); showing its logs through the server\n", f.name, err)
+	}
+	return nil
 }
 
 // streamLogs prints the job's logs until the run finishes; resubmitted

@@ -7,10 +7,16 @@ package cli
 // sshd; skipped otherwise (failed under CI=true).
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -71,6 +77,15 @@ func TestE2EClientVerbsOnSSHFleet(t *testing.T) {
 	waitPs(t, "sleeper", schemas.RunTerminated)
 	require.Equal(t, "Run sleeper deleted\n", must(0, "delete", "sleeper", "-y").Stdout)
 
+	// dstack attach: the job's port on this machine, and `ssh <run>`.
+	write("web.dstack.yml", "type: task\nname: web\nports:\n  - "+strconv.Itoa(freeLocalPort(t))+":8123\ncommands:\n"+
+		"  - mkdir -p www && echo hello through the tunnel > www/index.html\n  - exec busybox httpd -f -p 127.0.0.1:8123 -h www\n"+resources)
+	must(0, "apply", "-f", "web.dstack.yml", "-y", "-d")
+	waitPs(t, "web", schemas.RunRunning)
+	attachAndUse(t, home)
+	must(0, "stop", "web", "-y")
+	waitPs(t, "web", schemas.RunTerminated)
+
 	require.Equal(t, "Fleet lab deleted\n", must(0, "delete", "-f", "fleet.dstack.yml", "-y").Stdout)
 	require.NotContains(t, must(0, "fleet").Stdout, "lab")
 }
@@ -93,4 +108,66 @@ func waitPs(t *testing.T, run string, status schemas.RunStatus) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+// attachAndUse runs `dstack attach web` (the binary, as a user does), reads
+// the page the job serves through the forwarded port, logs in to the job
+// with the system ssh through the aliases attach wrote, and detaches with
+// Ctrl-C, which removes the aliases again.
+func attachAndUse(t *testing.T, home string) {
+	t.Helper()
+	cmd := exec.Command(servertest.Binary(t), "attach", "web")
+	cmd.Env = append(os.Environ(), "HOME="+home)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	lines := bufio.NewScanner(stdout)
+	var url string
+	for lines.Scan() {
+		line := lines.Text()
+		if _, after, ok := strings.Cut(line, "Forwarded port 8123 of the job to "); ok {
+			url = after
+		}
+		if strings.HasPrefix(line, "To connect to the run via SSH, use `ssh web`") {
+			break
+		}
+	}
+	require.NotEmpty(t, url, "attach printed no forwarded port; stderr: %s", stderr.String())
+	var body []byte
+	require.Eventually(t, func() bool {
+		res, err := http.Get(url)
+		if err != nil {
+			return false
+		}
+		defer res.Body.Close()
+		body, _ = io.ReadAll(res.Body)
+		return res.StatusCode == 200
+	}, 20*time.Second, 200*time.Millisecond)
+	require.Equal(t, "hello through the tunnel\n", string(body))
+
+	if sshBin, err := exec.LookPath("ssh"); err == nil {
+		out, err := exec.Command(sshBin, "-F", filepath.Join(home, ".ssh", "config"), "-o", "BatchMode=yes", "web", "echo in the job $DSTACK_RUN_NAME").CombinedOutput()
+		require.NoError(t, err, "ssh web: %s", out)
+		require.Contains(t, string(out), "in the job web")
+	} else if os.Getenv("CI") == "true" {
+		t.Fatal("the OpenSSH client is missing (openssh-client)")
+	}
+
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	require.NoError(t, cmd.Wait(), stderr.String())
+	cfg, err := os.ReadFile(filepath.Join(home, ".dstack", "ssh", "config"))
+	require.NoError(t, err)
+	require.NotContains(t, string(cfg), "Host web", "detaching removes the run's ssh aliases")
+}
+
+func freeLocalPort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }

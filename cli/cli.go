@@ -106,6 +106,7 @@ func newApp(b Build, stdout, stderr io.Writer) *cli.App {
 			applyCommand(),
 			psCommand(),
 			logsCommand(),
+			attachCommand(),
 			stopCommand(),
 			deleteCommand(),
 			fleetCommand(),

@@ -1,0 +1,526 @@
+package cli
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/dstackgo/dstack/server/schemas"
+)
+
+// Attaching to a running job, as upstream's CLI does: the user's key (from
+// users/get_my_user) reaches the instance as the provisioning user and,
+// through it, the job's SSH server (localhost:10022 on the instance, or the
+// port the job's runtime data maps it to). The connection forwards the job's
+// ports to this machine, and ~/.dstack/ssh/config gets the aliases
+// `<run>-host` and `<run>`, included from ~/.ssh/config, so that `ssh <run>`
+// and editors' remote SSH work with the system's OpenSSH.
+
+const (
+	containerSSHPort = 10022
+	sshDialTimeout   = 15 * time.Second
+)
+
+// forward is one port forwarded from this machine into the job.
+type forward struct {
+	Local, Remote int
+}
+
+// attachment is a live SSH connection to a job.
+type attachment struct {
+	run      string
+	host     *ssh.Client
+	job      *ssh.Client
+	forwards []forward
+	lns      []net.Listener
+	wg       sync.WaitGroup
+}
+
+// jobTarget is where a job's SSH server is and who logs in to it.
+type jobTarget struct {
+	hostAddr, hostUser string
+	proxy              *schemas.SSHConnectionParams
+	jobPort            int
+	jobUser            string
+}
+
+// targetOf reads the connection details of the job's latest submission.
+func targetOf(run *schemas.Run, job *schemas.Job) (*jobTarget, error) {
+	sub := job.JobSubmissions[len(job.JobSubmissions)-1]
+	jpd, jrd := sub.JobProvisioningData, sub.JobRuntimeData
+	if sub.Status != schemas.JobRunning || jpd == nil || jpd.Hostname == nil || *jpd.Hostname == "" {
+		return nil, fmt.Errorf("the run %s is not running yet (%s)", runName(run), sub.Status)
+	}
+	port := 22
+	if jpd.SSHPort != nil && *jpd.SSHPort > 0 {
+		port = *jpd.SSHPort
+	}
+	t := &jobTarget{hostAddr: net.JoinHostPort(*jpd.Hostname, strconv.Itoa(port)), hostUser: jpd.Username,
+		proxy: jpd.SSHProxy, jobPort: containerSSHPort, jobUser: "root"}
+	if jrd != nil {
+		if p, ok := jrd.Ports[strconv.Itoa(containerSSHPort)]; ok && p > 0 {
+			t.jobPort = p
+		}
+		if jrd.Username != nil && *jrd.Username != "" {
+			t.jobUser = *jrd.Username
+		}
+	}
+	return t, nil
+}
+
+// userKeyPath saves the user's private key where upstream's CLI caches it,
+// ~/.dstack/ssh/<first 8 hex digits of sha1(token)>, and returns the path.
+func userKeyPath(cn *conn) (string, ssh.Signer, error) {
+	me, err := cn.GetMyUser(context.Background())
+	if err != nil {
+		return "", nil, fmt.Errorf("get your SSH key: %w", err)
+	}
+	if me.SSHPrivateKey == nil || *me.SSHPrivateKey == "" {
+		return "", nil, errors.New("the server returned no SSH key for your user")
+	}
+	signer, err := ssh.ParsePrivateKey([]byte(*me.SSHPrivateKey))
+	if err != nil {
+		return "", nil, fmt.Errorf("parse your SSH key: %w", err)
+	}
+	dir, err := dstackSSHDir()
+	if err != nil {
+		return "", nil, err
+	}
+	sum := sha1.Sum([]byte(cn.Token))
+	path := filepath.Join(dir, hex.EncodeToString(sum[:])[:8])
+	if err := os.WriteFile(path, []byte(*me.SSHPrivateKey), 0o600); err != nil {
+		return "", nil, fmt.Errorf("save your SSH key: %w", err)
+	}
+	pub := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey()))) + " " + me.Username + "\n"
+	if err := os.WriteFile(path+".pub", []byte(pub), 0o644); err != nil {
+		return "", nil, fmt.Errorf("save your SSH key: %w", err)
+	}
+	return path, signer, nil
+}
+
+func dstackSSHDir() (string, error) {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("find your home directory: %w", err)
+	}
+	dir := filepath.Join(home, ".dstack", "ssh")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("create %s: %w", dir, err)
+	}
+	return dir, nil
+}
+
+// attach connects to the job and starts forwarding ports: the
+// configuration's ports and apps (local port as configured, else the same
+// port, else a free one) plus extra. It writes the ssh config aliases.
+func attach(ctx context.Context, cn *conn, run *schemas.Run, job *schemas.Job, extra []forward) (*attachment, error) {
+	t, err := targetOf(run, job)
+	if err != nil {
+		return nil, err
+	}
+	keyPath, signer, err := userKeyPath(cn)
+	if err != nil {
+		return nil, err
+	}
+	cfg := func(user string) *ssh.ClientConfig {
+		return &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
+			// As upstream's CLI: instances and jobs are reached by address,
+			// with keys the server placed there; their host keys are new
+			// with every job.
+			HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: sshDialTimeout}
+	}
+	a := &attachment{run: runName(run)}
+	if a.host, err = dialVia(ctx, t, cfg); err != nil {
+		return nil, fmt.Errorf("connect to the instance %s as %s: %w", t.hostAddr, t.hostUser, err)
+	}
+	jobAddr := net.JoinHostPort("localhost", strconv.Itoa(t.jobPort))
+	c, err := a.host.DialContext(ctx, "tcp", jobAddr)
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("reach the job's SSH server at %s on the instance: %w", jobAddr, err)
+	}
+	sc, chans, reqs, err := ssh.NewClientConn(c, jobAddr, cfg(t.jobUser))
+	if err != nil {
+		_ = c.Close()
+		a.Close()
+		return nil, fmt.Errorf("log in to the job as %s: %w", t.jobUser, err)
+	}
+	a.job = ssh.NewClient(sc, chans, reqs)
+	for _, f := range append(jobForwards(run, job), extra...) {
+		if err := a.forward(f); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
+	if err := writeSSHAliases(a.run, t, keyPath); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// dialVia connects to the instance, through its SSH proxy when it has one.
+func dialVia(ctx context.Context, t *jobTarget, cfg func(string) *ssh.ClientConfig) (*ssh.Client, error) {
+	d := net.Dialer{Timeout: sshDialTimeout}
+	if t.proxy == nil {
+		c, err := d.DialContext(ctx, "tcp", t.hostAddr)
+		if err != nil {
+			return nil, err
+		}
+		return sshClient(c, t.hostAddr, cfg(t.hostUser))
+	}
+	port := t.proxy.Port
+	if port == 0 {
+		port = 22
+	}
+	proxyAddr := net.JoinHostPort(t.proxy.Hostname, strconv.Itoa(port))
+	pc, err := d.DialContext(ctx, "tcp", proxyAddr)
+	if err != nil {
+		return nil, fmt.Errorf("SSH proxy %s: %w", proxyAddr, err)
+	}
+	proxy, err := sshClient(pc, proxyAddr, cfg(t.proxy.Username))
+	if err != nil {
+		return nil, fmt.Errorf("SSH proxy %s: %w", proxyAddr, err)
+	}
+	c, err := proxy.DialContext(ctx, "tcp", t.hostAddr)
+	if err != nil {
+		_ = proxy.Close()
+		return nil, err
+	}
+	return sshClient(c, t.hostAddr, cfg(t.hostUser))
+}
+
+func sshClient(c net.Conn, addr string, cfg *ssh.ClientConfig) (*ssh.Client, error) {
+	sc, chans, reqs, err := ssh.NewClientConn(c, addr, cfg)
+	if err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	return ssh.NewClient(sc, chans, reqs), nil
+}
+
+// jobForwards are the ports a job exposes: its configuration's `ports`
+// (local:container) and its apps, in order, without repeats.
+func jobForwards(run *schemas.Run, job *schemas.Job) []forward {
+	var out []forward
+	seen := map[int]bool{}
+	add := func(local, remote int) {
+		if remote > 0 && !seen[remote] {
+			seen[remote] = true
+			out = append(out, forward{Local: local, Remote: remote})
+		}
+	}
+	for _, p := range configuredPorts(run.RunSpec.Configuration) {
+		local := p.ContainerPort
+		if p.LocalPort != nil {
+			local = *p.LocalPort
+		}
+		add(local, p.ContainerPort)
+	}
+	for _, app := range job.JobSpec.AppSpecs {
+		local := app.Port
+		if app.MapToPort != nil {
+			local = *app.MapToPort
+		}
+		add(local, app.Port)
+	}
+	return out
+}
+
+func configuredPorts(c schemas.RunConfiguration) []schemas.PortMapping {
+	switch {
+	case c.Task != nil:
+		return c.Task.Ports
+	case c.DevEnvironment != nil:
+		return c.DevEnvironment.Ports
+	}
+	return nil
+}
+
+// forward listens on 127.0.0.1:f.Local (a free port when it is 0 or taken)
+// and connects each connection to localhost:f.Remote in the job.
+func (a *attachment) forward(f forward) error {
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(f.Local)))
+	if err != nil && f.Local != 0 {
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+	}
+	if err != nil {
+		return fmt.Errorf("listen for port %d of the job: %w", f.Remote, err)
+	}
+	f.Local = ln.Addr().(*net.TCPAddr).Port
+	a.lns = append(a.lns, ln)
+	a.forwards = append(a.forwards, f)
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go a.pipe(c, f.Remote)
+		}
+	}()
+	return nil
+}
+
+func (a *attachment) pipe(c net.Conn, remote int) {
+	defer c.Close()
+	rc, err := a.job.Dial("tcp", net.JoinHostPort("localhost", strconv.Itoa(remote)))
+	if err != nil {
+		return
+	}
+	defer rc.Close()
+	done := make(chan struct{}, 2)
+	go func() { _, _ = io.Copy(rc, c); done <- struct{}{} }()
+	go func() { _, _ = io.Copy(c, rc); done <- struct{}{} }()
+	<-done
+}
+
+// describe tells the user how to reach the job.
+func (a *attachment) describe(w io.Writer) {
+	for _, f := range a.forwards {
+		fmt.Fprintf(w, "Forwarded port %d of the job to http://127.0.0.1:%d\n", f.Remote, f.Local)
+	}
+	fmt.Fprintf(w, "To connect to the run via SSH, use `ssh %s`.\n", a.run)
+}
+
+// Close stops forwarding, disconnects and removes the ssh config aliases.
+func (a *attachment) Close() {
+	for _, ln := range a.lns {
+		_ = ln.Close()
+	}
+	if a.job != nil {
+		_ = a.job.Close()
+	}
+	if a.host != nil {
+		_ = a.host.Close()
+	}
+	a.wg.Wait()
+	if a.run != "" {
+		_ = removeSSHAliases(a.run)
+	}
+}
+
+// Wait blocks until the job's SSH connection ends or ctx is done.
+func (a *attachment) Wait(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { _ = a.job.Wait(); close(done) }()
+	select {
+	case <-ctx.Done():
+	case <-done:
+	}
+}
+
+// The ssh config of attached runs: one block per alias, between markers, so
+// that an attach replaces its run's blocks and a detach removes them.
+
+func sshConfigPaths() (dstackCfg, userCfg string, err error) {
+	dir, err := dstackSSHDir()
+	if err != nil {
+		return "", "", err
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(dir, "config"), filepath.Join(home, ".ssh", "config"), nil
+}
+
+func aliasMarkers(run string) (begin, end string) {
+	return "# >>> dstack run " + run, "# <<< dstack run " + run
+}
+
+func writeSSHAliases(run string, t *jobTarget, keyPath string) error {
+	path, userCfg, err := sshConfigPaths()
+	if err != nil {
+		return err
+	}
+	host, port, _ := net.SplitHostPort(t.hostAddr)
+	opts := "    StrictHostKeyChecking no\n    UserKnownHostsFile /dev/null\n    IdentityFile " + keyPath +
+		"\n    IdentitiesOnly yes\n    ServerAliveInterval 30\n"
+	var b strings.Builder
+	begin, end := aliasMarkers(run)
+	fmt.Fprintln(&b, begin)
+	if t.proxy != nil {
+		pport := t.proxy.Port
+		if pport == 0 {
+			pport = 22
+		}
+		fmt.Fprintf(&b, "Host %s-jump-host\n    HostName %s\n    Port %d\n    User %s\n%s", run, t.proxy.Hostname, pport, t.proxy.Username, opts)
+	}
+	fmt.Fprintf(&b, "Host %s-host\n    HostName %s\n    Port %s\n    User %s\n%s", run, host, port, t.hostUser, opts)
+	if t.proxy != nil {
+		fmt.Fprintf(&b, "    ProxyJump %s-jump-host\n", run)
+	}
+	fmt.Fprintf(&b, "Host %s\n    HostName localhost\n    Port %d\n    User %s\n%s    ProxyJump %s-host\n", run, t.jobPort, t.jobUser, opts, run)
+	fmt.Fprintln(&b, end)
+	kept, err := withoutBlock(path, run)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, []byte(kept+b.String()), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return includeFrom(userCfg, path)
+}
+
+func removeSSHAliases(run string) error {
+	path, _, err := sshConfigPaths()
+	if err != nil {
+		return err
+	}
+	kept, err := withoutBlock(path, run)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(kept), 0o600)
+}
+
+// withoutBlock is the file's text without the run's block.
+func withoutBlock(path, run string) (string, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	} else if err != nil {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	begin, end := aliasMarkers(run)
+	var out []string
+	skipping := false
+	for _, line := range strings.SplitAfter(string(data), "\n") {
+		switch strings.TrimSpace(line) {
+		case begin:
+			skipping = true
+			continue
+		case end:
+			skipping = false
+			continue
+		}
+		if !skipping && line != "" {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, ""), nil
+}
+
+// includeFrom makes the user's ssh config include path, at its top (an
+// Include below a Host block would only apply to that host).
+func includeFrom(userCfg, path string) error {
+	line := "Include " + path
+	data, err := os.ReadFile(userCfg)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("read %s: %w", userCfg, err)
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.TrimSpace(l) == line {
+			return nil
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(userCfg), 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(userCfg), err)
+	}
+	if err := os.WriteFile(userCfg, append([]byte(line+"\n\n"), data...), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", userCfg, err)
+	}
+	return nil
+}
+
+// parseForwards reads -p LOCAL:REMOTE (or PORT) flags.
+func parseForwards(specs []string) ([]forward, error) {
+	var out []forward
+	for _, s := range specs {
+		l, r, found := strings.Cut(s, ":")
+		if !found {
+			l, r = s, s
+		}
+		local, err1 := strconv.Atoi(l)
+		remote, err2 := strconv.Atoi(r)
+		if err1 != nil || err2 != nil || local < 0 || local > 65535 || remote < 1 || remote > 65535 {
+			return nil, usageError("--port %q: expected PORT or LOCAL_PORT:JOB_PORT (1-65535)", s)
+		}
+		out = append(out, forward{Local: local, Remote: remote})
+	}
+	return out, nil
+}
+
+// attachCommand is upstream's `dstack attach`: forward the job's ports, set
+// up `ssh <run>`, optionally stream the logs, until Ctrl-C or the run ends.
+func attachCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "attach",
+		Usage:     "Attach to a running run: forward its ports, set up `ssh RUN`, optionally show its logs",
+		ArgsUsage: "RUN",
+		Flags: append(connFlags(),
+			&cli.StringSliceFlag{Name: "port", Aliases: []string{"p"}, Usage: "also forward `LOCAL:JOB` (or PORT) from 127.0.0.1 into the job (repeatable)"},
+			&cli.BoolFlag{Name: "logs", Usage: "print the job's logs while attached"},
+			&cli.IntFlag{Name: "replica", Usage: "replica number (default: a running replica, else the lowest)"},
+			&cli.IntFlag{Name: "job", Usage: "job number inside the replica"},
+		),
+		Action: withConn(attachRun),
+	}
+}
+
+func attachRun(c *cli.Context, cn *conn) error {
+	a, err := args(c, 1, 1, "RUN [-p LOCAL:JOB]... [--logs]")
+	if err != nil {
+		return err
+	}
+	extra, err := parseForwards(c.StringSlice("port"))
+	if err != nil {
+		return err
+	}
+	run, err := cn.GetRun(c.Context, cn.Project, a[0])
+	if err != nil {
+		return notFound(err, "run", a[0])
+	}
+	replica := -1
+	if c.IsSet("replica") {
+		replica = c.Int("replica")
+	}
+	job := findJob(run, replica, c.Int("job"))
+	if job == nil {
+		return fmt.Errorf("run %s has no job %d in that replica", a[0], c.Int("job"))
+	}
+	att, err := attach(c.Context, cn, run, job, extra)
+	if err != nil {
+		return err
+	}
+	defer att.Close()
+	att.describe(c.App.Writer)
+	finished := func(ctx context.Context) (bool, error) {
+		r, err := cn.GetRun(ctx, cn.Project, a[0])
+		return err != nil || r.Status.Finished(), notFound(err, "run", a[0])
+	}
+	if c.Bool("logs") {
+		tail := &logTail{cn: cn, run: a[0], sub: job.JobSubmissions[len(job.JobSubmissions)-1].ID}
+		return tail.follow(c.Context, c.App.Writer, finished)
+	}
+	fmt.Fprintln(c.App.Writer, "Attached; press Ctrl-C to detach.")
+	for {
+		select {
+		case <-c.Context.Done():
+			return nil
+		case <-time.After(5 * time.Second):
+		}
+		if done, err := finished(c.Context); err != nil || done {
+			if c.Context.Err() != nil {
+				return nil
+			}
+			if err == nil {
+				fmt.Fprintf(c.App.Writer, "The run %s has finished.\n", a[0])
+			}
+			return err
+		}
+	}
+}
