@@ -30,8 +30,7 @@ import (
 )
 
 func TestOfficialCLIAttachPath(t *testing.T) {
-	sshBin, err := exec.LookPath("ssh")
-	if err != nil {
+	if _, err := exec.LookPath("ssh"); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("the OpenSSH client is missing (openssh-client)")
 		}
@@ -45,39 +44,7 @@ func TestOfficialCLIAttachPath(t *testing.T) {
 	s.applyRun(t, runSpecOf(t, "attached", `{"type": "task", "commands":
 		["for i in $(seq 1 600); do echo line-$i; sleep 0.1; done"]}`))
 	r := s.waitRun(t, "attached", 60*time.Second, statusIs(schemas.RunRunning))
-	sub := r.LatestJobSubmission
-	jpd, jrd := sub.JobProvisioningData, sub.JobRuntimeData
-	require.NotNil(t, jpd)
-	require.NotNil(t, jrd)
-
-	// What the CLI downloads and caches: the user's key pair.
-	var me schemas.UserWithCreds
-	require.NoError(t, s.Call(context.Background(), "/api/users/get_my_user", nil, &me))
-	require.NotNil(t, me.SSHPrivateKey, "get_my_user must return ssh_private_key")
-	dir := t.TempDir()
-	key := filepath.Join(dir, "id_rsa")
-	require.NoError(t, os.WriteFile(key, []byte(*me.SSHPrivateKey), 0o600))
-
-	// The CLI's ssh config: the host alias, then the job through it.
-	containerPort := 10022
-	if p, ok := jrd.Ports["10022"]; ok {
-		containerPort = p
-	}
-	containerUser := "root"
-	if jrd.Username != nil && *jrd.Username != "" {
-		containerUser = *jrd.Username
-	}
-	sshPort := 22
-	if jpd.SSHPort != nil {
-		sshPort = *jpd.SSHPort
-	}
-	opts := "    StrictHostKeyChecking no\n    UserKnownHostsFile /dev/null\n    IdentitiesOnly yes\n" +
-		"    IdentityFile " + key + "\n    ConnectTimeout 10\n    BatchMode yes\n    LogLevel ERROR\n"
-	cfg := filepath.Join(dir, "config")
-	require.NoError(t, os.WriteFile(cfg, []byte(fmt.Sprintf(
-		"Host attached-host\n    HostName %s\n    Port %d\n    User %s\n%s\nHost attached\n    HostName localhost\n    Port %d\n    User %s\n    ProxyJump attached-host\n%s",
-		*jpd.Hostname, sshPort, jpd.Username, opts, containerPort, containerUser, opts)), 0o600))
-	sshCmd := func(args ...string) *exec.Cmd { return exec.Command(sshBin, append([]string{"-F", cfg}, args...)...) }
+	sshCmd := s.cliSSH(t, r)
 
 	t.Run("the user's key reaches the host", func(t *testing.T) {
 		out, err := sshCmd("attached-host", "echo on-host").CombinedOutput()
@@ -122,6 +89,49 @@ func TestOfficialCLIAttachPath(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// cliSSH writes the ssh config the official CLI writes for a running run
+// (aliases "<run>-host" and "<run>", the user's key from get_my_user) and
+// returns a builder of ssh commands that use it.
+func (s *testServer) cliSSH(t *testing.T, r *schemas.Run) func(args ...string) *exec.Cmd {
+	t.Helper()
+	sshBin, err := exec.LookPath("ssh")
+	require.NoError(t, err, "the OpenSSH client (openssh-client)")
+	name := *r.RunSpec.RunName
+	sub := r.LatestJobSubmission
+	jpd, jrd := sub.JobProvisioningData, sub.JobRuntimeData
+	require.NotNil(t, jpd)
+	require.NotNil(t, jrd)
+
+	// What the CLI downloads and caches: the user's key pair.
+	var me schemas.UserWithCreds
+	require.NoError(t, s.Call(context.Background(), "/api/users/get_my_user", nil, &me))
+	require.NotNil(t, me.SSHPrivateKey, "get_my_user must return ssh_private_key")
+	dir := t.TempDir()
+	key := filepath.Join(dir, "id_rsa")
+	require.NoError(t, os.WriteFile(key, []byte(*me.SSHPrivateKey), 0o600))
+
+	// The CLI's ssh config: the host alias, then the job through it.
+	containerPort := 10022
+	if p, ok := jrd.Ports["10022"]; ok {
+		containerPort = p
+	}
+	containerUser := "root"
+	if jrd.Username != nil && *jrd.Username != "" {
+		containerUser = *jrd.Username
+	}
+	sshPort := 22
+	if jpd.SSHPort != nil {
+		sshPort = *jpd.SSHPort
+	}
+	opts := "    StrictHostKeyChecking no\n    UserKnownHostsFile /dev/null\n    IdentitiesOnly yes\n" +
+		"    IdentityFile " + key + "\n    ConnectTimeout 10\n    BatchMode yes\n    LogLevel ERROR\n"
+	cfg := filepath.Join(dir, "config")
+	hostBlock := fmt.Sprintf("Host %s-host\n    HostName %s\n    Port %d\n    User %s\n%s", name, *jpd.Hostname, sshPort, jpd.Username, opts)
+	jobBlock := fmt.Sprintf("Host %s\n    HostName localhost\n    Port %d\n    User %s\n    ProxyJump %s-host\n%s", name, containerPort, containerUser, name, opts)
+	require.NoError(t, os.WriteFile(cfg, []byte(hostBlock+"\n"+jobBlock), 0o600))
+	return func(args ...string) *exec.Cmd { return exec.Command(sshBin, append([]string{"-F", cfg}, args...)...) }
 }
 
 func freeLoopbackPort(t *testing.T) int {

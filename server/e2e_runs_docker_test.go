@@ -92,6 +92,18 @@ func TestDockerExecutorRuns(t *testing.T) {
 		require.Contains(t, strings.Join(s.logs(t, name, sub.ID, 100, false), ""), "failing")
 		requireNoContainer(t, api, sub.ID)
 	})
+
+	t.Run("the official CLI's attach reaches the container", func(t *testing.T) {
+		name := "dock-ssh-" + suffix
+		s.applyRun(t, task(name, "sleep 120"))
+		r := s.waitRun(t, name, 90*time.Second, statusIs(schemas.RunRunning))
+		out, err := s.cliSSH(t, r)(name, "echo in $(cat /etc/hostname) as $(id -un); test -x /bin/busybox && echo busybox image").CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		require.Contains(t, string(out), "as root")
+		require.Contains(t, string(out), "busybox image", "the shell runs in the container, from the image")
+		s.stopRun(t, true, name)
+		s.waitRun(t, name, 60*time.Second, finished)
+	})
 	s.waitFleet(t, fleet, 20*time.Second, allInstances(schemas.InstanceIdle))
 }
 
