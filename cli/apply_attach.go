@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -32,7 +33,9 @@ func followRun(c *cli.Context, cn *conn, run *schemas.Run) error {
 	in := &interrupter{cn: cn, run: runName(run), errw: c.App.ErrWriter, detach: detach}
 	go in.watch(ctx, sigs)
 
-	f := &follower{cn: cn, out: c.App.Writer, name: runName(run), run: run, p: newProgress(c.App.Writer)}
+	out := &lockedWriter{w: c.App.Writer}
+	f := &follower{cn: cn, out: out, name: runName(run), run: run, p: newProgress(c.App.Writer)}
+	f.p.w = out
 	for {
 		if err := f.waitStarted(ctx); err != nil || ctx.Err() != nil {
 			return f.detached(err)
@@ -43,9 +46,10 @@ func followRun(c *cli.Context, cn *conn, run *schemas.Run) error {
 			}
 			return f.finish()
 		}
-		att := f.attach(ctx, c.App.ErrWriter)
+		attached := f.attach(ctx, c.App.ErrWriter)
 		resubmitted, err := f.streamLogs(ctx)
-		if att != nil {
+		f.logsDone.Store(true)
+		if att := <-attached; att != nil {
 			att.Close()
 		}
 		if err != nil || ctx.Err() != nil {
@@ -102,6 +106,21 @@ type follower struct {
 	run  *schemas.Run
 	p    *progress
 	sub  string // the job submission whose logs are streamed
+
+	logsDone atomic.Bool // the logs of the attached submission have ended
+}
+
+// lockedWriter serialises writes of the log stream and the attachment's
+// messages.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 func (f *follower) refresh(ctx context.Context) error {
@@ -161,22 +180,29 @@ func runStarted(r *schemas.Run) bool {
 	return true
 }
 
-// attach connects to the running job; when that fails while the job still
-// runs, it says why and the logs are streamed all the same.
-func (f *follower) attach(ctx context.Context, errw io.Writer) *attachment {
+// attach connects to the running job in the background, so that the logs
+// start at once even when the instance is slow to answer; when it fails
+// while the logs still stream, it says why (the logs go on through the
+// server). The channel yields the attachment, or nil.
+func (f *follower) attach(ctx context.Context, errw io.Writer) <-chan *attachment {
+	out := make(chan *attachment, 1)
 	job := findJob(f.run, -1, 0)
 	if job == nil || f.run.Status.Finished() {
-		return nil
+		out <- nil
+		return out
 	}
-	att, err := attach(ctx, f.cn, f.run, job, nil)
-	if err == nil {
-		att.describe(f.out)
-		return att
-	}
-	if f.refresh(ctx) == nil && !f.run.Status.Finished() && ctx.Err() == nil {
-		fmt.Fprintf(errw, "Warning: cannot attach to the run %s (%v); showing its logs through the server\n", f.name, err)
-	}
-	return nil
+	run := *f.run
+	go func() {
+		att, err := attach(ctx, f.cn, &run, job, nil)
+		switch {
+		case err == nil:
+			att.describe(f.out)
+		case !f.logsDone.Load() && ctx.Err() == nil:
+			fmt.Fprintf(errw, "Warning: cannot attach to the run %s (%v); showing its logs through the server\n", f.name, err)
+		}
+		out <- att
+	}()
+	return out
 }
 
 // streamLogs prints the job's logs until the run finishes; resubmitted
@@ -238,11 +264,15 @@ func (f *follower) finish() error {
 	if sub != nil && sub.TerminationReasonMessage != nil {
 		msg += "\n" + *sub.TerminationReasonMessage
 	}
-	if sub != nil && sub.TerminationReason != nil && *sub.TerminationReason != string(schemas.JobFailedToStartNoCapacity) {
+	if sub != nil && sub.TerminationReason != nil && !quietReasons[schemas.JobTerminationReason(*sub.TerminationReason)] {
 		msg += fmt.Sprintf("\nCheck `dstack logs -d %s` for more details.", f.name)
 	}
 	return &exitError{code: 1, err: fmt.Errorf("%s", msg)}
 }
+
+// quietReasons end a run in a way the runner's diagnostic logs do not explain.
+var quietReasons = map[schemas.JobTerminationReason]bool{schemas.JobFailedToStartNoCapacity: true,
+	schemas.JobTerminatedByUser: true, schemas.JobAbortedByUser: true}
 
 // detached ends following without the run's outcome (an error, or the
 // third Ctrl-C).

@@ -1,8 +1,10 @@
 package schemas
 
 import (
+	"encoding"
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -30,6 +32,9 @@ func appendValue(buf []byte, rv reflect.Value) ([]byte, error) {
 	}
 	t := rv.Type()
 	if !carriesStored(t) {
+		if b, ok := appendPlain(buf, rv); ok {
+			return b, nil
+		}
 		return appendMarshal(buf, rv)
 	}
 	if t.Implements(storedType) {
@@ -65,6 +70,68 @@ func appendValue(buf []byte, rv reflect.Value) ([]byte, error) {
 		return appendStruct(buf, rv)
 	}
 	return appendMarshal(buf, rv)
+}
+
+var (
+	marshalerType     = reflect.TypeFor[json.Marshaler]()
+	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
+)
+
+// plainKind reports whether t is a bool, integer or string type that
+// encoding/json writes by its kind (no MarshalJSON or MarshalText).
+func plainKind(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.String:
+	default:
+		return false
+	}
+	for _, x := range []reflect.Type{t, reflect.PointerTo(t)} {
+		if x.Implements(marshalerType) || x.Implements(textMarshalerType) {
+			return false
+		}
+	}
+	return true
+}
+
+var plainCache sync.Map // reflect.Type → bool
+
+// appendPlain writes booleans, integers, strings of safe characters and
+// nil pointers the way encoding/json does, without a json.Marshal call
+// each; ok is false for anything else.
+func appendPlain(buf []byte, rv reflect.Value) ([]byte, bool) {
+	t := rv.Type()
+	if t.Kind() == reflect.Pointer {
+		if rv.IsNil() {
+			return append(buf, "null"...), true
+		}
+		rv, t = rv.Elem(), t.Elem()
+	}
+	plain, ok := plainCache.Load(t)
+	if !ok {
+		plain = plainKind(t)
+		plainCache.Store(t, plain)
+	}
+	if !plain.(bool) {
+		return buf, false
+	}
+	switch rv.Kind() {
+	case reflect.Bool:
+		return strconv.AppendBool(buf, rv.Bool()), true
+	case reflect.String:
+		str := rv.String()
+		for i := 0; i < len(str); i++ {
+			// Escapes, HTML-sensitive and non-ASCII characters are left to
+			// encoding/json's rules.
+			if c := str[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				return buf, false
+			}
+		}
+		buf = append(buf, '"')
+		buf = append(buf, str...)
+		return append(buf, '"'), true
+	default:
+		return strconv.AppendInt(buf, rv.Int(), 10), true
+	}
 }
 
 func appendMarshal(buf []byte, rv reflect.Value) ([]byte, error) {

@@ -10,6 +10,7 @@ import (
 // wire values with and without stored specs.
 func TestAppendJSONMatchesMarshal(t *testing.T) {
 	name, msg := "r1", "a <b> & c"
+	odd := "quote\" back\\ tab\t é \u2028 \xff end"
 	spec := []byte(`{"run_name":"r1","configuration":{"type":"task","commands":["echo \u003chi\u003e"]}}`)
 	job := []byte(`{"replica_num":0,"job_num":1,"job_name":"r1-0-1"}`)
 	now := time.Date(2026, 12, 2, 10, 0, 0, 123, time.UTC)
@@ -19,6 +20,7 @@ func TestAppendJSONMatchesMarshal(t *testing.T) {
 			JobSubmissions: []JobSubmission{{ID: "s", SubmittedAt: now}}}}, SubmittedAt: now, Error: &msg},
 		{ID: "2", RunSpec: RunSpec{RunName: &name}, Jobs: []Job{{JobConnectionInfo: conn}}, NextTriggeredAt: &now},
 		{ID: "3"},
+		{ID: odd, ProjectName: msg, User: "plain", Status: RunStatus(odd), Cost: 1.5e-7, DeploymentNum: -3, Error: &odd},
 	}
 	for _, v := range []any{runs, runs[0], &runs[1], []Run(nil), []Run{}, map[string]any{"runs": runs}, nil, msg,
 		JobPlan{JobSpec: StoredJobSpec(job, 0, 1)}, []*Run{&runs[0], nil}} {

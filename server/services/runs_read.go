@@ -80,14 +80,17 @@ func (s Runs) render(ctx context.Context, project string, r *db.Run, jobs []db.J
 		j := &jobs[i]
 		n := len(out.Jobs)
 		if n == 0 || out.Jobs[n-1].JobSpec.JobNum != j.JobNum || out.Jobs[n-1].JobSpec.ReplicaNum != j.ReplicaNum {
-			var retry struct {
-				Retry *schemas.JobRetry `json:"retry"`
+			// Only the retry policy is needed of the stored spec.
+			var retry *schemas.JobRetry
+			raw, err := schemas.JSONObjectField([]byte(j.JobSpecData), "retry")
+			if err == nil && raw != nil {
+				err = json.Unmarshal(raw, &retry)
 			}
-			if err := json.Unmarshal([]byte(j.JobSpecData), &retry); err != nil {
+			if err != nil {
 				return nil, fmt.Errorf("decode job spec of %s: %w", j.JobName, err)
 			}
 			out.Jobs = append(out.Jobs, schemas.Job{JobSpec: schemas.StoredJobSpec([]byte(j.JobSpecData), j.ReplicaNum, j.JobNum)})
-			retries = append(retries, retry.Retry)
+			retries = append(retries, retry)
 			n++
 		}
 		snap.Jobs = append(snap.Jobs, jobSnapshot(j, retries[n-1]))

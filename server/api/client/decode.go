@@ -2,10 +2,11 @@ package client
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"runtime"
 	"sync"
+
+	"github.com/dstackgo/dstack/server/schemas"
 )
 
 // parallelFrom is the length from which an array is decoded on several cores.
@@ -17,7 +18,7 @@ const parallelFrom = 16
 // json.Unmarshal.
 func decodeList[T any](data []byte) ([]T, error) {
 	workers := runtime.GOMAXPROCS(0)
-	elems, err := splitArray(data)
+	elems, err := schemas.SplitJSONArray(data)
 	if err != nil || workers < 2 || len(elems) < parallelFrom {
 		var out []T
 		return out, json.Unmarshal(data, &out)
@@ -48,100 +49,3 @@ func decodeList[T any](data []byte) ([]T, error) {
 	return out, nil
 }
 
-var errNotArray = errors.New("not a JSON array")
-
-// splitArray returns the elements of a top-level JSON array as sub-slices of
-// data (nil for null). It only finds the boundaries: strings, brackets and
-// commas; each element is still validated when it is decoded.
-func splitArray(data []byte) ([][]byte, error) {
-	i := skipSpace(data, 0)
-	if i+4 <= len(data) && string(data[i:i+4]) == "null" && skipSpace(data, i+4) == len(data) {
-		return nil, nil
-	}
-	if i >= len(data) || data[i] != '[' {
-		return nil, errNotArray
-	}
-	i = skipSpace(data, i+1)
-	if i < len(data) && data[i] == ']' {
-		if skipSpace(data, i+1) != len(data) {
-			return nil, errNotArray
-		}
-		return [][]byte{}, nil
-	}
-	var elems [][]byte
-	for {
-		start := i
-		end, err := skipValue(data, i)
-		if err != nil {
-			return nil, err
-		}
-		elems = append(elems, data[start:end])
-		i = skipSpace(data, end)
-		if i >= len(data) {
-			return nil, errNotArray
-		}
-		switch data[i] {
-		case ',':
-			i = skipSpace(data, i+1)
-		case ']':
-			if skipSpace(data, i+1) != len(data) {
-				return nil, errNotArray
-			}
-			return elems, nil
-		default:
-			return nil, errNotArray
-		}
-	}
-}
-
-func skipSpace(data []byte, i int) int {
-	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipValue returns the end of the value starting at data[i]: past its
-// closing bracket or quote, or past the run of scalar characters.
-func skipValue(data []byte, i int) (int, error) {
-	depth := 0
-	for i < len(data) {
-		switch c := data[i]; c {
-		case '"':
-			i++
-			for i < len(data) && data[i] != '"' {
-				if data[i] == '\\' {
-					i++
-				}
-				i++
-			}
-			if i >= len(data) {
-				return 0, errNotArray
-			}
-			i++
-		case '{', '[':
-			depth++
-			i++
-		case '}', ']':
-			if depth == 0 {
-				return i, nil
-			}
-			depth--
-			i++
-		case ',':
-			if depth == 0 {
-				return i, nil
-			}
-			i++
-		default:
-			i++
-		}
-		if depth == 0 && i < len(data) && (data[i-1] == '"' || data[i-1] == '}' || data[i-1] == ']') {
-			return i, nil
-		}
-	}
-	if depth != 0 {
-		return 0, errNotArray
-	}
-	return i, nil
-}

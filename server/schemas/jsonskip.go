@@ -1,0 +1,161 @@
+package schemas
+
+import (
+	"encoding/json"
+	"errors"
+)
+
+// Finding values in JSON without decoding it: the boundaries of a top-level
+// array's elements (to decode them in parallel) and one field of an object
+// (to read it out of a stored spec).
+
+var errNotJSON = errors.New("malformed JSON")
+var errNotObject = errors.New("not a JSON object")
+
+// SplitJSONArray returns the elements of a top-level JSON array as sub-slices of
+// data (nil for null). It only finds the boundaries: strings, brackets and
+// commas; each element is still validated when it is decoded.
+func SplitJSONArray(data []byte) ([][]byte, error) {
+	i := skipSpace(data, 0)
+	if i+4 <= len(data) && string(data[i:i+4]) == "null" && skipSpace(data, i+4) == len(data) {
+		return nil, nil
+	}
+	if i >= len(data) || data[i] != '[' {
+		return nil, errNotJSON
+	}
+	i = skipSpace(data, i+1)
+	if i < len(data) && data[i] == ']' {
+		if skipSpace(data, i+1) != len(data) {
+			return nil, errNotJSON
+		}
+		return [][]byte{}, nil
+	}
+	var elems [][]byte
+	for {
+		start := i
+		end, err := skipValue(data, i)
+		if err != nil {
+			return nil, err
+		}
+		elems = append(elems, data[start:end])
+		i = skipSpace(data, end)
+		if i >= len(data) {
+			return nil, errNotJSON
+		}
+		switch data[i] {
+		case ',':
+			i = skipSpace(data, i+1)
+		case ']':
+			if skipSpace(data, i+1) != len(data) {
+				return nil, errNotJSON
+			}
+			return elems, nil
+		default:
+			return nil, errNotJSON
+		}
+	}
+}
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the end of the value starting at data[i]: past its
+// closing bracket or quote, or past the run of scalar characters.
+func skipValue(data []byte, i int) (int, error) {
+	depth := 0
+	for i < len(data) {
+		switch c := data[i]; c {
+		case '"':
+			i++
+			for i < len(data) && data[i] != '"' {
+				if data[i] == '\\' {
+					i++
+				}
+				i++
+			}
+			if i >= len(data) {
+				return 0, errNotJSON
+			}
+			i++
+		case '{', '[':
+			depth++
+			i++
+		case '}', ']':
+			if depth == 0 {
+				return i, nil
+			}
+			depth--
+			i++
+		case ',':
+			if depth == 0 {
+				return i, nil
+			}
+			i++
+		default:
+			i++
+		}
+		if depth == 0 && i < len(data) && (data[i-1] == '"' || data[i-1] == '}' || data[i-1] == ']') {
+			return i, nil
+		}
+	}
+	if depth != 0 {
+		return 0, errNotJSON
+	}
+	return i, nil
+}
+
+// JSONObjectField returns the raw value of key in a JSON object (the last
+// one, as encoding/json), or nil when the object has no such key. It skips
+// the other values without decoding them.
+func JSONObjectField(data []byte, key string) ([]byte, error) {
+	var found []byte
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return nil, errNotObject
+	}
+	i = skipSpace(data, i+1)
+	if i < len(data) && data[i] == '}' {
+		return nil, nil
+	}
+	for {
+		if i >= len(data) || data[i] != '"' {
+			return nil, errNotObject
+		}
+		kEnd, err := skipValue(data, i)
+		if err != nil {
+			return nil, err
+		}
+		var k string
+		if err := json.Unmarshal(data[i:kEnd], &k); err != nil {
+			return nil, errNotObject
+		}
+		i = skipSpace(data, kEnd)
+		if i >= len(data) || data[i] != ':' {
+			return nil, errNotObject
+		}
+		i = skipSpace(data, i+1)
+		vEnd, err := skipValue(data, i)
+		if err != nil {
+			return nil, err
+		}
+		if k == key {
+			found = data[i:vEnd]
+		}
+		i = skipSpace(data, vEnd)
+		if i >= len(data) {
+			return nil, errNotObject
+		}
+		switch data[i] {
+		case ',':
+			i = skipSpace(data, i+1)
+		case '}':
+			return found, nil
+		default:
+			return nil, errNotObject
+		}
+	}
+}
