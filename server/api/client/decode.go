@@ -48,4 +48,3 @@ func decodeList[T any](data []byte) ([]T, error) {
 	}
 	return out, nil
 }
-
