@@ -1,7 +1,7 @@
 package cli
 
-// End to end through real parts: the client verbs (in-process, as the
-// binary runs them) against a real server with background processing,
+// End to end through real parts: the client verbs of the built binary, run
+// as a user runs them, against a real server with background processing,
 // which deploys the agent over SSH to a real test host (sshtest: a network
 // namespace with its own sshd) and runs the jobs there. Needs root and
 // sshd; skipped otherwise (failed under CI=true).
@@ -9,6 +9,7 @@ package cli
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -43,11 +44,11 @@ func TestE2EClientVerbsOnSSHFleet(t *testing.T) {
 	write := func(name, text string) { require.NoError(t, os.WriteFile(name, []byte(text), 0o644)) }
 	write("fleet.dstack.yml", fmt.Sprintf("type: fleet\nname: lab\nenv:\n  - DSTACK_SHIM_EXECUTOR=process\n"+
 		"ssh_config:\n  user: %s\n  identity_file: %s\n  hosts:\n    - %s\n", host.User, key, host.Addr))
-	res := runCLI(t, "", "project", "add", "--name", "main", "--url", url, "--token", servertest.AdminToken)
+	res := runBinary(t, home, "project", "add", "--name", "main", "--url", url, "--token", servertest.AdminToken)
 	require.Equal(t, 0, res.Code, res.Stderr)
 	must := func(code int, args ...string) cliResult {
 		t.Helper()
-		r := runCLI(t, "", args...)
+		r := runBinary(t, home, args...)
 		require.Equal(t, code, r.Code, "dstack %s:\n%s%s", strings.Join(args, " "), r.Stdout, r.Stderr)
 		return r
 	}
@@ -96,7 +97,7 @@ func waitPs(t *testing.T, run string, status schemas.RunStatus) {
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		var out psOutput
-		res := runCLI(t, "", "ps", "-a", "--json")
+		res := runBinary(t, os.Getenv("HOME"), "ps", "-a", "--json")
 		require.NoError(t, json.Unmarshal([]byte(res.Stdout), &out), res.Stderr)
 		for _, r := range out.Runs {
 			if runName(&r) == run && r.Status == status {
@@ -170,4 +171,31 @@ func freeLocalPort(t *testing.T) int {
 	require.NoError(t, err)
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// runBinary runs the built dstack in dir with HOME=dir and none of the
+// caller's DSTACK_* variables, as a user in that home would.
+func runBinary(t *testing.T, dir string, args ...string) cliResult {
+	t.Helper()
+	cmd := exec.Command(servertest.Binary(t), args...)
+	cmd.Dir = dir
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "DSTACK_") && !strings.HasPrefix(kv, "HOME=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "HOME="+dir)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	res := cliResult{Stdout: stdout.String(), Stderr: stderr.String()}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		res.Code = ee.ExitCode()
+	default:
+		t.Fatalf("run dstack %s: %v", strings.Join(args, " "), err)
+	}
+	return res
 }

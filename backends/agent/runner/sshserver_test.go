@@ -64,6 +64,21 @@ func startSSHRunner(t *testing.T) (*testRunner, ssh.Signer, int) {
 	return tr, signer, port
 }
 
+// waitJobEnv waits until sessions get the job's environment: the job's
+// process starts a moment after /api/run answers.
+func waitJobEnv(t *testing.T, c *ssh.Client) {
+	t.Helper()
+	testutil.Eventually(t, 5*time.Second, "sessions in the job's environment", func() bool {
+		sess, err := c.NewSession()
+		if err != nil {
+			return false
+		}
+		defer sess.Close()
+		out, _ := sess.Output("echo $MY_VAR")
+		return string(out) == "my-value\n"
+	})
+}
+
 func dialRunnerSSH(t *testing.T, port int, signer ssh.Signer, user string) *ssh.Client {
 	t.Helper()
 	var c *ssh.Client
@@ -80,6 +95,7 @@ func dialRunnerSSH(t *testing.T, port int, signer ssh.Signer, user string) *ssh.
 func TestBuiltinSSHServer(t *testing.T) {
 	tr, signer, port := startSSHRunner(t)
 	c := dialRunnerSSH(t, port, signer, "root")
+	waitJobEnv(t, c)
 
 	t.Run("commands run in the job's environment and report their exit status", func(t *testing.T) {
 		sess, err := c.NewSession()
@@ -165,7 +181,7 @@ func TestBuiltinSSHServerWithOpenSSHClient(t *testing.T) {
 		t.Skip("no OpenSSH client")
 	}
 	_, signer, port := startSSHRunner(t)
-	dialRunnerSSH(t, port, signer, "root") // wait until it listens
+	waitJobEnv(t, dialRunnerSSH(t, port, signer, "root"))
 	dir := t.TempDir()
 	keyPath := filepath.Join(dir, "id")
 	block, err := ssh.MarshalPrivateKey(keys[signer], "")
