@@ -12,6 +12,7 @@ import (
 // goes through here.
 type jsonScanner struct {
 	data  []byte
+	text  string // data as a string: plain strings and numbers are substrings of it
 	pos   int
 	depth int
 	slab  []vnode // nodes are carved from slabs: one allocation per many nodes
@@ -178,7 +179,7 @@ func (s *jsonScanner) str() (string, error) {
 			s.pos++
 			raw := s.data[start:s.pos]
 			if !escaped && utf8.Valid(raw) {
-				return string(raw[1 : len(raw)-1]), nil
+				return s.text[start+1 : s.pos-1], nil
 			}
 			var out string
 			if err := json.Unmarshal(raw, &out); err != nil {
@@ -229,5 +230,5 @@ func (s *jsonScanner) number() (*vnode, error) {
 			return nil, s.errorf("invalid number")
 		}
 	}
-	return s.node(numberNode(string(s.data[start:s.pos]))), nil
+	return s.node(numberNode(s.text[start:s.pos])), nil
 }

@@ -102,7 +102,8 @@ func pyFloat(f float64) string {
 
 // jsonToNode parses a JSON document into a vnode, keeping key order.
 func jsonToNode(data []byte) (*vnode, error) {
-	s := &jsonScanner{data: data}
+	// One copy of the input backs every string value and key.
+	s := &jsonScanner{data: data, text: string(data)}
 	n, err := s.value()
 	if err != nil {
 		return nil, err
