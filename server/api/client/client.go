@@ -98,7 +98,7 @@ func (c *Client) roundTrip(ctx context.Context, path string, req any) ([]byte, e
 		return nil, c.transportError(err)
 	}
 	defer res.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
+	data, err := readBody(res)
 	if err != nil {
 		return nil, fmt.Errorf("read answer of %s: %w", path, err)
 	}
@@ -106,6 +106,19 @@ func (c *Client) roundTrip(ctx context.Context, path string, req any) ([]byte, e
 		return nil, decodeError(res.StatusCode, path, data)
 	}
 	return data, nil
+}
+
+// maxAnswer bounds the answers read (a page of runs is well under a megabyte).
+const maxAnswer = 64 << 20
+
+// readBody reads an answer in one allocation when its length is known.
+func readBody(res *http.Response) ([]byte, error) {
+	if n := res.ContentLength; n > 0 && n <= maxAnswer {
+		data := make([]byte, n)
+		_, err := io.ReadFull(res.Body, data)
+		return data, err
+	}
+	return io.ReadAll(io.LimitReader(res.Body, maxAnswer))
 }
 
 func (c *Client) transportError(err error) error {
