@@ -1,6 +1,7 @@
 package schemas
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 )
@@ -112,14 +113,24 @@ func skipValue(data []byte, i int) (int, error) {
 // one, as encoding/json), or nil when the object has no such key. It skips
 // the other values without decoding them.
 func JSONObjectField(data []byte, key string) ([]byte, error) {
-	var found []byte
+	vals, err := JSONObjectFields(data, key)
+	if err != nil {
+		return nil, err
+	}
+	return vals[0], nil
+}
+
+// JSONObjectFields is JSONObjectField for several keys in one pass; the
+// values come in the order of keys.
+func JSONObjectFields(data []byte, keys ...string) ([][]byte, error) {
+	found := make([][]byte, len(keys))
 	i := skipSpace(data, 0)
 	if i >= len(data) || data[i] != '{' {
 		return nil, errNotObject
 	}
 	i = skipSpace(data, i+1)
 	if i < len(data) && data[i] == '}' {
-		return nil, nil
+		return found, nil
 	}
 	for {
 		if i >= len(data) || data[i] != '"' {
@@ -129,10 +140,7 @@ func JSONObjectField(data []byte, key string) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		var k string
-		if err := json.Unmarshal(data[i:kEnd], &k); err != nil {
-			return nil, errNotObject
-		}
+		raw := data[i:kEnd]
 		i = skipSpace(data, kEnd)
 		if i >= len(data) || data[i] != ':' {
 			return nil, errNotObject
@@ -142,8 +150,8 @@ func JSONObjectField(data []byte, key string) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if k == key {
-			found = data[i:vEnd]
+		if k := rawKeyIndex(raw, keys); k >= 0 {
+			found[k] = data[i:vEnd]
 		}
 		i = skipSpace(data, vEnd)
 		if i >= len(data) {
@@ -158,4 +166,23 @@ func JSONObjectField(data []byte, key string) ([]byte, error) {
 			return nil, errNotObject
 		}
 	}
+}
+
+// rawKeyIndex finds the quoted key raw among keys; escaped keys are decoded
+// first.
+func rawKeyIndex(raw []byte, keys []string) int {
+	name := raw[1 : len(raw)-1]
+	if bytes.IndexByte(name, '\\') >= 0 {
+		var k string
+		if json.Unmarshal(raw, &k) != nil {
+			return -1
+		}
+		name = []byte(k)
+	}
+	for i, k := range keys {
+		if string(name) == k {
+			return i
+		}
+	}
+	return -1
 }

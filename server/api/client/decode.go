@@ -17,6 +17,11 @@ const parallelFrom = 16
 // and decoded by one worker per core; the result and the errors are those of
 // json.Unmarshal.
 func decodeList[T any](data []byte) ([]T, error) {
+	return decodeListWith(data, func(b []byte, v *T) error { return json.Unmarshal(b, v) })
+}
+
+// decodeListWith is decodeList with decode for each element.
+func decodeListWith[T any](data []byte, decode func([]byte, *T) error) ([]T, error) {
 	workers := runtime.GOMAXPROCS(0)
 	elems, err := schemas.SplitJSONArray(data)
 	if err != nil || workers < 2 || len(elems) < parallelFrom {
@@ -36,7 +41,7 @@ func decodeList[T any](data []byte) ([]T, error) {
 		go func() {
 			defer wg.Done()
 			for i := lo; i < hi; i++ {
-				errs[i] = json.Unmarshal(elems[i], &out[i])
+				errs[i] = decode(elems[i], &out[i])
 			}
 		}()
 	}

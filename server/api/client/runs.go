@@ -9,7 +9,14 @@ import (
 // ListRuns lists runs (POST /api/runs/list). The body is sent as given:
 // the official CLI sends every field, nulls included.
 func (c *Client) ListRuns(ctx context.Context, req schemas.ListRunsRequest) ([]schemas.Run, error) {
-	return callList[schemas.Run](ctx, c, "/api/runs/list", req)
+	return callList[schemas.Run](ctx, c, "/api/runs/list", req, nil)
+}
+
+// ListRunsStored is ListRuns for listings that show runs: their specs stay
+// as the server sent them (see schemas.DecodeStoredRun), only the names
+// and job numbers decoded; they encode back unchanged.
+func (c *Client) ListRunsStored(ctx context.Context, req schemas.ListRunsRequest) ([]schemas.Run, error) {
+	return callList(ctx, c, "/api/runs/list", req, schemas.DecodeStoredRun)
 }
 
 // GetRun returns a live run by name; a missing run is IsNotFound.
