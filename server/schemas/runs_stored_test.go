@@ -58,4 +58,3 @@ func TestDecodeStoredRunRoundTrips(t *testing.T) {
 		}
 	}
 }
-
