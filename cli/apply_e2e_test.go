@@ -66,6 +66,18 @@ func TestE2EClientVerbsOnSSHFleet(t *testing.T) {
 	require.Contains(t, must(0, "logs", "hello").Stdout, "hello from dstack\n")
 	require.Contains(t, must(0, "ps", "-a").Stdout, "exited (0)")
 
+	// Secrets: set, used by a run, listed without their values, deleted.
+	require.Equal(t, "OK\n", must(0, "secret", "set", "greeting", "s3cr3t-hello").Stdout)
+	write("secretive.dstack.yml", "type: task\nname: secretive\nenv:\n  - GREETING=${{ secrets.greeting }}\n"+
+		"commands:\n  - echo the secret is $GREETING\n"+resources)
+	require.Contains(t, must(0, "apply", "-f", "secretive.dstack.yml", "-y").Stdout, "the secret is s3cr3t-hello")
+	list := must(0, "secret", "list").Stdout
+	require.Contains(t, list, "greeting")
+	require.NotContains(t, list, "s3cr3t-hello")
+	require.Contains(t, must(0, "secret", "get", "greeting").Stdout, "s3cr3t-hello")
+	must(0, "secret", "delete", "greeting", "-y")
+	require.NotContains(t, must(0, "secret", "list").Stdout, "greeting")
+
 	write("broken.dstack.yml", "type: task\nname: broken\ncommands:\n  - echo about to fail\n  - exit 3\n"+resources)
 	res = must(1, "apply", "-f", "broken.dstack.yml", "-y")
 	require.Contains(t, res.Stdout, "about to fail")
