@@ -461,12 +461,10 @@ func attachCommand() *cli.Command {
 		Name:      "attach",
 		Usage:     "Attach to a running run: forward its ports, set up `ssh RUN`, optionally show its logs",
 		ArgsUsage: "RUN",
-		Flags: append(connFlags(),
+		Flags: append(append(connFlags(),
 			&cli.StringSliceFlag{Name: "port", Aliases: []string{"p"}, Usage: "also forward `LOCAL:JOB` (or PORT) from 127.0.0.1 into the job (repeatable)"},
 			&cli.BoolFlag{Name: "logs", Usage: "print the job's logs while attached"},
-			&cli.IntFlag{Name: "replica", Usage: "replica number (default: a running replica, else the lowest)"},
-			&cli.IntFlag{Name: "job", Usage: "job number inside the replica"},
-		),
+		), jobFlags()...),
 		Action: withConn(attachRun),
 	}
 }
@@ -480,17 +478,9 @@ func attachRun(c *cli.Context, cn *conn) error {
 	if err != nil {
 		return err
 	}
-	run, err := cn.GetRun(c.Context, cn.Project, a[0])
+	run, job, err := selectedJob(c, cn, a[0])
 	if err != nil {
-		return notFound(err, "run", a[0])
-	}
-	replica := -1
-	if c.IsSet("replica") {
-		replica = c.Int("replica")
-	}
-	job := findJob(run, replica, c.Int("job"))
-	if job == nil {
-		return fmt.Errorf("run %s has no job %d in that replica", a[0], c.Int("job"))
+		return err
 	}
 	att, err := attach(c.Context, cn, run, job, extra)
 	if err != nil {

@@ -22,13 +22,11 @@ func logsCommand() *cli.Command {
 		Name:      "logs",
 		Usage:     "Show a run's logs",
 		ArgsUsage: "RUN",
-		Flags: append(connFlags(),
+		Flags: append(append(connFlags(),
 			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing new lines until the run finishes"},
 			&cli.StringFlag{Name: "since", Usage: "only lines newer than a duration ago (10s, 5m, 1h, 1d) or an RFC 3339 time"},
 			&cli.BoolFlag{Name: "diagnose", Aliases: []string{"d"}, Usage: "show the runner's diagnostic logs instead of the job's output"},
-			&cli.IntFlag{Name: "replica", Usage: "replica number (default: a running replica, else the lowest)"},
-			&cli.IntFlag{Name: "job", Usage: "job number inside the replica"},
-		),
+		), jobFlags()...),
 		Action: withConn(logs),
 	}
 }
@@ -42,17 +40,9 @@ func logs(c *cli.Context, cn *conn) error {
 	if err != nil {
 		return err
 	}
-	run, err := cn.GetRun(c.Context, cn.Project, a[0])
+	_, job, err := selectedJob(c, cn, a[0])
 	if err != nil {
-		return notFound(err, "run", a[0])
-	}
-	replica := -1
-	if c.IsSet("replica") {
-		replica = c.Int("replica")
-	}
-	job := findJob(run, replica, c.Int("job"))
-	if job == nil {
-		return fmt.Errorf("run %s has no job %d in that replica", a[0], c.Int("job"))
+		return err
 	}
 	tail := &logTail{cn: cn, run: a[0], sub: job.JobSubmissions[len(job.JobSubmissions)-1].ID,
 		diagnose: c.Bool("diagnose"), since: since}
@@ -80,6 +70,31 @@ func parseSince(s string, now time.Time) (*time.Time, error) {
 		return nil, usageError("--since %q is neither a duration (10s, 5m, 1h, 1d) nor an RFC 3339 time with a zone (2024-09-24T15:30:00Z)", s)
 	}
 	return &t, nil
+}
+
+// jobFlags select a job of a run (see selectedJob).
+func jobFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.IntFlag{Name: "replica", Usage: "replica number (default: a running replica, else the lowest)"},
+		&cli.IntFlag{Name: "job", Usage: "job number inside the replica"},
+	}
+}
+
+// selectedJob gets the run and the job that --replica and --job select.
+func selectedJob(c *cli.Context, cn *conn, name string) (*schemas.Run, *schemas.Job, error) {
+	run, err := cn.GetRun(c.Context, cn.Project, name)
+	if err != nil {
+		return nil, nil, notFound(err, "run", name)
+	}
+	replica := -1
+	if c.IsSet("replica") {
+		replica = c.Int("replica")
+	}
+	job := findJob(run, replica, c.Int("job"))
+	if job == nil {
+		return nil, nil, fmt.Errorf("run %s has no job %d in that replica", name, c.Int("job"))
+	}
+	return run, job, nil
 }
 
 // findJob picks the job to read: the given replica (or, with replica < 0,
