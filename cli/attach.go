@@ -315,14 +315,11 @@ func (a *attachment) Close() {
 	}
 }
 
-// Wait blocks until the job's SSH connection ends or ctx is done.
-func (a *attachment) Wait(ctx context.Context) {
-	done := make(chan struct{})
-	go func() { _ = a.job.Wait(); close(done) }()
-	select {
-	case <-ctx.Done():
-	case <-done:
-	}
+// gone is closed when the SSH connection to the job ends.
+func (a *attachment) gone() <-chan struct{} {
+	ch := make(chan struct{})
+	go func() { _ = a.job.Wait(); close(ch) }()
+	return ch
 }
 
 // The ssh config of attached runs: one block per alias, between markers, so
@@ -497,13 +494,27 @@ func attachRun(c *cli.Context, cn *conn) error {
 		return tail.follow(c.Context, c.App.Writer, finished)
 	}
 	fmt.Fprintln(c.App.Writer, "Attached; press Ctrl-C to detach.")
+	gone := att.gone()
 	for {
+		lost := false
 		select {
 		case <-c.Context.Done():
 			return nil
+		case <-gone:
+			lost = true
 		case <-time.After(5 * time.Second):
 		}
-		if done, err := finished(c.Context); err != nil || done {
+		done, err := finished(c.Context)
+		// A job that ends closes its SSH server a moment before the
+		// server reports the run finished.
+		for i := 0; lost && err == nil && !done && i < 10 && c.Context.Err() == nil; i++ {
+			time.Sleep(time.Second)
+			done, err = finished(c.Context)
+		}
+		if lost && err == nil && !done {
+			return fmt.Errorf("lost the SSH connection to the run %s; it goes on (attach again with `dstack attach %s`)", a[0], a[0])
+		}
+		if err != nil || done {
 			if c.Context.Err() != nil {
 				return nil
 			}
