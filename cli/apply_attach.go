@@ -46,9 +46,11 @@ func followRun(c *cli.Context, cn *conn, run *schemas.Run) error {
 			}
 			return f.finish()
 		}
-		attached := f.attach(ctx, c.App.ErrWriter)
+		attachCtx, cancelAttach := context.WithCancel(ctx)
+		attached := f.attach(attachCtx, c.App.ErrWriter)
 		resubmitted, err := f.streamLogs(ctx)
 		f.logsDone.Store(true)
+		cancelAttach() // an attach still dialing is of no use any more
 		if att := <-attached; att != nil {
 			att.Close()
 		}
