@@ -33,9 +33,10 @@ func followRun(c *cli.Context, cn *conn, run *schemas.Run) error {
 	in := &interrupter{cn: cn, run: runName(run), errw: c.App.ErrWriter, detach: detach}
 	go in.watch(ctx, sigs)
 
+	// The log stream and the attachment's messages share the output; the
+	// terminal is the command's.
 	out := &lockedWriter{w: c.App.Writer}
-	f := &follower{cn: cn, out: out, name: runName(run), run: run, p: newProgress(c.App.Writer)}
-	f.p.w = out
+	f := &follower{cn: cn, out: out, name: runName(run), run: run, p: &progress{w: out, scr: screenOf(c.App.Writer)}}
 	for {
 		if err := f.waitStarted(ctx); err != nil || ctx.Err() != nil {
 			return f.detached(err)

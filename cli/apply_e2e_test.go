@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -91,7 +90,7 @@ func TestE2EClientVerbsOnSSHFleet(t *testing.T) {
 	require.Equal(t, "Run sleeper deleted\n", must(0, "delete", "sleeper", "-y").Stdout)
 
 	// dstack attach: the job's port on this machine, and `ssh <run>`.
-	write("web.dstack.yml", "type: task\nname: web\nports:\n  - "+strconv.Itoa(freeLocalPort(t))+":8123\ncommands:\n"+
+	write("web.dstack.yml", "type: task\nname: web\nports:\n  - "+strconv.Itoa(servertest.FreePort(t))+":8123\ncommands:\n"+
 		"  - mkdir -p www && echo hello through the tunnel > www/index.html\n  - exec busybox httpd -f -p 127.0.0.1:8123 -h www\n"+resources)
 	must(0, "apply", "-f", "web.dstack.yml", "-y", "-d")
 	waitPs(t, "web", schemas.RunRunning)
@@ -175,14 +174,6 @@ func attachAndUse(t *testing.T, home string) {
 	cfg, err := os.ReadFile(filepath.Join(home, ".dstack", "ssh", "config"))
 	require.NoError(t, err)
 	require.NotContains(t, string(cfg), "Host web", "detaching removes the run's ssh aliases")
-}
-
-func freeLocalPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // runBinary runs the built dstack in dir with HOME=dir and none of the

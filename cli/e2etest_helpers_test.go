@@ -51,15 +51,7 @@ func sandboxEnv(home string, extra ...string) []string {
 }
 
 // freePort returns a TCP port that nothing listened on a moment ago.
-func freePort(tb testing.TB) int {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+func freePort(tb testing.TB) int { return servertest.FreePort(tb) }
 
 // listening reports whether something accepts connections on port.
 func listening(port int) bool {

@@ -12,7 +12,6 @@ package server_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,6 +26,7 @@ import (
 	"github.com/dstackgo/dstack/backends/ssh/sshtest"
 	"github.com/dstackgo/dstack/server"
 	"github.com/dstackgo/dstack/server/schemas"
+	"github.com/dstackgo/dstack/server/servertest"
 )
 
 func TestOfficialCLIAttachPath(t *testing.T) {
@@ -59,7 +59,7 @@ func TestOfficialCLIAttachPath(t *testing.T) {
 	})
 
 	t.Run("the runner's log stream through the tunnel", func(t *testing.T) {
-		lport := freeLoopbackPort(t)
+		lport := servertest.FreePort(t)
 		tunnel := sshCmd("-N", "-o", "ExitOnForwardFailure=yes", "-L", fmt.Sprintf("127.0.0.1:%d:localhost:10999", lport), "attached")
 		require.NoError(t, tunnel.Start())
 		t.Cleanup(func() { _ = tunnel.Process.Kill(); _ = tunnel.Wait() })
@@ -132,12 +132,4 @@ func (s *testServer) cliSSH(t *testing.T, r *schemas.Run) func(args ...string) *
 	jobBlock := fmt.Sprintf("Host %s\n    HostName localhost\n    Port %d\n    User %s\n    ProxyJump %s-host\n%s", name, containerPort, containerUser, name, opts)
 	require.NoError(t, os.WriteFile(cfg, []byte(hostBlock+"\n"+jobBlock), 0o600))
 	return func(args ...string) *exec.Cmd { return exec.Command(sshBin, append([]string{"-F", cfg}, args...)...) }
-}
-
-func freeLoopbackPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }

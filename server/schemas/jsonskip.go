@@ -39,22 +39,33 @@ func SplitJSONArray(data []byte) ([][]byte, error) {
 			return nil, err
 		}
 		elems = append(elems, data[start:end])
-		i = skipSpace(data, end)
-		if i >= len(data) {
-			return nil, errNotJSON
+		var done bool
+		if i, done, err = nextMember(data, end, ']'); err != nil {
+			return nil, err
 		}
-		switch data[i] {
-		case ',':
-			i = skipSpace(data, i+1)
-		case ']':
-			if skipSpace(data, i+1) != len(data) {
+		if done {
+			if skipSpace(data, i) != len(data) {
 				return nil, errNotJSON
 			}
 			return elems, nil
-		default:
-			return nil, errNotJSON
 		}
 	}
+}
+
+// nextMember reads what follows a member of an array or object ending at
+// i: a ',' (more members follow at next) or the closing delimiter (done,
+// next is past it).
+func nextMember(data []byte, i int, closing byte) (next int, done bool, err error) {
+	i = skipSpace(data, i)
+	if i < len(data) {
+		switch data[i] {
+		case ',':
+			return skipSpace(data, i+1), false, nil
+		case closing:
+			return i + 1, true, nil
+		}
+	}
+	return 0, false, errNotJSON
 }
 
 func skipSpace(data []byte, i int) int {
@@ -153,17 +164,11 @@ func JSONObjectFields(data []byte, keys ...string) ([][]byte, error) {
 		if k := rawKeyIndex(raw, keys); k >= 0 {
 			found[k] = data[i:vEnd]
 		}
-		i = skipSpace(data, vEnd)
-		if i >= len(data) {
-			return nil, errNotObject
-		}
-		switch data[i] {
-		case ',':
-			i = skipSpace(data, i+1)
-		case '}':
+		var done bool
+		if i, done, err = nextMember(data, vEnd, '}'); err != nil {
+			return nil, err
+		} else if done {
 			return found, nil
-		default:
-			return nil, errNotObject
 		}
 	}
 }

@@ -34,16 +34,7 @@ func (s *jsonScanner) errorf(format string, args ...any) error {
 	return fmt.Errorf("invalid JSON at offset %d: %s", s.pos, fmt.Sprintf(format, args...))
 }
 
-func (s *jsonScanner) skipSpace() {
-	for s.pos < len(s.data) {
-		switch s.data[s.pos] {
-		case ' ', '\t', '\n', '\r':
-			s.pos++
-		default:
-			return
-		}
-	}
-}
+func (s *jsonScanner) skipSpace() { s.pos = skipSpace(s.data, s.pos) }
 
 func (s *jsonScanner) value() (*vnode, error) {
 	s.skipSpace()

@@ -81,15 +81,16 @@ func (s Runs) render(ctx context.Context, project string, r *db.Run, jobs []db.J
 		n := len(out.Jobs)
 		if n == 0 || out.Jobs[n-1].JobSpec.JobNum != j.JobNum || out.Jobs[n-1].JobSpec.ReplicaNum != j.ReplicaNum {
 			// Only the retry policy is needed of the stored spec.
+			spec := []byte(j.JobSpecData)
 			var retry *schemas.JobRetry
-			raw, err := schemas.JSONObjectField([]byte(j.JobSpecData), "retry")
+			raw, err := schemas.JSONObjectField(spec, "retry")
 			if err == nil && raw != nil {
 				err = json.Unmarshal(raw, &retry)
 			}
 			if err != nil {
 				return nil, fmt.Errorf("decode job spec of %s: %w", j.JobName, err)
 			}
-			out.Jobs = append(out.Jobs, schemas.Job{JobSpec: schemas.StoredJobSpec([]byte(j.JobSpecData), j.ReplicaNum, j.JobNum)})
+			out.Jobs = append(out.Jobs, schemas.Job{JobSpec: schemas.StoredJobSpec(spec, j.ReplicaNum, j.JobNum)})
 			retries = append(retries, retry)
 			n++
 		}

@@ -87,7 +87,6 @@ func (s *Server) startBuiltinSSH() (func(), error) {
 			"direct-tcpip": s.sshForward,
 		},
 		SubsystemHandlers: map[string]ssh.SubsystemHandler{"sftp": s.sshSFTP},
-		IdleTimeout:       0,
 	}
 	srv.AddHostKey(signer)
 	if err := ssh.AllocatePty()(srv); err != nil {

@@ -41,22 +41,12 @@ func newKey(t *testing.T) (ssh.Signer, string) {
 	return signer, strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey())))
 }
 
-func loopbackPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // startSSHRunner runs a runner with the built-in SSH server on loopback,
 // accepting one key, with a job running (so sessions get its environment).
 func startSSHRunner(t *testing.T) (*testRunner, ssh.Signer, int) {
 	t.Helper()
 	signer, pub := newKey(t)
-	port := loopbackPort(t)
+	port := testutil.FreePort(t)
 	tr := startRunner(t, func(c *Config) {
 		c.HTTPAddress, c.SSHPort, c.SSHAuthorizedKeys, c.BuiltinSSH = "127.0.0.1", port, []string{pub}, true
 	})

@@ -4,13 +4,14 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/dstackgo/dstack/backends/agent/internal/testutil"
 )
 
 const testImage = "dstack-test/busybox:1"
@@ -93,14 +94,7 @@ func removeTaskContainers(t *testing.T, api *dockerAPI, taskID string) {
 	}
 }
 
-func freePort(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+func freePort(t *testing.T) int { return testutil.FreePort(t) }
 
 // assertHostConfig checks the limits and mounts of the bridge test's container.
 func assertHostConfig(t *testing.T, api *dockerAPI, containerID string) {

@@ -12,27 +12,31 @@ import (
 // parallelFrom is the length from which an array is decoded on several cores.
 const parallelFrom = 16
 
-// decodeList decodes a JSON array (or null) into a slice. Arrays of at least
-// parallelFrom elements are cut into their elements with a scan of the bytes
-// and decoded by one worker per core; the result and the errors are those of
-// json.Unmarshal.
-func decodeList[T any](data []byte) ([]T, error) {
-	return decodeListWith(data, func(b []byte, v *T) error { return json.Unmarshal(b, v) })
-}
+// unmarshal is json.Unmarshal for one element of a list.
+func unmarshal[T any](b []byte, v *T) error { return json.Unmarshal(b, v) }
 
-// decodeListWith is decodeList with decode for each element.
-func decodeListWith[T any](data []byte, decode func([]byte, *T) error) ([]T, error) {
-	workers := runtime.GOMAXPROCS(0)
+// decodeList decodes a JSON array (or null) into a slice, each element with
+// decode. Arrays of at least parallelFrom elements are decoded by one worker
+// per core; the array is cut into its elements by a scan of the bytes, and
+// input that is not an array gets json.Unmarshal's error.
+func decodeList[T any](data []byte, decode func([]byte, *T) error) ([]T, error) {
 	elems, err := schemas.SplitJSONArray(data)
-	if err != nil || workers < 2 || len(elems) < parallelFrom {
+	if err != nil {
 		var out []T
-		return out, json.Unmarshal(data, &out)
+		if err := json.Unmarshal(data, &out); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("not a JSON array: %w", err)
 	}
 	if elems == nil {
 		return nil, nil
 	}
 	out := make([]T, len(elems))
 	errs := make([]error, len(elems))
+	workers := runtime.GOMAXPROCS(0)
+	if len(elems) < parallelFrom {
+		workers = 1
+	}
 	var wg sync.WaitGroup
 	per := (len(elems) + workers - 1) / workers
 	for w := 0; w*per < len(elems); w++ {

@@ -12,7 +12,7 @@ func checkSame(t *testing.T, data string) {
 	t.Helper()
 	var want []any
 	wantErr := json.Unmarshal([]byte(data), &want)
-	got, err := decodeList[any]([]byte(data))
+	got, err := decodeList([]byte(data), unmarshal[any])
 	if (err != nil) != (wantErr != nil) {
 		t.Fatalf("%q: error %v, json.Unmarshal's %v", data, err, wantErr)
 	}

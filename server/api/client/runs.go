@@ -9,7 +9,7 @@ import (
 // ListRuns lists runs (POST /api/runs/list). The body is sent as given:
 // the official CLI sends every field, nulls included.
 func (c *Client) ListRuns(ctx context.Context, req schemas.ListRunsRequest) ([]schemas.Run, error) {
-	return callList[schemas.Run](ctx, c, "/api/runs/list", req, nil)
+	return callList(ctx, c, "/api/runs/list", req, unmarshal[schemas.Run])
 }
 
 // ListRunsStored is ListRuns for listings that show runs: their specs stay

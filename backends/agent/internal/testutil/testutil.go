@@ -3,6 +3,7 @@ package testutil
 
 import (
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,4 +64,15 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// FreePort returns a loopback TCP port that nothing listened on a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
