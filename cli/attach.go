@@ -61,8 +61,11 @@ type jobTarget struct {
 func targetOf(run *schemas.Run, job *schemas.Job) (*jobTarget, error) {
 	sub := job.JobSubmissions[len(job.JobSubmissions)-1]
 	jpd, jrd := sub.JobProvisioningData, sub.JobRuntimeData
+	if run.Status.Finished() || sub.Status.Finished() {
+		return nil, fmt.Errorf("the run %s has finished (%s): there is nothing to attach to", runName(run), jobStatusText(sub))
+	}
 	if sub.Status != schemas.JobRunning || jpd == nil || jpd.Hostname == nil || *jpd.Hostname == "" {
-		return nil, fmt.Errorf("the run %s is not running yet (%s)", runName(run), sub.Status)
+		return nil, fmt.Errorf("the run %s is not running yet (%s); `dstack ps -w` shows when it is", runName(run), jobStatusText(sub))
 	}
 	port := 22
 	if jpd.SSHPort != nil && *jpd.SSHPort > 0 {
