@@ -49,5 +49,7 @@ fi
 
 echo "==> go vet"
 go vet ./...
+echo "==> cross-build and vet linux/darwin x amd64/arm64"
+make --no-print-directory cross
 echo "==> go test"
 go test -count=1 -timeout 25m "$@" ./...

@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/dstackgo/dstack/backends/agent/dist"
 	"github.com/dstackgo/dstack/server"
 )
 
@@ -33,7 +34,8 @@ func serverCommand(b Build) *cli.Command {
 			&cli.IntFlag{Name: "db-pool-size", Value: 40, EnvVars: []string{"DSTACK_DB_POOL_SIZE"}, Usage: "PostgreSQL connections"},
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, EnvVars: []string{"DSTACK_UPDATE_DEFAULT_PROJECT"}, Usage: "update project main in ~/.dstack/config.yml without asking"},
 			&cli.BoolFlag{Name: "background-disabled", EnvVars: []string{"DSTACK_SERVER_BACKGROUND_PROCESSING_DISABLED"}, Usage: "serve the API only (another replica processes runs)"},
-			&cli.StringFlag{Name: "agent-binary", EnvVars: []string{"DSTACK_SERVER_AGENT_BINARY"}, Usage: "Linux dstack binary to deploy to SSH hosts (default: this one)"},
+			&cli.StringFlag{Name: "agent-binary", EnvVars: []string{"DSTACK_SERVER_AGENT_BINARY"}, Usage: "path or URL of the Linux dstack binary for SSH hosts; {os}, {arch}, {version} are replaced (default: this one when it fits, else the release download)"},
+			&cli.StringFlag{Name: "agent-release-url", EnvVars: []string{"DSTACK_SERVER_AGENT_RELEASE_URL"}, Usage: "folder of the release archives to download agents from, {version} replaced (a mirror)", DefaultText: dist.DefaultReleaseURL},
 			&cli.StringFlag{Name: "cloudwatch-log-group", EnvVars: []string{"DSTACK_SERVER_CLOUDWATCH_LOG_GROUP"}, Usage: "store job logs in this CloudWatch Logs group (it must exist)"},
 			&cli.StringFlag{Name: "cloudwatch-log-region", EnvVars: []string{"DSTACK_SERVER_CLOUDWATCH_LOG_REGION"}, Usage: "the CloudWatch Logs group's region"},
 			&cli.StringFlag{Name: "cloudwatch-endpoint", EnvVars: []string{"DSTACK_SERVER_CLOUDWATCH_ENDPOINT"}, Usage: "CloudWatch Logs endpoint URL (an emulator)", Hidden: true},
@@ -65,6 +67,7 @@ func runServer(c *cli.Context, b Build) error {
 		URL: c.String("url"), AdminToken: c.String("token"), ConfigDisabled: c.Bool("config-disabled"),
 		ProjectQuota: c.Int("project-quota"), DBPoolSize: c.Int("db-pool-size"), Logger: log,
 		BackgroundDisabled: c.Bool("background-disabled"), AgentBinary: c.String("agent-binary"),
+		AgentReleaseURL: c.String("agent-release-url"),
 		CloudWatchGroup: c.String("cloudwatch-log-group"), CloudWatchRegion: c.String("cloudwatch-log-region"),
 		CloudWatchEndpoint: c.String("cloudwatch-endpoint"), JobNetworkMode: c.Int("job-network-mode"),
 		CodeUploadLimit: c.Int64("code-upload-limit"), ConsoleSSHPort: c.Int("console-ssh-port"),

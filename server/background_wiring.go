@@ -3,11 +3,11 @@ package server
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/google/uuid"
 
+	"github.com/dstackgo/dstack/backends/agent/dist"
 	sshfleet "github.com/dstackgo/dstack/backends/ssh"
 	"github.com/dstackgo/dstack/logstore"
 	"github.com/dstackgo/dstack/server/background"
@@ -17,18 +17,12 @@ import (
 func (s *Server) startBackground() {
 	log := s.log.With("component", "background")
 	s.pool = sshfleet.NewPool(sshfleet.PoolOptions{HostKeys: background.HostKeys{DB: s.db}, Logger: log.With("component", "ssh")})
-	path := s.opts.AgentBinary
-	if path == "" {
-		path, _ = os.Executable()
-	}
-	if b, err := sshfleet.OpenBinary(path); err != nil {
-		log.Warn("SSH fleets cannot be deployed: this server has no Linux dstack binary for hosts", "path", path, "err", err)
-	} else {
-		s.binary = b
-	}
+	locator := dist.New(dist.Options{Version: s.opts.Version, Configured: s.opts.AgentBinary,
+		CacheDir: filepath.Join(s.opts.Dir, "bin"), ReleaseURL: s.opts.AgentReleaseURL})
+	s.binaries = &sshfleet.Binaries{Locate: locator.Path}
 	running := &background.JobsRunning{Env: s.env, Pool: s.pool, Log: log.With("component", "background.jobs_running")}
 	s.supervisor = background.New(s.db, log, background.Options{Replica: uuid.NewString()[:8]},
-		&background.Instances{Env: s.env, Pool: s.pool, HostKeys: background.HostKeys{DB: s.db}, Binary: s.binary, Log: log.With("component", "background.instances")},
+		&background.Instances{Env: s.env, Pool: s.pool, HostKeys: background.HostKeys{DB: s.db}, Binaries: s.binaries, Log: log.With("component", "background.instances")},
 		&background.Fleets{Env: s.env, Log: log.With("component", "background.fleets")},
 		&background.JobsSubmitted{Env: s.env, Log: log.With("component", "background.jobs_submitted"), NetworkMode: s.opts.JobNetworkMode},
 		running,
@@ -62,8 +56,8 @@ func (s *Server) closeAgents() {
 		_ = s.pool.Close()
 		s.pool = nil
 	}
-	if s.binary != nil {
-		_ = s.binary.Close()
-		s.binary = nil
+	if s.binaries != nil {
+		_ = s.binaries.Close()
+		s.binaries = nil
 	}
 }

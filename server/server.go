@@ -46,9 +46,12 @@ type Options struct {
 	DBPoolSize     int
 	// BackgroundDisabled runs the API only (DSTACK_SERVER_BACKGROUND_PROCESSING_DISABLED).
 	BackgroundDisabled bool
-	// AgentBinary is the Linux dstack binary deployed to SSH hosts; the
-	// running binary when empty.
+	// AgentBinary is the path or URL of the Linux dstack binary deployed to
+	// SSH hosts, with {os}, {arch} and {version} (see backends/agent/dist);
+	// the running binary when it fits the host, else the release download.
 	AgentBinary string
+	// AgentReleaseURL is the folder of release archives (dist.DefaultReleaseURL).
+	AgentReleaseURL string
 	// CloudWatchGroup and CloudWatchRegion store job logs in CloudWatch Logs
 	// instead of files under Dir.
 	CloudWatchGroup  string
@@ -81,7 +84,7 @@ type Server struct {
 	console    *sshconsole.Server
 	notifier   *background.Notifier
 	pool       *sshfleet.Pool
-	binary     *sshfleet.Binary
+	binaries   *sshfleet.Binaries
 	log        *slog.Logger
 	AdminToken string
 	// Keyring is the encryption keyring config.yml configures.

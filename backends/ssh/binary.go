@@ -1,12 +1,15 @@
 package sshfleet
 
 import (
+	"context"
 	"crypto/sha256"
 	"debug/elf"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"sync"
 )
 
 // Binary is the dstack executable deployed to hosts (it runs as `dstack
@@ -103,4 +106,58 @@ func checkPlatform(target Target, f hostFacts, binArch string) error {
 				"configure a linux/%s dstack binary for this host", target.Addr(), arch, f.Machine, binArch, arch)}
 	}
 	return nil
+}
+
+// BinarySource gives the Linux dstack executable for an architecture
+// ("amd64" or "arm64"), so that one server deploys hosts of either.
+type BinarySource interface {
+	Binary(ctx context.Context, arch string) (*Binary, error)
+}
+
+// Binaries opens, once per architecture, the executable that Locate finds
+// (see backends/agent/dist). It is safe for concurrent use.
+type Binaries struct {
+	// Locate returns the path of a linux/arch dstack executable.
+	Locate func(ctx context.Context, goos, goarch string) (string, error)
+
+	mu   sync.Mutex
+	open map[string]*Binary
+}
+
+// Binary returns the opened executable for arch.
+func (s *Binaries) Binary(ctx context.Context, arch string) (*Binary, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b, ok := s.open[arch]; ok {
+		return b, nil
+	}
+	path, err := s.Locate(ctx, "linux", arch)
+	if err != nil {
+		return nil, err
+	}
+	b, err := OpenBinary(path)
+	if err != nil {
+		return nil, err
+	}
+	if b.Arch() != arch {
+		_ = b.Close()
+		return nil, fmt.Errorf("dstack binary %s is built for linux/%s, not linux/%s", path, b.Arch(), arch)
+	}
+	if s.open == nil {
+		s.open = map[string]*Binary{}
+	}
+	s.open[arch] = b
+	return b, nil
+}
+
+// Close closes the executables opened so far.
+func (s *Binaries) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for arch, b := range s.open {
+		errs = append(errs, b.Close())
+		delete(s.open, arch)
+	}
+	return errors.Join(errs...)
 }

@@ -21,8 +21,12 @@ const DefaultShimPort = 10998
 
 // DeployOptions configure Deploy.
 type DeployOptions struct {
-	// Binary is the dstack executable to run as the shim (required).
+	// Binary is the dstack executable to run as the shim; when nil,
+	// Binaries gives the one for the host's architecture.
 	Binary *Binary
+	// Binaries gives the executable per architecture (one of Binary and
+	// Binaries is required).
+	Binaries BinarySource
 	// AuthorizedKeys are public keys (authorized_keys lines: the project key
 	// and the fleet's keys) added to the SSH user's ~/.ssh/authorized_keys,
 	// tagged AuthorizedKeysMarker, unless already present.
@@ -70,7 +74,7 @@ type deployer struct {
 // is not running), waits for the healthcheck through the SSH tunnel and
 // reads host_info.json. Failures are *Error values (see KindOf).
 func Deploy(ctx context.Context, conn *Conn, opts DeployOptions) (*HostInfo, error) {
-	if opts.Binary == nil {
+	if opts.Binary == nil && opts.Binaries == nil {
 		return nil, errors.New("deploy: no dstack binary given")
 	}
 	if opts.ShimPort == 0 {
@@ -86,9 +90,10 @@ func Deploy(ctx context.Context, conn *Conn, opts DeployOptions) (*HostInfo, err
 	if err := d.probe(ctx); err != nil {
 		return nil, err
 	}
-	if err := checkPlatform(conn.target, d.facts, opts.Binary.Arch()); err != nil {
+	if err := d.chooseBinary(ctx); err != nil {
 		return nil, err
 	}
+	opts = d.opts
 	mode, err := chooseMode(opts.Mode, d.facts)
 	if err != nil {
 		return nil, err
@@ -131,6 +136,22 @@ func Deploy(ctx context.Context, conn *Conn, opts DeployOptions) (*HostInfo, err
 	d.log.Info("shim deployed", "uploaded", uploaded, "restarted", started, "cpus", info.CPUs, "gpus", info.GpuCount)
 	return &HostInfo{Info: info, OS: "linux", Arch: opts.Binary.Arch(), Mode: mode, ShimHome: lay.Home,
 		ShimVersion: version, Uploaded: uploaded, Restarted: started}, nil
+}
+
+// chooseBinary settles the executable for the probed host: the one given,
+// or the one for the host's architecture, and checks the host can run it.
+func (d *deployer) chooseBinary(ctx context.Context) error {
+	if d.opts.Binary == nil {
+		if err := checkPlatform(d.conn.target, d.facts, unameArch(d.facts.Machine)); err != nil {
+			return err
+		}
+		b, err := d.opts.Binaries.Binary(ctx, unameArch(d.facts.Machine))
+		if err != nil {
+			return &Error{Kind: KindUnsupportedHost, Msg: fmt.Sprintf("host %s: %v", d.conn.target.Addr(), err), Err: err}
+		}
+		d.opts.Binary = b
+	}
+	return checkPlatform(d.conn.target, d.facts, d.opts.Binary.Arch())
 }
 
 // shimEnv returns shim.env's variables: upstream's defaults, the fleet's

@@ -29,9 +29,10 @@ type Instances struct {
 	Env      *services.Env
 	Pool     *sshfleet.Pool
 	HostKeys HostKeys
-	// Binary is the dstack executable deployed to hosts.
-	Binary *sshfleet.Binary
-	Log    *slog.Logger
+	// Binaries gives the dstack executable deployed to a host, by its
+	// architecture.
+	Binaries sshfleet.BinarySource
+	Log      *slog.Logger
 	// DeployTimeout is how long a host may fail to deploy before it is
 	// given up.
 	DeployTimeout time.Duration
@@ -206,8 +207,8 @@ func (p *Instances) deploy(ctx context.Context, log *slog.Logger, in *db.Instanc
 }
 
 func (p *Instances) connectAndDeploy(ctx context.Context, in *db.Instance, rh *services.RemoteHost, t sshfleet.Target) (*sshfleet.HostInfo, error) {
-	if p.Binary == nil {
-		return nil, errors.New("this server has no Linux dstack binary to deploy to hosts (run a Linux build of the server, or set DSTACK_SERVER_AGENT_BINARY)")
+	if p.Binaries == nil {
+		return nil, errors.New("this server has no Linux dstack binary to deploy to hosts (set DSTACK_SERVER_AGENT_BINARY)")
 	}
 	conn, err := p.Pool.Get(ctx, t)
 	if err != nil {
@@ -221,7 +222,7 @@ func (p *Instances) connectAndDeploy(ctx context.Context, in *db.Instance, rh *s
 	if rh.PublicKey != "" {
 		keys = append(keys, rh.PublicKey)
 	}
-	return sshfleet.Deploy(ctx, conn, sshfleet.DeployOptions{Binary: p.Binary, AuthorizedKeys: keys, Env: rh.Env,
+	return sshfleet.Deploy(ctx, conn, sshfleet.DeployOptions{Binaries: p.Binaries, AuthorizedKeys: keys, Env: rh.Env,
 		HealthTimeout: deployHealthTimeout, Logger: p.Log})
 }
 
@@ -233,7 +234,7 @@ func (p *Instances) check(ctx context.Context, log *slog.Logger, in *db.Instance
 	cctx, cancel := withReserve(ctx)
 	defer cancel()
 	err := p.healthcheck(cctx, t)
-	if errors.Is(err, errShimDown) && in.Status == string(schemas.InstanceIdle) && p.Binary != nil {
+	if errors.Is(err, errShimDown) && in.Status == string(schemas.InstanceIdle) && p.Binaries != nil {
 		log.Warn("the shim is not running; starting it again", "err", err)
 		if _, derr := p.connectAndDeploy(cctx, in, rh, t); derr != nil {
 			err = fmt.Errorf("%w; starting it again failed: %v", err, derr)

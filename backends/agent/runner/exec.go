@@ -57,7 +57,7 @@ func (s *Server) shell() string {
 // startProcess starts cmd in its own session on a pseudo-terminal (so that
 // programs line-buffer their output), falling back to a pipe.
 func startProcess(cmd *exec.Cmd, cred *syscall.Credential) (*process, error) {
-	attr := &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGKILL}
+	attr := jobProcAttr(cred)
 	master, slave, err := openPTY()
 	if err == nil {
 		attr.Setsid, attr.Setctty, attr.Ctty = true, true, 0
