@@ -42,6 +42,9 @@ func serverCommand(b Build) *cli.Command {
 			&cli.IntFlag{Name: "job-network-mode", Value: 2, EnvVars: []string{"DSTACK_SERVER_JOB_NETWORK_MODE"}, Usage: "1: bridge unless multi-node, 2: host for whole instances, 3: always bridge"},
 			&cli.Int64Flag{Name: "code-upload-limit", Value: 2 << 20, EnvVars: []string{"DSTACK_SERVER_CODE_UPLOAD_LIMIT"}, Usage: "largest code or files upload in bytes (0: no limit)"},
 			&cli.IntFlag{Name: "console-ssh-port", EnvVars: []string{"DSTACK_SERVER_CONSOLE_SSH_PORT"}, Usage: "serve the console over SSH on this port (users log in with their registered SSH keys)"},
+			&cli.StringFlag{Name: "litestream-replica-url", EnvVars: []string{"LITESTREAM_REPLICA_URL"}, Usage: "replicate the SQLite database continuously to s3://, gcs://, abs:// or file:// and restore it from there when absent"},
+			&cli.BoolFlag{Name: "enable-prometheus-metrics", Usage: "serve Prometheus metrics at /metrics (or set DSTACK_ENABLE_PROMETHEUS_METRICS)"},
+			&cli.StringFlag{Name: "prometheus-auth-token", EnvVars: []string{"DSTACK_PROMETHEUS_AUTH_TOKEN"}, Usage: "require this bearer token on /metrics"},
 			&cli.BoolFlag{Name: "no-default", EnvVars: []string{"DSTACK_DO_NOT_UPDATE_DEFAULT_PROJECT"}, Usage: "leave ~/.dstack/config.yml alone"},
 		},
 		Action: func(c *cli.Context) error { return runServer(c, b) },
@@ -71,7 +74,10 @@ func runServer(c *cli.Context, b Build) error {
 		CloudWatchGroup: c.String("cloudwatch-log-group"), CloudWatchRegion: c.String("cloudwatch-log-region"),
 		CloudWatchEndpoint: c.String("cloudwatch-endpoint"), JobNetworkMode: c.Int("job-network-mode"),
 		CodeUploadLimit: c.Int64("code-upload-limit"), ConsoleSSHPort: c.Int("console-ssh-port"),
-		Announce: func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) },
+		LitestreamURL: c.String("litestream-replica-url"),
+		Metrics:       c.Bool("enable-prometheus-metrics") || envSwitch("DSTACK_ENABLE_PROMETHEUS_METRICS"),
+		MetricsToken:  c.String("prometheus-auth-token"),
+		Announce:      func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) },
 	})
 	if err != nil {
 		return err
@@ -82,6 +88,20 @@ func runServer(c *cli.Context, b Build) error {
 		}
 	}
 	return srv.Run(c.Context)
+}
+
+// envSwitch reports whether a switch variable is set: as upstream, any
+// value turns it on, except an explicit 0, false, no or off.
+func envSwitch(name string) bool {
+	v, ok := os.LookupEnv(name)
+	if !ok {
+		return false
+	}
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "0", "false", "no", "off":
+		return false
+	}
+	return true
 }
 
 // updateDefaultProject points project main of ~/.dstack/config.yml at this

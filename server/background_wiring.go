@@ -16,12 +16,17 @@ import (
 // startBackground builds the pipelines and lets the services wake them.
 func (s *Server) startBackground() {
 	log := s.log.With("component", "background")
-	s.pool = sshfleet.NewPool(sshfleet.PoolOptions{HostKeys: background.HostKeys{DB: s.db}, Logger: log.With("component", "ssh")})
+	popts := sshfleet.PoolOptions{HostKeys: background.HostKeys{DB: s.db}, Logger: log.With("component", "ssh")}
+	bopts := background.Options{Replica: uuid.NewString()[:8]}
+	if s.metrics != nil {
+		popts.Observer, bopts.OnClaim = s.metrics, s.metrics.Claimed
+	}
+	s.pool = sshfleet.NewPool(popts)
 	locator := dist.New(dist.Options{Version: s.opts.Version, Configured: s.opts.AgentBinary,
 		CacheDir: filepath.Join(s.opts.Dir, "bin"), ReleaseURL: s.opts.AgentReleaseURL})
 	s.binaries = &sshfleet.Binaries{Locate: locator.Path}
 	running := &background.JobsRunning{Env: s.env, Pool: s.pool, Log: log.With("component", "background.jobs_running")}
-	s.supervisor = background.New(s.db, log, background.Options{Replica: uuid.NewString()[:8]},
+	s.supervisor = background.New(s.db, log, bopts,
 		&background.Instances{Env: s.env, Pool: s.pool, HostKeys: background.HostKeys{DB: s.db}, Binaries: s.binaries, Log: log.With("component", "background.instances")},
 		&background.Fleets{Env: s.env, Log: log.With("component", "background.fleets")},
 		&background.JobsSubmitted{Env: s.env, Log: log.With("component", "background.jobs_submitted"), NetworkMode: s.opts.JobNetworkMode},

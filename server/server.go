@@ -20,9 +20,10 @@ import (
 	sshfleet "github.com/dstackgo/dstack/backends/ssh"
 	"github.com/dstackgo/dstack/crypto"
 	"github.com/dstackgo/dstack/db"
-	"github.com/dstackgo/dstack/server/api"
+	"github.com/dstackgo/dstack/db/replica"
 	"github.com/dstackgo/dstack/server/background"
 	"github.com/dstackgo/dstack/server/config"
+	"github.com/dstackgo/dstack/server/metrics"
 	"github.com/dstackgo/dstack/server/services"
 	"github.com/dstackgo/dstack/server/sshconsole"
 )
@@ -64,6 +65,15 @@ type Options struct {
 	CodeUploadLimit int64
 	// ConsoleSSHPort serves the console over SSH on Host:ConsoleSSHPort (0: off).
 	ConsoleSSHPort int
+	// LitestreamURL replicates the SQLite database to this replica and
+	// restores it from there when absent (LITESTREAM_REPLICA_URL).
+	LitestreamURL string
+	// LitestreamSyncInterval is how often changes are shipped; 1 s when 0.
+	LitestreamSyncInterval time.Duration
+	// Metrics serves Prometheus metrics at /metrics
+	// (DSTACK_ENABLE_PROMETHEUS_METRICS), behind MetricsToken when set.
+	Metrics      bool
+	MetricsToken string
 	// ResubmitAfter is the back-off before a pending run's resubmission
 	// number attempt; nil means upstream's schedule (15 s, 30 s, 1 m, …).
 	ResubmitAfter func(attempt int) time.Duration
@@ -85,6 +95,8 @@ type Server struct {
 	notifier   *background.Notifier
 	pool       *sshfleet.Pool
 	binaries   *sshfleet.Binaries
+	replica    *replica.Replica
+	metrics    *metrics.Metrics
 	log        *slog.Logger
 	AdminToken string
 	// Keyring is the encryption keyring config.yml configures.
@@ -128,6 +140,10 @@ func New(ctx context.Context, o Options) (s *Server, err error) {
 			_ = ln.Close()
 		}
 	}()
+	rep, err := prepareReplica(ctx, o, target)
+	if err != nil {
+		return nil, err
+	}
 	d, err := db.Open(ctx, target, db.Options{Logger: log.With("component", "db"), PoolSize: o.DBPoolSize})
 	if err != nil {
 		return nil, err
@@ -141,6 +157,16 @@ func New(ctx context.Context, o Options) (s *Server, err error) {
 		return nil, fmt.Errorf("migrate %s: %w", target, err)
 	} else if len(applied) > 0 {
 		log.Info("applied migrations", "count", len(applied), "last", applied[len(applied)-1])
+	}
+	if rep != nil {
+		if err = rep.Start(context.WithoutCancel(ctx)); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil {
+				_ = rep.Close(context.WithoutCancel(ctx))
+			}
+		}()
 	}
 	logs, err := openLogStore(ctx, o)
 	if err != nil {
@@ -166,13 +192,13 @@ func New(ctx context.Context, o Options) (s *Server, err error) {
 		}
 		log.Info("wrote a default config", "path", cfgPath)
 	}
-	s = &Server{opts: o, db: d, env: env, listener: ln, log: log, AdminToken: token, Keyring: keyring}
+	s = &Server{opts: o, db: d, env: env, listener: ln, log: log, AdminToken: token, Keyring: keyring, replica: rep}
+	status := &services.Status{Env: env, Version: o.Version, Database: target.String(), StartedAt: time.Now(),
+		Replication: s.replicationStatus}
+	s.http = &http.Server{Handler: s.handler(status), ReadHeaderTimeout: 30 * time.Second}
 	if !o.BackgroundDisabled {
 		s.startBackground()
 	}
-	router := api.New(env, log.With("component", "api")).
-		WithStatus(&services.Status{Env: env, Version: o.Version, Database: target.String(), StartedAt: time.Now()})
-	s.http = &http.Server{Handler: router, ReadHeaderTimeout: 30 * time.Second}
 	if err = s.startConsole(); err != nil {
 		s.closeAgents()
 		return nil, err
@@ -255,7 +281,13 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.log.Info("shutting down: close database")
 	if err := s.db.Close(); err != nil {
-		return errors.Join(serveErr, fmt.Errorf("close database: %w", err))
+		serveErr = errors.Join(serveErr, fmt.Errorf("close database: %w", err))
+	}
+	if s.replica != nil {
+		s.log.Info("shutting down: ship the last changes to the replica")
+		if err := s.replica.Close(sctx); err != nil {
+			serveErr = errors.Join(serveErr, err)
+		}
 	}
 	return serveErr
 }
@@ -264,7 +296,11 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) Close() error {
 	_ = s.listener.Close()
 	s.closeAgents()
-	return s.db.Close()
+	err := s.db.Close()
+	if s.replica != nil {
+		err = errors.Join(err, s.replica.Close(context.Background()))
+	}
+	return err
 }
 
 func listen(host string, port int) (net.Listener, error) {

@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"github.com/dstackgo/dstack/server/schemas"
+
 	"flag"
 	"fmt"
 	"os"
@@ -61,6 +63,9 @@ func TestGoldenPages(t *testing.T) {
 		{name: "keys", keys: []string{"4"}},
 		{name: "keys_not_admin", setup: func(f *fakeBackend) { f.ident.Admin = false }, keys: []string{"4"}},
 		{name: "server", keys: []string{"5"}},
+		{name: "server_replicated", setup: func(f *fakeBackend) {
+			f.status.Replication = &schemas.ReplicationStatus{URL: "s3://backups/dstack", LocalTXID: 120, ReplicaTXID: 118, LagSeconds: 2}
+		}, keys: []string{"5"}},
 		{name: "server_not_available", setup: func(f *fakeBackend) {
 			f.errs["ServerStatus"] = fmt.Errorf("%w (not found: /api/admin/server/status)", ErrNotAvailable)
 		}, keys: []string{"5"}},

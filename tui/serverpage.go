@@ -101,8 +101,19 @@ func (p *serverPage) View() string {
 		kv("version", fmt.Sprintf("%s (API %s)", s.Version, s.CompatibleVersion)),
 		kv("database", s.Database),
 		kv("log storage", s.LogStorage),
-		kv("uptime", fmt.Sprintf("%s (since %s)", dur(time.Duration(s.UptimeSeconds*float64(time.Second))), s.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC"))),
-		"")
+		kv("uptime", fmt.Sprintf("%s (since %s)", dur(time.Duration(s.UptimeSeconds*float64(time.Second))), s.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC"))))
+	if r := s.Replication; r != nil {
+		line := kv("replica", fmt.Sprintf("%s, lag %s (transaction %d of %d)", r.URL,
+			dur(time.Duration(r.LagSeconds*float64(time.Second))), r.ReplicaTXID, r.LocalTXID))
+		if r.Error != "" {
+			line += ": " + r.Error
+		}
+		if r.LagSeconds >= 60 || r.Error != "" {
+			line = st.Warn.Render(line)
+		}
+		lines = append(lines, line)
+	}
+	lines = append(lines, "")
 	if p.ident != nil {
 		lines = append(lines[:1], append([]string{kv("url", p.ident.ServerURL)}, lines[1:]...)...)
 	}

@@ -111,7 +111,7 @@ func (c *Conn) HTTPClient(port int) *http.Client {
 		return hc
 	}
 	remote := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	hc := &http.Client{Transport: &http.Transport{
+	var rt http.RoundTripper = &http.Transport{
 		Proxy: nil, // never through an HTTP proxy from the environment
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return c.Dial(ctx, "tcp", remote)
@@ -119,7 +119,15 @@ func (c *Conn) HTTPClient(port int) *http.Client {
 		MaxIdleConns:        16,
 		MaxIdleConnsPerHost: 16,
 		IdleConnTimeout:     90 * time.Second,
-	}}
+	}
+	if c.opts.Observer != nil {
+		agent := "runner"
+		if port == DefaultShimPort {
+			agent = "shim"
+		}
+		rt = observedTransport{next: rt, obs: c.opts.Observer, agent: agent}
+	}
+	hc := &http.Client{Transport: rt}
 	c.clients[port] = hc
 	return hc
 }
@@ -236,4 +244,22 @@ func tail(b []byte, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.TrimSpace(strings.Join(lines, "\n"))
+}
+
+// observedTransport reports failed agent requests to an Observer.
+type observedTransport struct {
+	next  http.RoundTripper
+	obs   Observer
+	agent string
+}
+
+func (t observedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(req)
+	switch {
+	case err != nil && req.Context().Err() == nil:
+		t.obs.AgentError(t.agent, "unreachable")
+	case err == nil && resp.StatusCode >= 500:
+		t.obs.AgentError(t.agent, "http_5xx")
+	}
+	return resp, err
 }

@@ -29,6 +29,19 @@ type PoolOptions struct {
 	KeepaliveTimeout time.Duration
 	// Logger receives connection events; slog.Default() by default.
 	Logger *slog.Logger
+	// Observer is told of failed connections and agent requests (metrics);
+	// nil ignores them.
+	Observer Observer
+}
+
+// Observer counts failures; its methods must be quick and safe for
+// concurrent use.
+type Observer interface {
+	// SSHError reports a failed SSH connection to a host.
+	SSHError(kind Kind)
+	// AgentError reports a request to a host's agent ("shim" or "runner")
+	// that failed in transport ("unreachable") or answered 5xx ("http_5xx").
+	AgentError(agent, reason string)
 }
 
 // Pool keeps one live SSH connection per Target (per user, address, key and
@@ -126,6 +139,9 @@ func (p *Pool) fill(ctx context.Context, key string, e *poolEntry, t Target) (*C
 		p.log.Debug("SSH connected", "target", t.String(), "took", time.Since(start))
 	} else {
 		p.log.Debug("SSH connect failed", "target", t.String(), "err", err)
+		if p.opts.Observer != nil && !errors.Is(err, context.Canceled) {
+			p.opts.Observer.SSHError(KindOf(err))
+		}
 	}
 	p.mu.Lock()
 	e.conn, e.err = c, err

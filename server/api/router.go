@@ -22,8 +22,9 @@ type Router struct {
 	publicKeys services.PublicKeys
 }
 
-// New builds the router over the services' environment.
-func New(env *services.Env, log *slog.Logger) *Router {
+// New builds the router over the services' environment; middleware runs
+// around every route (request metrics).
+func New(env *services.Env, log *slog.Logger, middleware ...gin.HandlerFunc) *Router {
 	gin.SetMode(gin.ReleaseMode)
 	r := &Router{
 		engine: gin.New(), log: log, env: env,
@@ -32,6 +33,7 @@ func New(env *services.Env, log *slog.Logger) *Router {
 	}
 	r.engine.HandleMethodNotAllowed = true
 	r.engine.Use(r.recoverer, r.accessLog)
+	r.engine.Use(middleware...)
 	r.engine.NoRoute(func(c *gin.Context) { writeJSON(c, http.StatusNotFound, gin.H{"detail": "Not Found"}) })
 	r.engine.NoMethod(func(c *gin.Context) { writeJSON(c, http.StatusMethodNotAllowed, gin.H{"detail": "Method Not Allowed"}) })
 	r.engine.GET("/healthcheck", func(c *gin.Context) { writeJSON(c, http.StatusOK, gin.H{"status": "running"}) })

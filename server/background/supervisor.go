@@ -44,6 +44,8 @@ type Options struct {
 	ItemTimeout time.Duration
 	// Idle is the longest wait between claims when nothing wakes a pipeline.
 	Idle time.Duration
+	// OnClaim, when set, is told how many rows a pipeline claimed (metrics).
+	OnClaim func(pipeline string, n int)
 }
 
 // Supervisor runs pipelines until its context ends.
@@ -143,6 +145,9 @@ func (s *Supervisor) claimAndProcess(ctx context.Context, l *loop, log *slog.Log
 	ids, token, err := db.ClaimRows(ctx, s.db, c, time.Now().UTC())
 	if err != nil || len(ids) == 0 {
 		return 0, err
+	}
+	if s.opts.OnClaim != nil {
+		s.opts.OnClaim(l.p.Name(), len(ids))
 	}
 	if bp, ok := l.p.(BatchPipeline); ok {
 		s.guard(ctx, log, "batch", func(ctx context.Context) error { return bp.ProcessBatch(ctx, ids, token) })

@@ -23,4 +23,17 @@ type ServerStatus struct {
 	StartedAt         time.Time        `json:"started_at"`
 	UptimeSeconds     float64          `json:"uptime_seconds"`
 	Pipelines         []PipelineStatus `json:"pipelines"`
+	// Replication is the SQLite database's Litestream replica, when one is
+	// configured.
+	Replication *ReplicationStatus `json:"replication,omitempty"`
+}
+
+// ReplicationStatus is the state of the database's replica.
+type ReplicationStatus struct {
+	URL         string  `json:"url"`
+	LocalTXID   uint64  `json:"local_txid"`
+	ReplicaTXID uint64  `json:"replica_txid"`
+	LagSeconds  float64 `json:"lag_seconds"`
+	Restored    bool    `json:"restored"`
+	Error       string  `json:"error,omitempty"`
 }

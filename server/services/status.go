@@ -30,6 +30,8 @@ type Status struct {
 	Version   string
 	Database  string
 	StartedAt time.Time
+	// Replication reports the database's replica; nil without one.
+	Replication func() *schemas.ReplicationStatus
 }
 
 // Get counts each pipeline's backlog and how long its oldest row has waited.
@@ -39,6 +41,9 @@ func (s Status) Get(ctx context.Context) (*schemas.ServerStatus, error) {
 		StartedAt: s.StartedAt.UTC(), UptimeSeconds: now.Sub(s.StartedAt).Seconds(), Pipelines: []schemas.PipelineStatus{}}
 	if s.Logs != nil {
 		out.LogStorage = s.Logs.Describe()
+	}
+	if s.Replication != nil {
+		out.Replication = s.Replication()
 	}
 	for _, b := range Backlogs {
 		var row struct {
