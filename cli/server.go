@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -47,7 +46,8 @@ func serverCommand(b Build) *cli.Command {
 			&cli.StringFlag{Name: "prometheus-auth-token", EnvVars: []string{"DSTACK_PROMETHEUS_AUTH_TOKEN"}, Usage: "require this bearer token on /metrics"},
 			&cli.BoolFlag{Name: "no-default", EnvVars: []string{"DSTACK_DO_NOT_UPDATE_DEFAULT_PROJECT"}, Usage: "leave ~/.dstack/config.yml alone"},
 		},
-		Action: func(c *cli.Context) error { return runServer(c, b) },
+		Subcommands: []*cli.Command{migrateDBCommand()},
+		Action:      func(c *cli.Context) error { return runServer(c, b) },
 	}
 }
 
@@ -56,13 +56,9 @@ func runServer(c *cli.Context, b Build) error {
 	if err != nil {
 		return usageError("%v", err)
 	}
-	dir := c.String("dir")
-	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return fmt.Errorf("find home directory (set DSTACK_SERVER_DIR): %w", err)
-		}
-		dir = filepath.Join(home, ".dstack", "server")
+	dir, err := serverDir(c.String("dir"))
+	if err != nil {
+		return err
 	}
 	out := c.App.Writer
 	srv, err := server.New(c.Context, server.Options{
