@@ -12,7 +12,10 @@ TAGS := nomsgpack,urfave_cli_no_docs
 # macOS too; the agents (dstack shim/runner) are Linux-only.
 PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
 
-.PHONY: run build test test-go cross bench lint fmt tidy
+GORELEASER ?= goreleaser
+IMAGE ?= dstack:dev
+
+.PHONY: run build test test-go cross bench lint fmt tidy image release-check release-snapshot
 
 run:
 	$(GO) run . server
@@ -33,6 +36,27 @@ cross:
 		GOOS=$${p%/*} GOARCH=$${p#*/} CGO_ENABLED=0 $(GO) build -tags $(TAGS) -o /dev/null . || exit 1; \
 		GOOS=$${p%/*} GOARCH=$${p#*/} CGO_ENABLED=0 $(GO) vet ./... || exit 1; \
 	done
+
+# image builds the server image from ./dstack on the local Docker Engine
+# (what goreleaser does per architecture, without a registry).
+image: build
+	server/deploy/images.sh $(IMAGE) linux/$$($(GO) env GOARCH)=./dstack
+
+# Release tooling (not part of `make test`): goreleaser v2 on PATH
+# (go install github.com/goreleaser/goreleaser/v2@v2.17.0).
+release-check:
+	$(GORELEASER) check
+
+# Without docker buildx, goreleaser skips the images and the classic
+# builder makes them from dist/'s Linux binaries.
+release-snapshot:
+	@if docker buildx version >/dev/null 2>&1; then \
+		$(GORELEASER) release --snapshot --clean --skip=publish; \
+	else \
+		$(GORELEASER) release --snapshot --clean --skip=publish,docker && \
+		server/deploy/images.sh dstackgo/dstack:snapshot \
+			linux/amd64=$$(ls dist/dstack_linux_amd64*/dstack) linux/arm64=$$(ls dist/dstack_linux_arm64*/dstack); \
+	fi
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...

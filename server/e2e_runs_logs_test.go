@@ -8,12 +8,9 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dstackgo/dstack/backends/mototest"
 	"github.com/dstackgo/dstack/backends/ssh/sshtest"
 	"github.com/dstackgo/dstack/server"
 	"github.com/dstackgo/dstack/server/schemas"
@@ -109,7 +107,7 @@ func checkLogPaging(t *testing.T, s *testServer, run, sub string, lines int) {
 
 func TestCloudWatchLogStorage(t *testing.T) {
 	t.Parallel()
-	endpoint := startMoto(t)
+	endpoint := mototest.Start(t)
 	const group, region = "dstack-e2e", "us-east-1"
 	// The server reads its AWS credentials from the environment; nothing
 	// else in this test process uses AWS, so the variables are set for the
@@ -153,45 +151,6 @@ func TestCloudWatchLogStorage(t *testing.T) {
 	// The runner's own log (diagnose) goes to the runner stream.
 	diag, _ := s.logPages(t, schemas.PollLogsRequest{RunName: "clouded", JobSubmissionID: sub, Diagnose: true})
 	require.NotEmpty(t, diag, "runner logs")
-}
-
-// startMoto runs the AWS emulator until cleanup and returns its endpoint;
-// without moto the test skips (fails under CI=true).
-func startMoto(t *testing.T) string {
-	t.Helper()
-	if out, err := exec.Command("python3", "-c", "import moto.server").CombinedOutput(); err != nil {
-		skipOrFail(t, fmt.Sprintf("moto is not installed (pip install 'moto[server]'): %v: %s", err, out))
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	port := ln.Addr().(*net.TCPAddr).Port
-	require.NoError(t, ln.Close())
-	cmd := exec.Command("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "AWS_CA_BUNDLE=") })
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	require.NoError(t, cmd.Start())
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // moto's own process group
-		<-done
-	})
-	eventually(t, 60*time.Second, "moto listens", func() error {
-		select {
-		case <-done:
-			t.Fatalf("moto exited: %s", logs.String())
-		default:
-		}
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			_ = c.Close()
-		}
-		return err
-	})
-	return "http://" + addr
 }
 
 // setProcessEnv sets an environment variable of the test process until
