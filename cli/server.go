@@ -37,6 +37,8 @@ func serverCommand(b Build) *cli.Command {
 			&cli.StringFlag{Name: "cloudwatch-log-group", EnvVars: []string{"DSTACK_SERVER_CLOUDWATCH_LOG_GROUP"}, Usage: "store job logs in this CloudWatch Logs group (it must exist)"},
 			&cli.StringFlag{Name: "cloudwatch-log-region", EnvVars: []string{"DSTACK_SERVER_CLOUDWATCH_LOG_REGION"}, Usage: "the CloudWatch Logs group's region"},
 			&cli.StringFlag{Name: "cloudwatch-endpoint", EnvVars: []string{"DSTACK_SERVER_CLOUDWATCH_ENDPOINT"}, Usage: "CloudWatch Logs endpoint URL (an emulator)", Hidden: true},
+			&cli.StringFlag{Name: "catalog-url", EnvVars: []string{"GPUHUNT_CATALOG_URL"}, Usage: "where offer catalogs are published (default: gpuhunt's)"},
+			&cli.BoolFlag{Name: "default-creds-disabled", EnvVars: []string{"DSTACK_DEFAULT_CREDS_DISABLED"}, Usage: "refuse backends with default cloud credentials"},
 			&cli.IntFlag{Name: "job-network-mode", Value: 2, EnvVars: []string{"DSTACK_SERVER_JOB_NETWORK_MODE"}, Usage: "1: bridge unless multi-node, 2: host for whole instances, 3: always bridge"},
 			&cli.Int64Flag{Name: "code-upload-limit", Value: 2 << 20, EnvVars: []string{"DSTACK_SERVER_CODE_UPLOAD_LIMIT"}, Usage: "largest code or files upload in bytes (0: no limit)"},
 			&cli.IntFlag{Name: "console-ssh-port", EnvVars: []string{"DSTACK_SERVER_CONSOLE_SSH_PORT"}, Usage: "serve the console over SSH on this port (users log in with their registered SSH keys)"},
@@ -67,6 +69,7 @@ func runServer(c *cli.Context, b Build) error {
 		BackgroundDisabled: c.Bool("background-disabled"), AgentBinary: c.String("agent-binary"),
 		CloudWatchGroup: c.String("cloudwatch-log-group"), CloudWatchRegion: c.String("cloudwatch-log-region"),
 		CloudWatchEndpoint: c.String("cloudwatch-endpoint"), JobNetworkMode: c.Int("job-network-mode"),
+		CatalogURL: c.String("catalog-url"), DefaultCredsDisabled: c.Bool("default-creds-disabled"),
 		CodeUploadLimit: c.Int64("code-upload-limit"), ConsoleSSHPort: c.Int("console-ssh-port"),
 		Announce: func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) },
 	})

@@ -62,6 +62,12 @@ type Instance struct {
 	TotalBlocks              *int       `bun:"total_blocks"`
 	BusyBlocks               int        `bun:"busy_blocks"`
 	Deleted                  bool       `bun:"deleted"`
+	// Requirements and Profile (JSON) are what a cloud instance is
+	// provisioned for; AgentTokenHash is the sha256 (hex) of the token its
+	// user data downloads the agent with.
+	Requirements   *string `bun:"requirements"`
+	Profile        *string `bun:"profile"`
+	AgentTokenHash *string `bun:"agent_token_hash"`
 	Lease
 }
 

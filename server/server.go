@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dstackgo/dstack/backends/catalog"
 	sshfleet "github.com/dstackgo/dstack/backends/ssh"
 	"github.com/dstackgo/dstack/crypto"
 	"github.com/dstackgo/dstack/db"
@@ -55,6 +56,13 @@ type Options struct {
 	CloudWatchRegion string
 	// CloudWatchEndpoint overrides the AWS endpoint (an emulator).
 	CloudWatchEndpoint string
+	// AWSEndpoint overrides the AWS API endpoint of AWS backends (an
+	// emulator); the SDK's resolution (AWS_ENDPOINT_URL) when empty.
+	AWSEndpoint string
+	// CatalogURL is where offer catalogs are published (GPUHUNT_CATALOG_URL).
+	CatalogURL string
+	// DefaultCredsDisabled refuses backends with `creds: {type: default}`.
+	DefaultCredsDisabled bool
 	// JobNetworkMode is DSTACK_SERVER_JOB_NETWORK_MODE (1, 2 or 3).
 	JobNetworkMode int
 	// CodeUploadLimit caps code and archive uploads in bytes (0: none).
@@ -82,6 +90,7 @@ type Server struct {
 	notifier   *background.Notifier
 	pool       *sshfleet.Pool
 	binary     *sshfleet.Binary
+	catalog    *catalog.Catalog
 	log        *slog.Logger
 	AdminToken string
 	// Keyring is the encryption keyring config.yml configures.
@@ -148,13 +157,17 @@ func New(ctx context.Context, o Options) (s *Server, err error) {
 			_ = logs.Close()
 		}
 	}()
+	cat, clouds := newClouds(o, log)
 	env := &services.Env{DB: d, Sealer: keyring, Perms: cfg.Permissions(), ProjectQuota: o.ProjectQuota,
-		Log: log.With("component", "services"), Logs: logs, CodeUploadLimit: o.CodeUploadLimit}
+		Log: log.With("component", "services"), Logs: logs, CodeUploadLimit: o.CodeUploadLimit, Clouds: clouds}
 	if !o.ConfigDisabled {
 		o.Announce("Applying %s...", displayPath(cfgPath))
 	}
 	token, err := services.Bootstrap(ctx, env, o.AdminToken, projectNames(cfg))
 	if err != nil {
+		return nil, err
+	}
+	if err := applyBackends(ctx, env, cfg, cfgPath); err != nil {
 		return nil, err
 	}
 	if !existed && !o.ConfigDisabled {
@@ -163,7 +176,7 @@ func New(ctx context.Context, o Options) (s *Server, err error) {
 		}
 		log.Info("wrote a default config", "path", cfgPath)
 	}
-	s = &Server{opts: o, db: d, env: env, listener: ln, log: log, AdminToken: token, Keyring: keyring}
+	s = &Server{opts: o, db: d, env: env, listener: ln, log: log, AdminToken: token, Keyring: keyring, catalog: cat}
 	if !o.BackgroundDisabled {
 		s.startBackground()
 	}
@@ -217,6 +230,9 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() {
 		defer close(bgDone)
 		if s.supervisor != nil {
+			catDone := make(chan struct{})
+			go func() { defer close(catDone); s.runCatalog(bgCtx) }()
+			defer func() { <-catDone }()
 			go s.notifier.Listen(bgCtx)
 			s.supervisor.Run(bgCtx)
 		}

@@ -45,6 +45,7 @@ func New(env *services.Env, log *slog.Logger) *Router {
 	r.fleetRoutes(api)
 	r.runRoutes(api)
 	r.repoRoutes(api)
+	r.backendRoutes(api)
 	return r
 }
 

@@ -19,6 +19,8 @@ const (
 	KindInvalidToken                 // 403 {"detail": {"msg": "Invalid token"}}
 	KindNotAuthenticated             // 403 {"detail": "Not authenticated"}
 	KindProjectNotFound              // 404 {"detail": {"msg": "Not found"}}
+	KindInvalidCredentials           // 400, code "invalid_credentials"
+	KindBackendNotAvailable          // 400, code "backend_not_available"
 )
 
 // Error is an error a client can act on; anything else is a server error.
@@ -37,6 +39,10 @@ func (e *Error) Code() schemas.ErrorCode {
 		return schemas.ErrorCodeResourceNotExists
 	case KindExists:
 		return schemas.ErrorCodeResourceExists
+	case KindInvalidCredentials:
+		return schemas.ErrorCodeInvalidCreds
+	case KindBackendNotAvailable:
+		return schemas.ErrorCodeBackendNotAvail
 	default:
 		return schemas.ErrorCodeError
 	}

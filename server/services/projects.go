@@ -60,6 +60,11 @@ func (s Projects) Schema(ctx context.Context, p *db.Project, withMembers bool) (
 	if !withMembers {
 		return out, nil
 	}
+	bs, err := (Backends{s.Env}).List(ctx, p)
+	if err != nil {
+		return out, fmt.Errorf("list backends of %s: %w", p.Name, err)
+	}
+	out.Backends = bs
 	ms, err := db.ListMembers(ctx, s.DB, p.ID)
 	if err != nil {
 		return out, fmt.Errorf("list members of %s: %w", p.Name, err)

@@ -63,45 +63,63 @@ func Reset(t testing.TB) {
 	res.Body.Close()
 }
 
+// Start runs a moto server of the test's own, stopped at cleanup (for
+// packages without a TestMain calling Stop).
+func Start(t testing.TB) string {
+	t.Helper()
+	cmd, done, url, err := run()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("moto is required under CI=true: %v", err)
+		}
+		t.Skipf("moto is not available: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	})
+	return url
+}
+
 func start() {
+	moto.cmd, moto.done, moto.url, moto.err = run()
+}
+
+func run() (*exec.Cmd, chan struct{}, string, error) {
 	os.Unsetenv("AWS_CA_BUNDLE")
 	os.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	if out, err := exec.Command("python3", "-c", "import moto.server").CombinedOutput(); err != nil {
-		moto.err = fmt.Errorf("python3 -c 'import moto.server': %v: %s", err, strings.TrimSpace(string(out)))
-		return
+		return nil, nil, "", fmt.Errorf("python3 -c 'import moto.server': %v: %s", err, strings.TrimSpace(string(out)))
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		moto.err = err
-		return
+		return nil, nil, "", err
 	}
 	addr := l.Addr().String()
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	cmd := exec.Command("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", fmt.Sprint(port))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Env = append(os.Environ(), "MOTO_EC2_LOAD_DEFAULT_AMIS=true")
 	if testing.Verbose() {
 		cmd.Stderr = os.Stderr
 	}
 	if err := cmd.Start(); err != nil {
-		moto.err = err
-		return
+		return nil, nil, "", err
 	}
-	moto.cmd, moto.done = cmd, make(chan struct{})
-	go func() { _ = cmd.Wait(); close(moto.done) }()
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
 		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 			c.Close()
-			moto.url = "http://" + addr
-			return
+			return cmd, done, "http://" + addr, nil
 		}
 		select {
-		case <-moto.done:
-			moto.err = fmt.Errorf("moto server exited: %v", cmd.ProcessState)
-			return
+		case <-done:
+			return nil, nil, "", fmt.Errorf("moto server exited: %v", cmd.ProcessState)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	moto.err = fmt.Errorf("moto server did not listen on %s within 60s", addr)
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	<-done
+	return nil, nil, "", fmt.Errorf("moto server did not listen on %s within 60s", addr)
 }
