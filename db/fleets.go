@@ -133,3 +133,10 @@ func CountActiveJobsOnFleets(ctx context.Context, idb bun.IDB, fleetIDs []string
 		Where("status NOT IN (?)", bun.In([]string{"terminated", "aborted", "failed", "done"})).Count(ctx)
 	return int(n), mapErr(err)
 }
+
+// GetInstanceByAgentToken finds the instance whose agent token hashes to hash.
+func GetInstanceByAgentToken(ctx context.Context, idb bun.IDB, hash string) (*Instance, error) {
+	in := new(Instance)
+	err := idb.NewSelect().Model(in).Where("agent_token_hash = ?", hash).Where("deleted = ?", false).Limit(1).Scan(ctx)
+	return in, mapErr(err)
+}

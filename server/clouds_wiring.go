@@ -11,6 +11,7 @@ import (
 	awsbackend "github.com/dstackgo/dstack/backends/aws"
 	"github.com/dstackgo/dstack/backends/catalog"
 	"github.com/dstackgo/dstack/db"
+	"github.com/dstackgo/dstack/server/background"
 	"github.com/dstackgo/dstack/server/config"
 	"github.com/dstackgo/dstack/server/services"
 )
@@ -57,6 +58,11 @@ func applyBackends(ctx context.Context, env *services.Env, cfg *config.File, pat
 		}
 	}
 	return nil
+}
+
+// runSweeper terminates cloud instances without a live record.
+func (s *Server) runSweeper(ctx context.Context) {
+	(&background.Sweeper{Env: s.env, Log: s.log.With("component", "background.sweep"), Every: s.opts.SweepInterval}).Run(ctx)
 }
 
 // runCatalog keeps the offers catalog of the backend types in use fresh.

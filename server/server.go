@@ -63,6 +63,14 @@ type Options struct {
 	CatalogURL string
 	// DefaultCredsDisabled refuses backends with `creds: {type: default}`.
 	DefaultCredsDisabled bool
+	// InstanceProvisioningTimeout bounds a cloud instance's way from launch
+	// to an answering agent (10 minutes when 0); AgentGrace is how long user
+	// data may take to start the agent before it is uploaded over SSH.
+	InstanceProvisioningTimeout time.Duration
+	AgentGrace                  time.Duration
+	// SweepInterval is how often cloud instances without a live record are
+	// looked for (2 minutes when 0).
+	SweepInterval time.Duration
 	// JobNetworkMode is DSTACK_SERVER_JOB_NETWORK_MODE (1, 2 or 3).
 	JobNetworkMode int
 	// CodeUploadLimit caps code and archive uploads in bytes (0: none).
@@ -181,7 +189,8 @@ func New(ctx context.Context, o Options) (s *Server, err error) {
 		s.startBackground()
 	}
 	router := api.New(env, log.With("component", "api")).
-		WithStatus(&services.Status{Env: env, Version: o.Version, Database: target.String(), StartedAt: time.Now()})
+		WithStatus(&services.Status{Env: env, Version: o.Version, Database: target.String(), StartedAt: time.Now()}).
+		WithAgent(s.binary)
 	s.http = &http.Server{Handler: router, ReadHeaderTimeout: 30 * time.Second}
 	if err = s.startConsole(); err != nil {
 		s.closeAgents()
@@ -231,8 +240,10 @@ func (s *Server) Run(ctx context.Context) error {
 		defer close(bgDone)
 		if s.supervisor != nil {
 			catDone := make(chan struct{})
+			sweepDone := make(chan struct{})
 			go func() { defer close(catDone); s.runCatalog(bgCtx) }()
-			defer func() { <-catDone }()
+			go func() { defer close(sweepDone); s.runSweeper(bgCtx) }()
+			defer func() { <-catDone; <-sweepDone }()
 			go s.notifier.Listen(bgCtx)
 			s.supervisor.Run(bgCtx)
 		}

@@ -104,3 +104,6 @@ func checkPlatform(target Target, f hostFacts, binArch string) error {
 	}
 	return nil
 }
+
+// Reader returns a fresh reader over the whole executable.
+func (b *Binary) Reader() *io.SectionReader { return b.reader() }

@@ -35,6 +35,8 @@ type Instances struct {
 	// DeployTimeout is how long a host may fail to deploy before it is
 	// given up.
 	DeployTimeout time.Duration
+	// Cloud configures cloud instances (instances_cloud.go).
+	Cloud CloudOptions
 }
 
 // Timing of the instance work. The pipeline visits each instance every 5 s
@@ -64,7 +66,7 @@ func (p *Instances) Name() string { return services.PipelineInstances }
 
 // Claim implements Pipeline.
 func (p *Instances) Claim() db.Claim {
-	return db.Claim{Table: "instances", Where: "deleted = FALSE AND status IN ('pending', 'idle', 'busy', 'terminating')",
+	return db.Claim{Table: "instances", Where: "deleted = FALSE AND status IN ('pending', 'provisioning', 'idle', 'busy', 'terminating')",
 		Limit: 32, TTL: 5 * time.Minute, ProcessedBefore: time.Now().UTC().Add(-5 * time.Second)}
 }
 
@@ -98,6 +100,9 @@ func (p *Instances) Process(ctx context.Context, id, token string) error {
 	in, err := db.GetInstance(ctx, p.Env.DB, id)
 	if err != nil {
 		return err
+	}
+	if services.IsCloud(in) {
+		return p.processCloud(ctx, in, token)
 	}
 	rh, err := (services.Fleets{Env: p.Env}).RemoteHostOf(in)
 	if err != nil {

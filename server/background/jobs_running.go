@@ -28,6 +28,9 @@ type JobsRunning struct {
 	// UnreachableAfter is how long a job's host may not answer before the
 	// job fails with instance_unreachable.
 	UnreachableAfter time.Duration
+	// NetworkMode is DSTACK_SERVER_JOB_NETWORK_MODE (1, 2 or 3), for jobs
+	// that get their instance's runtime data once it is launched.
+	NetworkMode int
 }
 
 // Name implements Pipeline.
@@ -76,6 +79,11 @@ func (p *JobsRunning) step(ctx context.Context, j *db.Job) ([]string, error) {
 	var rs schemas.RunSpec
 	if err := json.Unmarshal([]byte(run.RunSpec), &rs); err != nil {
 		return nil, err
+	}
+	if j.JobProvisioningData == nil && j.InstanceID != nil {
+		if ready, columns, err := p.awaitInstance(ctx, j); !ready || err != nil {
+			return columns, err
+		}
 	}
 	d, err := decodeJob(j)
 	if err != nil || d.jpd == nil || d.jrd == nil {

@@ -292,6 +292,12 @@ func (p *JobsSubmitted) apply(ctx context.Context, j *db.Job, r *db.Run, spec *s
 		_, err := db.ReleaseRow(ctx, p.Env.DB, "jobs", j.ID, token, now)
 		return err
 	case sched.OutcomeNoCapacity:
+		if ok, err := p.provisionNew(ctx, j, r, spec, &a, token); ok || err != nil {
+			if err != nil {
+				_, _ = db.ReleaseRow(ctx, p.Env.DB, "jobs", j.ID, token, now)
+			}
+			return err
+		}
 		j.Status = string(schemas.JobTerminating)
 		j.TerminationReason = ptr(string(schemas.JobFailedToStartNoCapacity))
 		j.TerminationReasonMessage = ptr(a.Reason)

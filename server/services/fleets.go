@@ -34,7 +34,7 @@ func validateSpec(spec *schemas.FleetSpec) ([]RemoteHost, error) {
 		return nil, Invalid("Invalid fleet configuration: %v", err)
 	}
 	if c.SSHConfig == nil {
-		return nil, Invalid("Cloud fleets (`nodes`) need a cloud backend, and this server has none configured; use an SSH fleet (`ssh_config`)")
+		return nil, nil // a cloud fleet: its backends are checked by the caller
 	}
 	if err := c.ValidateSSHCredentials(); err != nil {
 		return nil, Invalid("Invalid fleet configuration: %v", err)
@@ -83,6 +83,11 @@ func (s Fleets) GetPlan(ctx context.Context, actor *db.User, p *db.Project, spec
 	}
 	if err := s.checkHostsFree(ctx, p, hosts, current); err != nil {
 		return nil, err
+	}
+	if spec.Configuration.SSHConfig == nil {
+		if err := s.cloudPlan(ctx, p, spec, plan); err != nil {
+			return nil, err
+		}
 	}
 	spec.Configuration = spec.Configuration.WithoutSSHKeys()
 	plan.Spec = spec
@@ -204,7 +209,12 @@ func (s Fleets) Apply(ctx context.Context, actor *db.User, p *db.Project, req sc
 	if err := s.checkHostsFree(ctx, p, hosts, cur); err != nil {
 		return nil, err
 	}
-	f, err := s.store(ctx, p, cur, spec, hosts)
+	var f *db.Fleet
+	if spec.Configuration.SSHConfig == nil {
+		f, err = s.storeCloud(ctx, p, cur, spec)
+	} else {
+		f, err = s.store(ctx, p, cur, spec, hosts)
+	}
 	if err != nil {
 		return nil, err
 	}

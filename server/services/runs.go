@@ -92,15 +92,23 @@ func (s Runs) GetPlan(ctx context.Context, actor *db.User, p *db.Project, req sc
 	}
 	plan := &schemas.RunPlan{ProjectName: p.Name, User: actor.Name, RunSpec: spec, Action: "create"}
 	for _, js := range jobs {
-		offers := sched.OffersForJob(js.Requirements, profile, cands)
+		var offers []schemas.InstanceOffer
+		for _, o := range sched.OffersForJob(js.Requirements, profile, cands) {
+			offers = append(offers, o.InstanceOffer)
+		}
+		extra, err := s.capacityOffers(ctx, p, &js, profile, req.ForOffersOnly)
+		if err != nil {
+			return nil, err
+		}
+		offers = append(offers, extra...)
 		jp := schemas.JobPlan{JobSpec: js, Offers: []schemas.InstanceOffer{}, TotalOffers: len(offers)}
 		for i, o := range offers {
 			if i >= limit {
 				break
 			}
-			jp.Offers = append(jp.Offers, o.InstanceOffer)
-			if jp.MaxPrice == nil || o.InstanceOffer.Price > *jp.MaxPrice {
-				jp.MaxPrice = ptr(o.InstanceOffer.Price)
+			jp.Offers = append(jp.Offers, o)
+			if jp.MaxPrice == nil || o.Price > *jp.MaxPrice {
+				jp.MaxPrice = ptr(o.Price)
 			}
 		}
 		jp.JobSpec.SSHKey = nil
