@@ -48,6 +48,13 @@ type Options struct {
 	Behind *Host
 	// NoSFTP leaves the sftp subsystem out of sshd_config.
 	NoSFTP bool
+	// Subnet and Addr put the host at a chosen address of a reserved
+	// subnet (ReserveSubnet), like a VM in a cloud subnet.
+	Subnet *Subnet
+	Addr   string
+	// User is an existing Unix user (NewUser) the host logs in, shared
+	// with other hosts; by default each host has a user of its own.
+	User string
 }
 
 // Host is a namespaced test host with a running sshd.
@@ -109,7 +116,12 @@ func NewHost(t testing.TB, opts Options) *Host {
 	Require(t)
 	h := &Host{t: t, dir: t.TempDir(), opts: opts, Port: 22}
 	var err error
-	if h.net, err = allocNetwork(opts.Behind); err != nil {
+	if opts.Subnet != nil {
+		h.net, err = opts.Subnet.alloc(opts.Addr)
+	} else {
+		h.net, err = allocNetwork(opts.Behind)
+	}
+	if err != nil {
 		t.Fatalf("sshtest: %v", err)
 	}
 	h.Name, h.User, h.Addr = h.net.name, h.net.name, h.net.hostIP
@@ -200,7 +212,9 @@ func (h *Host) SSHDLog() string {
 func (h *Host) Close() {
 	h.closeMu.Do(func() {
 		h.stopSSHD()
-		if h.UID > 0 {
+		if h.opts.User != "" {
+			killProcesses(-1, h.net.name)
+		} else if h.UID > 0 {
 			killProcesses(h.UID, h.net.name)
 			if out, err := exec.Command("userdel", "-r", "-f", h.User).CombinedOutput(); err != nil {
 				h.t.Logf("sshtest: userdel %s: %v: %s", h.User, err, out)
@@ -213,6 +227,9 @@ func (h *Host) Close() {
 }
 
 func (h *Host) addUser() error {
+	if h.opts.User != "" {
+		return h.useUser(h.opts.User)
+	}
 	_ = exec.Command("userdel", "-r", "-f", h.User).Run() // left by a crashed run holding this name
 	if out, err := exec.Command("useradd", "-m", "-s", "/bin/sh", h.User).CombinedOutput(); err != nil {
 		return fmt.Errorf("useradd: %v: %s", err, out)
@@ -286,3 +303,7 @@ func waitFor(d time.Duration, cond func() bool) bool {
 	}
 	return cond()
 }
+
+func parseKey(privPEM []byte) (ssh.Signer, error) { return ssh.ParsePrivateKey(privPEM) }
+
+func marshalAuthorized(s ssh.Signer) []byte { return ssh.MarshalAuthorizedKey(s.PublicKey()) }
