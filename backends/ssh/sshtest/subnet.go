@@ -16,7 +16,7 @@ import (
 // Subnet is a reserved 10.x.y.0/24 whose hosts sit at chosen addresses,
 // like VMs in a cloud subnet: the test can make the same CIDR a VPC subnet
 // in an emulator and put a host at each address the emulator assigns. Its
-// gateway, .1, is an address of this machine (on a dummy interface) that
+// gateway, .1, is an address of this machine (on its loopback) that
 // the hosts reach it at: a server listening there is reachable from them.
 type Subnet struct {
 	CIDR    string
@@ -34,15 +34,13 @@ func ReserveSubnet(t testing.TB) *Subnet {
 	}
 	s := &Subnet{CIDR: a.subnet, Gateway: a.peerIP, net: a}
 	t.Cleanup(func() {
-		_ = ipIn("", "link", "del", a.name+"g")
+		_ = ipIn("", "addr", "del", a.peerIP+"/32", "dev", "lo")
 		_ = ipIn("", "route", "del", "unreachable", a.subnet, "metric", fallbackMetric)
 		_ = ipIn("", "netns", "delete", a.name)
 	})
 	err = runSteps([][]string{
 		{"", "route", "add", "unreachable", a.subnet, "metric", fallbackMetric},
-		{"", "link", "add", a.name + "g", "type", "dummy"},
-		{"", "addr", "add", a.peerIP + "/32", "dev", a.name + "g"},
-		{"", "link", "set", a.name + "g", "up"},
+		{"", "addr", "add", a.peerIP + "/32", "dev", "lo"},
 	})
 	if err != nil {
 		t.Fatalf("sshtest: reserve %s: %v", a.subnet, err)
