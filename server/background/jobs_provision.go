@@ -117,11 +117,19 @@ func (p *JobsRunning) startRunner(ctx context.Context, ja *jobAgent, j *db.Job, 
 			}
 		}
 	}
+	inputs, refusal, err := p.loadInputs(ctx, j, d, run, rs)
+	if err != nil {
+		return false, err
+	}
+	if refusal != "" {
+		p.terminate(j, schemas.JobTerminatedByServer, refusal)
+		return false, nil
+	}
 	rc := ja.runner(d.jrd)
 	if err := p.waitRunner(ctx, rc); err != nil {
 		return false, err
 	}
-	if err := p.submitToRunner(ctx, rc, j, d, run, rs); err != nil {
+	if err := p.submitToRunner(ctx, rc, j, d, run, rs, inputs); err != nil {
 		return false, err
 	}
 	info, err := rc.Run(ctx)
@@ -175,34 +183,22 @@ func (p *JobsRunning) waitRunner(ctx context.Context, rc *agentclient.RunnerClie
 }
 
 // submitToRunner sends the job, its archives and its code to the runner.
-func (p *JobsRunning) submitToRunner(ctx context.Context, rc *agentclient.RunnerClient, j *db.Job, d *jobData, run *db.Run, rs *schemas.RunSpec) error {
+func (p *JobsRunning) submitToRunner(ctx context.Context, rc *agentclient.RunnerClient, j *db.Job, d *jobData, run *db.Run,
+	rs *schemas.RunSpec, in *jobInputs) error {
 	body, err := p.submitBody(ctx, j, d, run, rs)
 	if err != nil {
 		return err
 	}
+	body.RepoCredentials = in.creds
 	if err := rc.Submit(ctx, body); err != nil && !agentclient.IsStatus(err, http.StatusConflict) {
 		return fmt.Errorf("submit the job to the runner: %w", err)
 	}
-	for _, fa := range d.spec.FileArchives {
-		a, err := db.GetFileArchive(ctx, p.Env.DB, fa.ID)
-		if err != nil {
-			return fmt.Errorf("load file archive %s: %w", fa.ID, err)
-		}
-		if err := rc.UploadArchive(ctx, fa.ID, bytes.NewReader(a.Blob)); err != nil && !agentclient.IsStatus(err, http.StatusConflict) {
-			return fmt.Errorf("upload file archive %s: %w", fa.ID, err)
+	for _, a := range in.archives {
+		if err := rc.UploadArchive(ctx, a.id, bytes.NewReader(a.blob)); err != nil && !agentclient.IsStatus(err, http.StatusConflict) {
+			return fmt.Errorf("upload file archive %s: %w", a.id, err)
 		}
 	}
-	var code []byte
-	if d.spec.RepoCodeHash != nil && rs.RepoID != nil {
-		if repo, err := db.GetRepo(ctx, p.Env.DB, j.ProjectID, *rs.RepoID); err == nil {
-			if c, err := db.GetCode(ctx, p.Env.DB, repo.ID, *d.spec.RepoCodeHash); err == nil {
-				code = c.Blob
-			} else if !errors.Is(err, db.ErrNotFound) {
-				return err
-			}
-		}
-	}
-	if err := rc.UploadCode(ctx, bytes.NewReader(code)); err != nil && !agentclient.IsStatus(err, http.StatusConflict) {
+	if err := rc.UploadCode(ctx, bytes.NewReader(in.code)); err != nil && !agentclient.IsStatus(err, http.StatusConflict) {
 		return fmt.Errorf("upload code: %w", err)
 	}
 	return nil
