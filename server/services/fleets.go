@@ -224,6 +224,11 @@ func (s Fleets) store(ctx context.Context, p *db.Project, cur *db.Fleet, spec sc
 	}
 	f.Spec = marshal(stripped)
 	err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := db.LockProject(ctx, tx, p.ID, false); errors.Is(err, db.ErrNotFound) {
+			return &Error{Kind: KindProjectNotFound, Msg: "Not found"}
+		} else if err != nil {
+			return err
+		}
 		existing := map[string]db.Instance{}
 		next := 0
 		if cur == nil {
