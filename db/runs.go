@@ -153,3 +153,27 @@ func UpdateRunIfFree(ctx context.Context, idb bun.IDB, r *Run, now time.Time, co
 	n, err := res.RowsAffected()
 	return n == 1, err
 }
+
+// RetireFinishedRun marks a finished run deleted, to replace it by a new
+// run of the same name; db.ErrConflict when it is no longer a finished
+// live run (it was retired or restarted meanwhile).
+func RetireFinishedRun(ctx context.Context, idb bun.IDB, id string) error {
+	res, err := idb.NewUpdate().Model((*Run)(nil)).Set("deleted = ?", true).Where("id = ?", id).
+		Where("deleted = ?", false).Where("status IN (?)", bun.In(finishedRunStatuses)).Exec(ctx)
+	if err != nil {
+		return mapErr(err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return err
+	}
+	return ErrConflict
+}
+
+// LiveRunNamesWithPrefix lists the names of a project's live runs that
+// start with prefix (a literal, not a pattern).
+func LiveRunNamesWithPrefix(ctx context.Context, idb bun.IDB, projectID, prefix string) ([]string, error) {
+	var names []string
+	err := idb.NewSelect().Model((*Run)(nil)).Column("run_name").Where("project_id = ?", projectID).
+		Where("deleted = ?", false).Where("substr(run_name, 1, ?) = ?", len(prefix), prefix).Scan(ctx, &names)
+	return names, mapErr(err)
+}
