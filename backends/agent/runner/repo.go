@@ -3,6 +3,7 @@ package runner
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -128,7 +130,13 @@ func (s *Server) cloneRepo(job *schemas.SubmitBody, dir, diffPath string) error 
 			args = append(args, "--single-branch")
 		}
 	}
-	if err := git(ctx, "", append(args, creds.CloneURL, dir)...); err != nil {
+	auth, cleanup, err := s.gitAuth(creds)
+	if err != nil {
+		return err
+	}
+	err = gitWith(ctx, "", auth, append(args, creds.CloneURL, dir)...)
+	cleanup()
+	if err != nil {
 		return err
 	}
 	if data.RepoHash != "" {
@@ -150,10 +158,49 @@ func (s *Server) cloneRepo(job *schemas.SubmitBody, dir, diffPath string) error 
 
 var credInURL = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`//[^/@\s]+@`) })
 
+// gitAuth is the environment that makes git use the repo credentials: an
+// OAuth token goes in an HTTP Authorization header (not in the URL, where
+// it would show in the process list), a private key in a file of the
+// runner's temp dir for ssh. cleanup removes the key file.
+func (s *Server) gitAuth(creds *schemas.RepoCredentials) (env []string, cleanup func(), err error) {
+	cleanup = func() {}
+	if creds.OAuthToken != nil && *creds.OAuthToken != "" {
+		basic := base64.StdEncoding.EncodeToString([]byte("oauth2:" + *creds.OAuthToken))
+		env = append(env, "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraHeader",
+			"GIT_CONFIG_VALUE_0=Authorization: Basic "+basic)
+	}
+	if creds.PrivateKey != nil && *creds.PrivateKey != "" {
+		if err := os.MkdirAll(s.cfg.TempDir, 0o700); err != nil {
+			return nil, cleanup, fmt.Errorf("create temp dir: %w", err)
+		}
+		f, err := os.CreateTemp(s.cfg.TempDir, "git-key-*")
+		if err != nil {
+			return nil, cleanup, fmt.Errorf("write the repo's private key: %w", err)
+		}
+		key := strings.TrimRight(*creds.PrivateKey, "\n") + "\n"
+		_, err = f.WriteString(key)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		cleanup = func() { _ = os.Remove(f.Name()) }
+		if err != nil {
+			cleanup()
+			return nil, func() {}, fmt.Errorf("write the repo's private key: %w", err)
+		}
+		env = append(env, "GIT_SSH_COMMAND=ssh -i '"+f.Name()+"' -o IdentitiesOnly=yes -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=/dev/null")
+	}
+	return env, cleanup, nil
+}
+
 func git(ctx context.Context, dir string, args ...string) error {
+	return gitWith(ctx, dir, nil, args...)
+}
+
+// gitWith runs git with extra environment.
+func gitWith(ctx context.Context, dir string, env []string, args ...string) error {
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
+	cmd.Env = append(append(os.Environ(), "GIT_TERMINAL_PROMPT=0"), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
