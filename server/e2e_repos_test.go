@@ -81,7 +81,6 @@ func TestRemoteRepoIsClonedWithTheUsersCredentials(t *testing.T) {
 	require.Contains(t, text, commit)
 }
 
-
 // errorOf is what the run's latest submission says about how it ended.
 func errorOf(r *schemas.Run) string {
 	sub := r.LatestJobSubmission
