@@ -127,7 +127,7 @@ func (p *Runs) finish(ctx context.Context, tx bun.Tx, r *db.Run, all []db.Job, n
 			continue
 		}
 		if st == schemas.JobSubmitted && j.InstanceID == nil { // never placed: nothing to stop on a host
-			if _, err := setJob(ctx, tx, j, now, func(j *db.Job) {
+			if _, err := setJob(ctx, tx, j, func(j *db.Job) {
 				j.Status = string(reason.JobReason().Status())
 				j.TerminationReason = ptr(string(reason.JobReason()))
 				j.FinishedAt = &now
@@ -136,7 +136,7 @@ func (p *Runs) finish(ctx context.Context, tx bun.Tx, r *db.Run, all []db.Job, n
 			}
 			continue
 		}
-		ok, err := setJob(ctx, tx, j, now, func(j *db.Job) {
+		ok, err := setJob(ctx, tx, j, func(j *db.Job) {
 			j.Status = string(schemas.JobTerminating)
 			j.TerminationReason = ptr(string(reason.JobReason()))
 		}, "status", "termination_reason")
@@ -162,7 +162,7 @@ func (p *Runs) derive(ctx context.Context, tx bun.Tx, r *db.Run, all []db.Job, r
 		if j == nil || schemas.JobStatus(j.Status).Finished() {
 			continue
 		}
-		ok, err := setJob(ctx, tx, j, now, func(j *db.Job) {
+		ok, err := setJob(ctx, tx, j, func(j *db.Job) {
 			j.Status, j.TerminationReason = string(schemas.JobTerminating), ptr(string(t.Reason))
 			if t.Message != "" {
 				j.TerminationReasonMessage = ptr(t.Message)
@@ -218,7 +218,7 @@ func (p *Runs) resubmit(ctx context.Context, tx bun.Tx, r *db.Run, all []db.Job,
 			waiting = true
 		default: // left active when the run went pending (its pipeline held it then)
 			waiting = true
-			ok, err := setJob(ctx, tx, j, now, func(j *db.Job) {
+			ok, err := setJob(ctx, tx, j, func(j *db.Job) {
 				j.Status, j.TerminationReason = string(schemas.JobTerminating), ptr(string(schemas.JobTerminatedByServer))
 				j.TerminationReasonMessage = ptr(sched.MsgResubmitted)
 			}, "status", "termination_reason", "termination_reason_message")
@@ -270,10 +270,14 @@ func (p *Runs) newSubmissions(ctx context.Context, tx bun.Tx, r *db.Run, all []d
 // the job right now: its own write would undo ours when it releases the row
 // (a stopped job set back to running), so the run's next pass tries again.
 // j changes only when the write happened.
-func setJob(ctx context.Context, tx bun.Tx, j *db.Job, now time.Time, mutate func(*db.Job), columns ...string) (bool, error) {
+func setJob(ctx context.Context, tx bun.Tx, j *db.Job, mutate func(*db.Job), columns ...string) (bool, error) {
 	c := *j
 	mutate(&c)
-	ok, err := db.UpdateJobIfFree(ctx, tx, &c, now, columns...)
+	leaseNow, err := db.Clock(ctx, tx) // leases are measured in the database's time
+	if err != nil {
+		return false, err
+	}
+	ok, err := db.UpdateJobIfFree(ctx, tx, &c, leaseNow, columns...)
 	if err != nil || !ok {
 		return false, err
 	}

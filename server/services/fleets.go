@@ -197,7 +197,11 @@ func (s Fleets) Apply(ctx context.Context, actor *db.User, p *db.Project, req sc
 		if err := refuseTerminating(cur); err != nil {
 			return nil, err
 		}
-		if db.IsLeased(cur.Lease, s.now()) {
+		now, err := db.Clock(ctx, s.DB)
+		if err != nil {
+			return nil, err
+		}
+		if db.IsLeased(cur.Lease, now) {
 			return nil, Invalid("Fleet %s is being processed; try again in a few seconds", name)
 		}
 	}

@@ -50,7 +50,11 @@ func (s Runs) stopOne(ctx context.Context, r *db.Run, reason schemas.RunTerminat
 		}
 		c := *r
 		c.Status, c.TerminationReason = string(schemas.RunTerminating), ptr(string(reason))
-		ok, err := db.UpdateRunIfFree(ctx, s.DB, &c, time.Now().UTC(), "status", "termination_reason")
+		now, err := db.Clock(ctx, s.DB)
+		if err != nil {
+			return err
+		}
+		ok, err := db.UpdateRunIfFree(ctx, s.DB, &c, now, "status", "termination_reason")
 		if err != nil || ok {
 			return err
 		}
