@@ -100,3 +100,56 @@ func TestHostOutputIsBounded(t *testing.T) {
 }
 
 func writeFile(p, text string) error { return os.WriteFile(p, []byte(text), 0o644) }
+
+// stallingReader yields some data, then blocks until ctx ends: an upload
+// that is cancelled half way.
+type stallingReader struct {
+	ctx  context.Context
+	data []byte
+}
+
+func (r *stallingReader) Read(p []byte) (int, error) {
+	if len(r.data) > 0 {
+		n := copy(p, r.data)
+		r.data = r.data[n:]
+		return n, nil
+	}
+	<-r.ctx.Done()
+	return 0, r.ctx.Err()
+}
+
+// TestCancelledUploadLeavesNoTemporaryFile: an upload cut short removes
+// its temporary file on the host, with SFTP and without.
+func TestCancelledUploadLeavesNoTemporaryFile(t *testing.T) {
+	t.Parallel()
+	for _, noSFTP := range []bool{false, true} {
+		t.Run(map[bool]string{false: "sftp", true: "cat"}[noSFTP], func(t *testing.T) {
+			t.Parallel()
+			h := sshtest.NewHost(t, sshtest.Options{NoSFTP: noSFTP})
+			c, err := newPool(t, sshfleet.PoolOptions{}).Get(ctxT(t, time.Minute), h.Target())
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			r := &stallingReader{ctx: ctx, data: make([]byte, 1<<20)}
+			time.AfterFunc(2*time.Second, cancel)
+			if err := c.Upload(ctx, "up/big.bin", 0o644, r); err == nil {
+				t.Fatal("a cancelled upload succeeded")
+			}
+			left := func() []string {
+				m, _ := filepath.Glob(filepath.Join(h.Home, "up", "*.dstack-tmp-*"))
+				return m
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for len(left()) > 0 && time.Now().Before(deadline) {
+				time.Sleep(100 * time.Millisecond)
+			}
+			if m := left(); len(m) > 0 {
+				t.Fatalf("temporary files left: %v", m)
+			}
+			if _, err := os.Stat(filepath.Join(h.Home, "up", "big.bin")); !os.IsNotExist(err) {
+				t.Fatalf("the target exists after a cancelled upload: %v", err)
+			}
+		})
+	}
+}
