@@ -62,6 +62,11 @@ type Instance struct {
 	TotalBlocks              *int       `bun:"total_blocks"`
 	BusyBlocks               int        `bun:"busy_blocks"`
 	Deleted                  bool       `bun:"deleted"`
+	// HostAddress ("host:port", lower case) and HostKey (the SHA256
+	// fingerprint of its SSH host key) identify an SSH fleet host: each is
+	// unique among live instances, across projects.
+	HostAddress *string `bun:"host_address"`
+	HostKey     *string `bun:"host_key"`
 	Lease
 }
 

@@ -246,9 +246,9 @@ func TestProjectDeleteRefusesActiveWork(t *testing.T) {
 	})
 }
 
-// sshFleetSpec is an SSH fleet of one host that no test contacts (the API
-// tests run without background processing).
-func sshFleetSpec(t *testing.T, name string) M {
+// sshFleetSpec is an SSH fleet of hosts that no test contacts (the API
+// tests run without background processing); 192.0.2.10 when none.
+func sshFleetSpec(t *testing.T, name string, hosts ...string) M {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
@@ -256,8 +256,11 @@ func sshFleetSpec(t *testing.T, name string) M {
 	require.NoError(t, err)
 	signer, err := ssh.NewSignerFromKey(priv)
 	require.NoError(t, err)
+	if len(hosts) == 0 {
+		hosts = []string{"192.0.2.10"}
+	}
 	return M{"configuration": M{"type": "fleet", "name": name, "ssh_config": M{
-		"user": "ubuntu", "hosts": []string{"192.0.2.10"},
+		"user": "ubuntu", "hosts": hosts,
 		"ssh_key": M{"private": string(pem.EncodeToMemory(block)), "public": string(ssh.MarshalAuthorizedKey(signer.PublicKey()))}}},
 		"profile": M{"name": "default"}}
 }

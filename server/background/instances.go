@@ -105,6 +105,7 @@ func (p *Instances) Process(ctx context.Context, id, token string) error {
 	}
 	target := targetOf(rh)
 	log := p.Log.With("instance", in.Name, "host", rh.Hostname)
+	p.fillHostAddress(ctx, log, in, token, rh)
 	switch schemas.InstanceStatus(in.Status) {
 	case schemas.InstancePending:
 		return p.deploy(ctx, log, in, token, rh, target)
@@ -174,8 +175,12 @@ func (p *Instances) finishIf(ctx context.Context, in *db.Instance, token string,
 
 func (p *Instances) deploy(ctx context.Context, log *slog.Logger, in *db.Instance, token string, rh *services.RemoteHost, t sshfleet.Target) error {
 	dctx, cancel := withReserve(ctx)
-	info, err := p.connectAndDeploy(dctx, in, rh, t)
+	info, err := p.connectAndDeploy(dctx, log, in, token, rh, t, true)
 	cancel()
+	var same *errSameMachine
+	if errors.As(err, &same) {
+		return p.refuseSameMachine(ctx, log, in, token, rh, err)
+	}
 	if err != nil {
 		log.Warn("deploy failed", "err", err)
 		timeout := p.DeployTimeout
@@ -187,8 +192,7 @@ func (p *Instances) deploy(ctx context.Context, log *slog.Logger, in *db.Instanc
 			in.TerminationReason = ptr("provisioning_timeout")
 			in.TerminationReasonMessage = ptr("the host could not be set up within " + timeout.String() + ": " + err.Error())
 			in.FinishedAt = ptr(time.Now().UTC())
-			return p.finishIf(ctx, fail(in, err), token, schemas.InstancePending,
-				"status", "status_message", "termination_reason", "termination_reason_message", "finished_at")
+			return p.giveUp(ctx, log, in, token, rh, err)
 		}
 		return p.finish(ctx, fail(in, err), token, "status_message")
 	}
@@ -197,21 +201,42 @@ func (p *Instances) deploy(ctx context.Context, log *slog.Logger, in *db.Instanc
 		in.TerminationReason = ptr("error")
 		in.TerminationReasonMessage = ptr(err.Error())
 		in.FinishedAt = ptr(time.Now().UTC())
-		return p.finishIf(ctx, fail(in, err), token, schemas.InstancePending,
-			"status", "status_message", "termination_reason", "termination_reason_message", "finished_at")
+		return p.giveUp(ctx, log, in, token, rh, err)
 	}
 	log.Info("host ready", "cpus", info.CPUs, "gpus", info.GpuCount, "mode", info.Mode)
 	return p.finishIf(ctx, in, token, schemas.InstancePending, "status", "status_message", "unreachable", "started_at", "offer",
 		"job_provisioning_data", "host_info", "total_blocks")
 }
 
-func (p *Instances) connectAndDeploy(ctx context.Context, in *db.Instance, rh *services.RemoteHost, t sshfleet.Target) (*sshfleet.HostInfo, error) {
+// giveUp records a host that could not be set up as terminated, and lets
+// go of its pinned key (a host reinstalled meanwhile can be added again).
+func (p *Instances) giveUp(ctx context.Context, log *slog.Logger, in *db.Instance, token string, rh *services.RemoteHost, err error) error {
+	if err := p.finishIf(ctx, fail(in, err), token, schemas.InstancePending,
+		"status", "status_message", "termination_reason", "termination_reason_message", "finished_at"); err != nil {
+		return err
+	}
+	p.forgetPin(ctx, log, in, rh)
+	return nil
+}
+
+// connectAndDeploy connects, identifies the machine by its host key and
+// deploys the shim. strict (a new host) refuses a machine another live
+// instance has; otherwise (an existing instance) a conflict is only logged.
+func (p *Instances) connectAndDeploy(ctx context.Context, log *slog.Logger, in *db.Instance, token string,
+	rh *services.RemoteHost, t sshfleet.Target, strict bool) (*sshfleet.HostInfo, error) {
 	if p.Binary == nil {
 		return nil, errors.New("this server has no Linux dstack binary to deploy to hosts (run a Linux build of the server, or set DSTACK_SERVER_AGENT_BINARY)")
 	}
 	conn, err := p.Pool.Get(ctx, t)
 	if err != nil {
 		return nil, err
+	}
+	if err := p.claimHostKey(ctx, in, token, t); err != nil {
+		var same *errSameMachine
+		if strict || !errors.As(err, &same) {
+			return nil, err
+		}
+		log.Warn("another live instance has this machine; delete one of them", "err", err)
 	}
 	project, err := db.GetProjectByID(ctx, p.Env.DB, in.ProjectID)
 	if err != nil {
@@ -235,7 +260,7 @@ func (p *Instances) check(ctx context.Context, log *slog.Logger, in *db.Instance
 	err := p.healthcheck(cctx, t)
 	if errors.Is(err, errShimDown) && in.Status == string(schemas.InstanceIdle) && p.Binary != nil {
 		log.Warn("the shim is not running; starting it again", "err", err)
-		if _, derr := p.connectAndDeploy(cctx, in, rh, t); derr != nil {
+		if _, derr := p.connectAndDeploy(cctx, log, in, token, rh, t, false); derr != nil {
 			err = fmt.Errorf("%w; starting it again failed: %v", err, derr)
 		} else {
 			log.Info("shim started again")
@@ -320,11 +345,7 @@ func (p *Instances) terminate(ctx context.Context, log *slog.Logger, in *db.Inst
 		log.Warn("could not reach the host to clean it up", "err", err)
 	}
 	p.Pool.Evict(t)
-	fctx, cancel3 := context.WithTimeout(context.WithoutCancel(ctx), writeReserve)
-	defer cancel3()
-	if err := p.HostKeys.Forget(fctx, rh.Hostname, rh.Port); err != nil {
-		log.Warn("forget host key", "err", err)
-	}
+	p.forgetPin(ctx, log, in, rh)
 	in.Status = string(schemas.InstanceTerminated)
 	in.FinishedAt = ptr(time.Now().UTC())
 	in.Deleted = true
