@@ -29,7 +29,7 @@ func (q queryLogger) AfterQuery(ctx context.Context, e *bun.QueryEvent) {
 	q.log.DebugContext(ctx, "query", attrs...)
 }
 
-// redactSQL replaces each single-quoted literal of q (with ” escapes) by
+// redactSQL replaces each single-quoted literal of q (a doubled quote escapes one) by
 // '<N bytes>'. Identifiers, keywords and numbers stay.
 func redactSQL(q string) string {
 	var b strings.Builder
