@@ -210,6 +210,29 @@ func gitWith(ctx context.Context, dir string, env []string, args ...string) erro
 	return nil
 }
 
+// checkArchiveDest refuses destinations a file archive must not replace
+// (extracting removes what is there first): the root, a top-level
+// directory, the job user's home or a directory above it.
+func checkArchiveDest(dest string, env *jobEnv) error {
+	dest = filepath.Clean(dest)
+	refuse := func(what string) error {
+		return fmt.Errorf("the destination %s is %s; a file archive replaces its destination, so it must be a path of its own (e.g. under the working directory)", dest, what)
+	}
+	switch {
+	case !filepath.IsAbs(dest):
+		return refuse("not an absolute path")
+	case dest == "/" || filepath.Dir(dest) == "/":
+		return refuse("the root or a top-level directory")
+	}
+	if env != nil && env.HomeDir != "" {
+		home := filepath.Clean(env.HomeDir)
+		if dest == home || strings.HasPrefix(home, dest+string(filepath.Separator)) {
+			return refuse("the home directory or a directory above it")
+		}
+	}
+	return nil
+}
+
 // setupFiles extracts the uploaded file archives at their job spec paths; the
 // archive's top-level entry is renamed to the destination's base name.
 func (s *Server) setupFiles(job *schemas.SubmitBody, env *jobEnv) error {
@@ -234,6 +257,9 @@ func extractArchive(archive, dest string, env *jobEnv) error {
 		return fmt.Errorf("open archive: %w", err)
 	}
 	defer f.Close()
+	if err := checkArchiveDest(dest, env); err != nil {
+		return err
+	}
 	parent, base := filepath.Split(dest)
 	if err := mkdirOwned(filepath.Clean(parent), env); err != nil {
 		return fmt.Errorf("create destination dir: %w", err)
