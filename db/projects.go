@@ -175,3 +175,14 @@ func ProjectActiveWork(ctx context.Context, idb bun.IDB, id string) (runs, fleet
 		Where("deleted = ?", false).OrderExpr("name").Scan(ctx, &fleets)
 	return runs, fleets, mapErr(err)
 }
+
+// LockNamed serializes transactions that check and then write what no
+// constraint covers, by a name: on PostgreSQL a transaction-scoped advisory
+// lock; SQLite serializes write transactions already.
+func LockNamed(ctx context.Context, tx bun.Tx, name string) error {
+	if tx.Dialect().Name() != dialect.PG {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", lockKey(name))
+	return mapErr(err)
+}

@@ -66,7 +66,7 @@ type matrixRow struct {
 	name   string // the rule the row expresses
 	method string // POST when empty
 	path   string
-	body   string // JSON; {{self}} is the actor's username, {{key}} an SSH public key; "" = no body
+	body   string // JSON; {{self}} is the actor's username, {{key}} an SSH public key of the actor's own; "" = no body
 	want   codes
 	iso    isolation
 	perms  *services.DefaultPermissions // default_permissions for this row; nil = upstream defaults
@@ -235,7 +235,7 @@ func (w *world) call(a int, r matrixRow) *apitest.Response {
 	}
 	req := apitest.Request{Method: r.method, Path: r.path, Token: w.tokens[a]}
 	if r.body != "" {
-		req.Body = strings.NewReplacer("{{self}}", self, "{{key}}", testPublicKey).Replace(r.body)
+		req.Body = strings.NewReplacer("{{self}}", self, "{{key}}", seededPublicKey(byte(10+a))).Replace(r.body)
 	}
 	return w.s.Do(req)
 }

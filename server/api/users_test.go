@@ -145,8 +145,8 @@ func TestPublicKeys(t *testing.T) {
 		apitest.Require400(t, s.Post(alice, "/api/users/public_keys/add", M{"key": testPublicKey, "name": "again"}), "resource_exists")
 		d := apitest.Require400(t, s.Post(alice, "/api/users/public_keys/add", M{"key": "not a key"}), "error")
 		require.Equal(t, []string{"key"}, d.Fields)
-		named := s.OK(bob, "/api/users/public_keys/add", M{"key": testPublicKey, "name": "work"}, nil).Object(t)
-		require.Equal(t, "work", named["name"], "another user may register the same key")
+		named := s.OK(bob, "/api/users/public_keys/add", M{"key": otherPublicKey, "name": "work"}, nil).Object(t)
+		require.Equal(t, "work", named["name"], "the name given wins over the comment")
 
 		// Users see and delete only their own keys.
 		require.Len(t, s.OK(alice, "/api/users/public_keys/list", nil, nil).List(t), 1)
@@ -167,7 +167,26 @@ func TestAdminRegistersKeyForAnotherUser(t *testing.T) {
 
 		r := s.Post(bob, "/api/users/public_keys/add", M{"key": testPublicKey, "username": "alice"})
 		require.Equal(t, 403, r.Status, "only global admins register keys for others")
-		s.OK(bob, "/api/users/public_keys/add", M{"key": testPublicKey, "username": "BOB"}, nil)
+		s.OK(bob, "/api/users/public_keys/add", M{"key": otherPublicKey, "username": "BOB"}, nil)
 		apitest.Require400(t, s.Post(apitest.AdminToken, "/api/users/public_keys/add", M{"key": testPublicKey, "username": "nobody"}), "resource_not_exists")
+	})
+}
+
+// TestPublicKeyBelongsToOneUser: a key another user registered is refused
+// (the console would no longer know whose it is, and its owner could not
+// sign in); the owner's registration stays as it was.
+func TestPublicKeyBelongsToOneUser(t *testing.T) {
+	each(t, func(t *testing.T, s *apitest.Server) {
+		alice, mallory := s.CreateUser("alice", "user"), s.CreateUser("mallory", "user")
+		s.OK(alice, "/api/users/public_keys/add", M{"key": testPublicKey + " alice@laptop"}, nil)
+		d := apitest.Require400(t, s.Post(mallory, "/api/users/public_keys/add", M{"key": testPublicKey + " mine"}), "")
+		require.Contains(t, d.Msg, "another")
+		apitest.Require400(t, s.Post(apitest.AdminToken, "/api/users/public_keys/add", M{"key": testPublicKey, "username": "mallory"}), "")
+		require.Empty(t, s.OK(mallory, "/api/users/public_keys/list", nil, nil).List(t))
+		require.Len(t, s.OK(alice, "/api/users/public_keys/list", nil, nil).List(t), 1)
+
+		// Once its owner lets the key go (or is deleted), another may take it.
+		s.OK(apitest.AdminToken, "/api/users/delete", M{"users": []string{"alice"}}, nil)
+		s.OK(mallory, "/api/users/public_keys/add", M{"key": testPublicKey}, nil)
 	})
 }
