@@ -175,7 +175,7 @@ func (p *Instances) finishIf(ctx context.Context, in *db.Instance, token string,
 
 func (p *Instances) deploy(ctx context.Context, log *slog.Logger, in *db.Instance, token string, rh *services.RemoteHost, t sshfleet.Target) error {
 	dctx, cancel := withReserve(ctx)
-	info, err := p.connectAndDeploy(dctx, log, in, token, rh, t, true)
+	info, hostKey, err := p.connectAndDeploy(dctx, log, in, token, rh, t, true)
 	cancel()
 	var same *errSameMachine
 	if errors.As(err, &same) {
@@ -196,7 +196,7 @@ func (p *Instances) deploy(ctx context.Context, log *slog.Logger, in *db.Instanc
 		}
 		return p.finish(ctx, fail(in, err), token, "status_message")
 	}
-	if err := services.ApplyHostInfo(in, rh, info); err != nil {
+	if err := services.ApplyHostInfo(in, rh, info, hostKey); err != nil {
 		in.Status = string(schemas.InstanceTerminated)
 		in.TerminationReason = ptr("error")
 		in.TerminationReasonMessage = ptr(err.Error())
@@ -223,31 +223,33 @@ func (p *Instances) giveUp(ctx context.Context, log *slog.Logger, in *db.Instanc
 // deploys the shim. strict (a new host) refuses a machine another live
 // instance has; otherwise (an existing instance) a conflict is only logged.
 func (p *Instances) connectAndDeploy(ctx context.Context, log *slog.Logger, in *db.Instance, token string,
-	rh *services.RemoteHost, t sshfleet.Target, strict bool) (*sshfleet.HostInfo, error) {
+	rh *services.RemoteHost, t sshfleet.Target, strict bool) (*sshfleet.HostInfo, string, error) {
 	if p.Binary == nil {
-		return nil, errors.New("this server has no Linux dstack binary to deploy to hosts (run a Linux build of the server, or set DSTACK_SERVER_AGENT_BINARY)")
+		return nil, "", errors.New("this server has no Linux dstack binary to deploy to hosts (run a Linux build of the server, or set DSTACK_SERVER_AGENT_BINARY)")
 	}
 	conn, err := p.Pool.Get(ctx, t)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	if err := p.claimHostKey(ctx, in, token, t); err != nil {
+	hostKey, err := p.claimHostKey(ctx, in, token, t)
+	if err != nil {
 		var same *errSameMachine
 		if strict || !errors.As(err, &same) {
-			return nil, err
+			return nil, "", err
 		}
 		log.Warn("another live instance has this machine; delete one of them", "err", err)
 	}
 	project, err := db.GetProjectByID(ctx, p.Env.DB, in.ProjectID)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	keys := []string{project.SSHPublicKey}
 	if rh.PublicKey != "" {
 		keys = append(keys, rh.PublicKey)
 	}
-	return sshfleet.Deploy(ctx, conn, sshfleet.DeployOptions{Binary: p.Binary, AuthorizedKeys: keys, Env: rh.Env,
+	info, err := sshfleet.Deploy(ctx, conn, sshfleet.DeployOptions{Binary: p.Binary, AuthorizedKeys: keys, Env: rh.Env,
 		HealthTimeout: deployHealthTimeout, Logger: p.Log})
+	return info, hostKey, err
 }
 
 // check probes the shim of a ready host; a host that stops answering is
@@ -260,7 +262,7 @@ func (p *Instances) check(ctx context.Context, log *slog.Logger, in *db.Instance
 	err := p.healthcheck(cctx, t)
 	if errors.Is(err, errShimDown) && in.Status == string(schemas.InstanceIdle) && p.Binary != nil {
 		log.Warn("the shim is not running; starting it again", "err", err)
-		if _, derr := p.connectAndDeploy(cctx, log, in, token, rh, t, false); derr != nil {
+		if _, _, derr := p.connectAndDeploy(cctx, log, in, token, rh, t, false); derr != nil {
 			err = fmt.Errorf("%w; starting it again failed: %v", err, derr)
 		} else {
 			log.Info("shim started again")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -29,30 +30,32 @@ type errSameMachine struct{ msg string }
 func (e *errSameMachine) Error() string { return e.msg }
 
 // claimHostKey records the fingerprint of the host key the connection to
-// t was checked against, under the instance's lease; *errSameMachine when
-// a live instance already has it.
-func (p *Instances) claimHostKey(ctx context.Context, in *db.Instance, token string, t sshfleet.Target) error {
+// t was checked against, under the instance's lease, and returns the key
+// (authorized_keys format); *errSameMachine when a live instance already
+// has it.
+func (p *Instances) claimHostKey(ctx context.Context, in *db.Instance, token string, t sshfleet.Target) (string, error) {
 	key, ok, err := p.HostKeys.Get(sshfleet.HostKeyID(t.Addr()))
 	if err != nil || !ok {
-		return fmt.Errorf("read the pinned host key of %s: %v", t.Addr(), err)
+		return "", fmt.Errorf("read the pinned host key of %s: %v", t.Addr(), err)
 	}
 	pk, err := ssh.ParsePublicKey(key)
 	if err != nil {
-		return fmt.Errorf("parse the pinned host key of %s: %w", t.Addr(), err)
+		return "", fmt.Errorf("parse the pinned host key of %s: %w", t.Addr(), err)
 	}
+	line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pk)))
 	fp := ssh.FingerprintSHA256(pk)
 	if in.HostKey != nil && *in.HostKey == fp {
-		return nil
+		return line, nil
 	}
 	err = db.SetInstanceHost(ctx, p.Env.DB, in.ID, token, "host_key", fp)
 	if errors.Is(err, db.ErrConflict) {
-		return p.sameMachine(ctx, fp, t)
+		return "", p.sameMachine(ctx, fp, t)
 	}
 	if err != nil {
-		return err
+		return "", err
 	}
 	in.HostKey = &fp
-	return nil
+	return line, nil
 }
 
 // sameMachine says which instance has the machine whose host key is fp.
