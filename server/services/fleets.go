@@ -208,7 +208,7 @@ func (s Fleets) Apply(ctx context.Context, actor *db.User, p *db.Project, req sc
 	if err != nil {
 		return nil, err
 	}
-	s.wake(PipelineInstances)
+	s.WakeUp(PipelineInstances)
 	return s.Schema(ctx, p, f)
 }
 
@@ -285,7 +285,9 @@ func (s Fleets) syncInstances(ctx context.Context, tx bun.Tx, p *db.Project, f *
 	}
 	for k, in := range existing {
 		if !keep[k] {
-			in.Status = string(schemas.InstanceTerminating)
+			if err := SetInstanceStatus(&in, schemas.InstanceTerminating); err != nil {
+				return err
+			}
 			in.TerminationReason = ptr("terminated_by_user")
 			in.LastProcessedAt = dueNow()
 			if err := db.UpdateInstance(ctx, tx, &in, "status", "termination_reason", "last_processed_at"); err != nil {
