@@ -35,7 +35,7 @@ func (p *JobsSubmitted) applyAll(ctx context.Context, ps []placement, cands map[
 		case sched.OutcomeWait:
 			_, _ = db.ReleaseRow(ctx, p.Env.DB, "jobs", pl.j.ID, token, time.Now().UTC())
 		case sched.OutcomeNoCapacity:
-			p.Log.Info("no capacity for job", "job", pl.j.JobName, "reason", pl.a.Reason)
+			p.Log.Info("no capacity for job", "job", pl.j.JobName, "cause", pl.a.Cause, "reason", pl.a.Reason)
 			p.stop(ctx, pl.j, token, schemas.JobFailedToStartNoCapacity, pl.a.Reason)
 		}
 	}

@@ -81,9 +81,9 @@ type Assignment struct {
 
 // Upstream's messages for jobs that found no fleet.
 const (
-	MsgNoMatchingFleet = "No matching fleet found. Possible reasons: " +
+	msgNoMatchingFleet = "No matching fleet found. Possible reasons: " +
 		"https://dstack.ai/docs/guides/troubleshooting/#no-fleets"
-	MsgSpecifiedFleets = "Failed to use specified fleets"
+	msgSpecifiedFleets = "Failed to use specified fleets"
 )
 
 // Assign places a batch of submitted jobs on existing instances without double-booking

@@ -141,8 +141,8 @@ func TestAssignReasons(t *testing.T) {
 		reason string
 		fleet  string
 	}{
-		{"no fleet", job("a", "r1", cpuReq()), nil, MsgNoMatchingFleet, ""},
-		{"named fleets", named, []Candidate{small}, MsgSpecifiedFleets, ""},
+		{"no fleet", job("a", "r1", cpuReq()), nil, msgNoMatchingFleet, ""},
+		{"named fleets", named, []Candidate{small}, msgSpecifiedFleets, ""},
 		{"no match", job("a", "r1", gpuReq(2)), []Candidate{small},
 			"No instance matches the requirements: needs nvidia GPU, instance has none", "f"},
 		{"busy", job("a", "r1", cpuReq()), []Candidate{withBlocks(small, 1, 1)}, "All matching instances are busy", "f"},

@@ -184,7 +184,7 @@ func DecideJobTermination(j TerminatingJob) JobTerminationPlan {
 		return p
 	}
 	graceful := p.Reason != schemas.JobAbortedByUser && p.Reason != schemas.JobDoneByRunner
-	reachable := j.Runtime.Ports != nil || j.Runtime.NetworkMode == NetworkHost
+	reachable := j.Runtime.Ports != nil || j.Runtime.NetworkMode == networkHost
 	p.StopOnHost, p.PullLast, p.StopRunner = true, reachable, reachable && graceful
 	switch {
 	case !graceful:

@@ -91,10 +91,10 @@ func TestDecideRunningJob(t *testing.T) {
 }
 
 func TestDecideJobTermination(t *testing.T) {
-	bridge := &schemas.JobRuntimeData{NetworkMode: NetworkBridge, Ports: map[string]int{"10999": 32001},
+	bridge := &schemas.JobRuntimeData{NetworkMode: networkBridge, Ports: map[string]int{"10999": 32001},
 		Offer: &schemas.InstanceOffer{Blocks: 2, TotalBlocks: 8}}
-	host := &schemas.JobRuntimeData{NetworkMode: NetworkHost, Offer: &schemas.InstanceOffer{Blocks: 0, TotalBlocks: 1}}
-	notStarted := &schemas.JobRuntimeData{NetworkMode: NetworkBridge, Offer: &schemas.InstanceOffer{Blocks: 1, TotalBlocks: 1}}
+	host := &schemas.JobRuntimeData{NetworkMode: networkHost, Offer: &schemas.InstanceOffer{Blocks: 0, TotalBlocks: 1}}
+	notStarted := &schemas.JobRuntimeData{NetworkMode: networkBridge, Offer: &schemas.InstanceOffer{Blocks: 1, TotalBlocks: 1}}
 	tests := []struct {
 		name string
 		job  TerminatingJob

@@ -45,7 +45,7 @@ func lastTerminationReason(subs []JobSnapshot, latest JobSnapshot) schemas.JobTe
 
 // JobStatusMessage is a job submission's status_message: done → "exited (0)"; failed →
 // "exited (N)" for a container exit, "no fleets" / "no capacity" for failures to start
-// (told apart by MsgNoMatchingFleet in the message), "interrupted", or "error"; terminated →
+// (told apart by msgNoMatchingFleet in the message), "interrupted", or "error"; terminated →
 // "stopped" or "aborted" when the user asked; otherwise the status itself.
 func JobStatusMessage(j JobSnapshot) string {
 	switch j.Status {

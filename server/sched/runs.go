@@ -64,8 +64,8 @@ type RunDecision struct {
 	Terminate []JobTermination
 }
 
-// MsgResubmitted is the termination message of jobs stopped so their replica can be retried.
-const MsgResubmitted = "Run is to be resubmitted"
+// msgResubmitted is the termination message of jobs stopped so their replica can be retried.
+const msgResubmitted = "Run is to be resubmitted"
 
 // DecideRun is the runs pipeline's decision for one run:
 //   - a pending run (waiting to be retried) is resubmitted once its jobs have finished and
@@ -239,7 +239,7 @@ func terminateForRetry(jobs []JobSnapshot) []JobTermination {
 	for _, j := range jobs {
 		if !j.Status.Finished() && j.Status != schemas.JobTerminating {
 			out = append(out, JobTermination{JobID: j.JobID, Reason: schemas.JobTerminatedByServer,
-				Message: MsgResubmitted})
+				Message: msgResubmitted})
 		}
 	}
 	return out

@@ -67,7 +67,7 @@ func decidePending(run RunSnapshot, now time.Time, resubmitAfter time.Duration) 
 		default:
 			waiting = true
 			d.Terminate = append(d.Terminate, JobTermination{JobID: j.JobID, Reason: schemas.JobTerminatedByServer,
-				Message: MsgResubmitted})
+				Message: msgResubmitted})
 		}
 	}
 	if waiting || now.Sub(last) < resubmitAfter {

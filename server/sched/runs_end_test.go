@@ -85,7 +85,7 @@ func TestDecidePending(t *testing.T) {
 			t0.Add(time.Hour), RunDecision{ResubmissionAttempt: 2}},
 		{"a job left active is stopped first", pending(sub(0, 0, 0, schemas.JobFailed), sub(0, 1, 0, schemas.JobRunning)),
 			t0.Add(time.Hour), RunDecision{ResubmissionAttempt: 2, Terminate: []JobTermination{
-				{JobID: subID(0, 1, 0), Reason: schemas.JobTerminatedByServer, Message: MsgResubmitted}}}},
+				{JobID: subID(0, 1, 0), Reason: schemas.JobTerminatedByServer, Message: msgResubmitted}}}},
 		{"older submissions do not count", pending(sub(0, 0, 0, schemas.JobRunning),
 			processedAt(sub(0, 0, 1, schemas.JobFailed), t0)),
 			t0.Add(time.Minute), RunDecision{Path: path(schemas.RunSubmitted), ResubmissionAttempt: 2,

@@ -111,7 +111,7 @@ func TestDeriveActive(t *testing.T) {
 			failed(provisionedAt(sub(1, 0, 0, ""), now), schemas.JobInterruptedByNoCapacity, retryAll),
 			sub(1, 1, 0, schemas.JobRunning)),
 			RunDecision{ResubmissionAttempt: 2, Resubmit: []int{1},
-				Terminate: []JobTermination{{JobID: subID(1, 1, 0), Reason: schemas.JobTerminatedByServer, Message: MsgResubmitted}}}},
+				Terminate: []JobTermination{{JobID: subID(1, 1, 0), Reason: schemas.JobTerminatedByServer, Message: msgResubmitted}}}},
 		{"done replica plus a retrying one goes pending", run(schemas.RunRunning,
 			sub(0, 0, 0, schemas.JobDone), failed(provisionedAt(sub(1, 0, 0, ""), now), schemas.JobInstanceUnreachable, retryAll)),
 			RunDecision{Path: path(schemas.RunPending), ResubmissionAttempt: 3, ClearFleet: true}},
