@@ -195,18 +195,19 @@ func pullRunner(ctx context.Context, env *services.Env, rc *agentclient.RunnerCl
 	}
 	var last *agent.JobStateEvent
 	var exit *int
-	defer func() {
+	withExit := func() *agent.JobStateEvent {
 		if last != nil {
 			last.ExitStatus = exit
 		}
-	}()
+		return last
+	}
 	for range 8 { // drain quickly when the runner has a backlog
 		res, err := rc.Pull(ctx, deref64(j.RunnerTimestamp))
 		if err != nil {
-			return last, err
+			return withExit(), err
 		}
 		if err := storeLogs(ctx, env, project.Name, j, res); err != nil {
-			return last, err
+			return withExit(), err
 		}
 		j.RunnerTimestamp = &res.LastUpdated
 		if n := len(res.JobStates); n > 0 {
@@ -224,7 +225,7 @@ func pullRunner(ctx context.Context, env *services.Env, rc *agentclient.RunnerCl
 	// the job's start and reports terminated / max_duration_exceeded. The
 	// server cannot tell when the job started (submitted_at also counts the
 	// queue, the placement and the image pull), so it does not cut it short.
-	return last, nil
+	return withExit(), nil
 }
 
 func storeLogs(ctx context.Context, env *services.Env, project string, j *db.Job, res *agent.PullResponse) error {
