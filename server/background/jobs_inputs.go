@@ -34,7 +34,7 @@ func (p *JobsRunning) loadInputs(ctx context.Context, j *db.Job, d *jobData, run
 		// every member of the project sees.
 		a, err := db.GetUserFileArchive(ctx, p.Env.DB, fa.ID, run.UserID)
 		if errors.Is(err, db.ErrNotFound) {
-			return nil, fmt.Sprintf("file archive %s is not among the uploads of the run's user", fa.ID), nil
+			return nil, fmt.Sprintf("file archive %s of the job is gone, or was not uploaded by the run's user", fa.ID), nil
 		} else if err != nil {
 			return nil, "", fmt.Errorf("load file archive %s: %w", fa.ID, err)
 		}

@@ -211,7 +211,7 @@ func (s Fleets) Apply(ctx context.Context, actor *db.User, p *db.Project, req sc
 	if err != nil {
 		return nil, err
 	}
-	s.wake(PipelineInstances)
+	s.WakeUp(PipelineInstances)
 	return s.Schema(ctx, p, f)
 }
 
@@ -301,6 +301,9 @@ func (s Fleets) syncInstances(ctx context.Context, tx bun.Tx, p *db.Project, f *
 	for k, in := range existing {
 		if keep[k] {
 			continue
+		}
+		if err := SetInstanceStatus(&in, schemas.InstanceTerminating); err != nil {
+			return err
 		}
 		ok, err := db.TerminateIdleInstance(ctx, tx, in.ID, "terminated_by_user", dueNow())
 		if err != nil {

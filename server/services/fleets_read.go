@@ -162,7 +162,9 @@ func (s Fleets) Delete(ctx context.Context, p *db.Project, names []string) error
 			return err
 		}
 		for _, f := range fs {
-			f.Status = string(schemas.FleetTerminating)
+			if err := SetFleetStatus(f, schemas.FleetTerminating); err != nil {
+				return err
+			}
 			if err := db.UpdateFleet(ctx, tx, f, "status"); err != nil {
 				return err
 			}
@@ -172,7 +174,7 @@ func (s Fleets) Delete(ctx context.Context, p *db.Project, names []string) error
 	if err != nil {
 		return err
 	}
-	s.wake(PipelineInstances, PipelineFleets)
+	s.WakeUp(PipelineInstances, PipelineFleets)
 	return nil
 }
 
@@ -206,7 +208,7 @@ func (s Fleets) DeleteInstances(ctx context.Context, p *db.Project, name string,
 	if err != nil {
 		return err
 	}
-	s.wake(PipelineInstances)
+	s.WakeUp(PipelineInstances)
 	return nil
 }
 
@@ -217,6 +219,9 @@ func terminateIdle(ctx context.Context, tx bun.Tx, is []db.Instance, what string
 		in := &is[i]
 		if !schemas.InstanceStatus(in.Status).Active() {
 			continue
+		}
+		if err := SetInstanceStatus(in, schemas.InstanceTerminating); err != nil {
+			return err
 		}
 		// Due at once: the pipeline otherwise waits out its interval since
 		// the last health check before cleaning the host up.

@@ -194,7 +194,7 @@ func (s Runs) Apply(ctx context.Context, actor *db.User, p *db.Project, req sche
 		if err != nil {
 			return nil, err
 		}
-		s.wake(PipelineJobs)
+		s.WakeUp(PipelineJobs)
 		return s.Render(ctx, p, run, 10)
 	}
 }
