@@ -134,6 +134,19 @@ var matrix = []matrixRow{
 	{name: "secrets/list: not even a public project opens secrets", path: "/api/project/pub/secrets/list", want: projAdmins},
 	{name: "secrets/get: a missing secret is resource_not_exists", path: "/api/project/p/secrets/get", body: `{"name":"missing"}`, want: codes{403, 403, 403, 403, 403, 400, 400}},
 	{name: "secrets: missing project is 404", path: "/api/project/nope/secrets/list", want: missingProject},
+
+	// Runs, fleets, repos and files: project members; the routes that
+	// change the project's work add rows here as they land.
+	{name: "runs/list: any user, their projects' runs", path: "/api/runs/list", body: `{}`, want: authed},
+	{name: "runs/get: members", path: "/api/project/p/runs/get", body: `{"run_name":"nope"}`, want: codes{403, 403, 403, 400, 400, 400, 400}},
+	{name: "runs/get: not even a public project opens runs to non-members", path: "/api/project/pub/runs/get", body: `{"run_name":"nope"}`, want: codes{403, 403, 403, 400, 400, 400, 400}},
+	{name: "runs/stop: members", path: "/api/project/p/runs/stop", body: `{"runs_names":["nope"],"abort":false}`, want: codes{403, 403, 403, 400, 400, 400, 400}},
+	{name: "runs: missing project is 404", path: "/api/project/nope/runs/get", body: `{"run_name":"x"}`, want: missingProject},
+	{name: "fleets/list: members", path: "/api/project/p/fleets/list", want: member},
+	{name: "fleets/get: members", path: "/api/project/p/fleets/get", body: `{"name":"nope"}`, want: codes{403, 403, 403, 400, 400, 400, 400}},
+	{name: "repos/list: members", path: "/api/project/p/repos/list", want: member},
+	{name: "repos/get: members", path: "/api/project/p/repos/get", body: `{"repo_id":"nope","include_creds":true}`, want: codes{403, 403, 403, 400, 400, 400, 400}},
+	{name: "files/get_archive_by_hash: any user, their own archives", path: "/api/files/get_archive_by_hash", body: `{"hash":"0000"}`, want: codes{403, 403, 400, 400, 400, 400, 400}},
 }
 
 func TestRoleMatrix(t *testing.T) {
