@@ -138,6 +138,7 @@ func (p *JobsRunning) startRunner(ctx context.Context, ja *jobAgent, j *db.Job, 
 	}
 	j.JobRuntimeData = ptr(mustJSON(d.jrd))
 	j.Status = string(schemas.JobRunning)
+	j.StartedAt = ptr(time.Now().UTC())
 	return true, nil
 }
 

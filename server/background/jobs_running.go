@@ -10,6 +10,7 @@ import (
 	sshfleet "github.com/dstackgo/dstack/backends/ssh"
 	"github.com/dstackgo/dstack/db"
 	"github.com/dstackgo/dstack/logstore"
+	"github.com/dstackgo/dstack/server/sched"
 	"github.com/dstackgo/dstack/server/schemas"
 	"github.com/dstackgo/dstack/server/services"
 )
@@ -65,7 +66,7 @@ func (p *JobsRunning) Process(ctx context.Context, id, token string) error {
 
 // jobColumns are what a step may change.
 var jobColumns = []string{"status", "termination_reason", "termination_reason_message", "exit_status",
-	"job_runtime_data", "runner_timestamp", "disconnected_at"}
+	"job_runtime_data", "runner_timestamp", "disconnected_at", "started_at"}
 
 // step advances the job as far as it can now and returns the columns to write.
 func (p *JobsRunning) step(ctx context.Context, j *db.Job) ([]string, error) {
@@ -82,6 +83,9 @@ func (p *JobsRunning) step(ctx context.Context, j *db.Job) ([]string, error) {
 		p.terminate(j, schemas.JobTerminatedByServer, "the job has no instance data")
 		return jobColumns, err
 	}
+	if j.Status == string(schemas.JobRunning) && !p.pullDue(j) {
+		return jobColumns, nil // what the runner says is not asked for yet
+	}
 	ja, err := (agents{env: p.Env, pool: p.Pool}).forJob(ctx, j)
 	if err != nil {
 		return nil, err
@@ -96,13 +100,20 @@ func (p *JobsRunning) step(ctx context.Context, j *db.Job) ([]string, error) {
 			return jobColumns, err
 		}
 	}
-	if j.Status == string(schemas.JobRunning) {
+	if j.Status == string(schemas.JobRunning) && p.pullDue(j) {
 		if err := p.pull(ctx, ja, j, d, run); err != nil {
 			return jobColumns, err
 		}
 	}
 	j.DisconnectedAt = nil
 	return jobColumns, nil
+}
+
+// pullDue reports whether a running job's runner is pulled in this pass
+// (see sched.RunnerPullDue).
+func (p *JobsRunning) pullDue(j *db.Job) bool {
+	pull := sched.RunnerPull{SubmittedAt: j.SubmittedAt, StartedAt: j.StartedAt, Pulled: j.RunnerTimestamp != nil}
+	return sched.RunnerPullDue(pull, time.Now().UTC())
 }
 
 // pull collects the runner's states and logs; a final state ends the job.
