@@ -38,6 +38,10 @@ func TestOfficialCLI(t *testing.T) {
 		t.Parallel()
 		testOfficialFleetVerbs(t, env)
 	})
+	t.Run("runs", func(t *testing.T) {
+		t.Parallel()
+		testOfficialRunVerbs(t, env)
+	})
 }
 
 func testOfficialProjectVerbs(t *testing.T, env *officialEnv) {
@@ -74,8 +78,10 @@ func testOfficialSecretVerbs(t *testing.T, env *officialEnv) {
 }
 
 func testOfficialFleetVerbs(t *testing.T, env *officialEnv) {
+	// A project of its own: runs of project main never land on these hosts.
+	api(t, env.Server.URL, env.Server.Token, "/api/projects/create", map[string]any{"project_name": "fleets"}, nil)
 	h1, h2 := sshtest.NewHost(t, sshtest.Options{}), sshtest.NewHost(t, sshtest.Options{})
-	c := env.CLIFor(t, "main", env.Server.Token)
+	c := env.CLIFor(t, "fleets", env.Server.Token)
 	out := c.ApplyFleet("lab", []*sshtest.Host{h1, h2}).Stdout
 	require.Contains(t, out, "ssh (remote)")
 

@@ -114,13 +114,27 @@ func (e *officialEnv) CLI(t testing.TB) *officialCLI {
 // CLIFor is CLI for another project or user token.
 func (e *officialEnv) CLIFor(t testing.TB, project, token string) *officialCLI {
 	t.Helper()
-	c := &officialCLI{t: t, bin: officialCLIBinary(t), Home: t.TempDir(), URL: e.Server.URL, Project: project}
+	c := &officialCLI{t: t, bin: officialCLIBinary(t), Home: shortTempDir(t), URL: e.Server.URL, Project: project}
 	c.Dir = filepath.Join(c.Home, "work")
 	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	c.Want(0, "project", "add", "--name", project, "--url", e.Server.URL, "--token", token, "-y")
 	return c
+}
+
+// shortTempDir is a new directory under /tmp with a short name, removed at
+// the test's end. The CLI's SSH control sockets live in ~/.dstack/ssh, and a
+// Unix socket's path must stay under 108 bytes: t.TempDir's names, made
+// of the test's name, are too long for a HOME.
+func shortTempDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("/tmp", "dcli")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
 }
 
 // officialCLI runs the official CLI as one user: HOME, working directory
@@ -162,6 +176,16 @@ func (c *officialCLI) Run(args ...string) cliRun {
 	return c.RunWith(nil, args...)
 }
 
+// command is the CLI's command line with its user's environment.
+func (c *officialCLI) command(ctx context.Context, args []string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, c.bin, args...)
+	cmd.Dir = c.Dir
+	// Rich wraps at COLUMNS when the output is not a terminal: wide enough
+	// for a table row to stay on one line.
+	cmd.Env = append(sandboxEnv(c.Home, "COLUMNS=250", "NO_COLOR=1"), c.Env...)
+	return cmd
+}
+
 // RunWith is Run with stdin.
 func (c *officialCLI) RunWith(stdin []byte, args ...string) cliRun {
 	c.t.Helper()
@@ -171,11 +195,7 @@ func (c *officialCLI) RunWith(stdin []byte, args ...string) cliRun {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, c.bin, args...)
-	cmd.Dir = c.Dir
-	// Rich wraps at COLUMNS when the output is not a terminal: wide enough
-	// for a table row to stay on one line.
-	cmd.Env = append(sandboxEnv(c.Home, "COLUMNS=250", "NO_COLOR=1"), c.Env...)
+	cmd := c.command(ctx, args)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if stdin != nil {
@@ -193,6 +213,81 @@ func (c *officialCLI) RunWith(stdin []byte, args ...string) cliRun {
 		r.Code = ee.ExitCode()
 	default:
 		c.t.Fatalf("dstack %s: %v", strings.Join(args, " "), err)
+	}
+	return r
+}
+
+// cliProc is a CLI command left running (attach, an attached apply).
+type cliProc struct {
+	t              testing.TB
+	args           []string
+	cmd            *exec.Cmd
+	stdout, stderr *lockedBuffer
+	start          time.Time
+	done           chan struct{}
+}
+
+// Start runs the CLI in the background; it is killed at the test's end.
+func (c *officialCLI) Start(args ...string) *cliProc {
+	c.t.Helper()
+	p := &cliProc{t: c.t, args: args, cmd: c.command(context.Background(), args),
+		stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
+	p.start = time.Now()
+	if err := p.cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	go func() { _ = p.cmd.Wait(); close(p.done) }()
+	c.t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	})
+	return p
+}
+
+// WaitOutput waits until the output (stdout and stderr) contains want; it
+// fails the test if the command ends first or timeout passes.
+func (p *cliProc) WaitOutput(want string, timeout time.Duration) {
+	p.t.Helper()
+	deadline := time.After(timeout)
+	for !strings.Contains(p.stdout.String()+p.stderr.String(), want) {
+		select {
+		case <-p.done:
+			if strings.Contains(p.stdout.String()+p.stderr.String(), want) {
+				return
+			}
+			p.t.Fatalf("ended without printing %q\n%s", want, p.result())
+		case <-deadline:
+			p.t.Fatalf("no %q within %s\n%s", want, timeout, p.result())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Interrupt sends Ctrl-C (SIGINT) and waits for the command to end.
+func (p *cliProc) Interrupt() cliRun {
+	p.t.Helper()
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	return p.Wait(time.Minute)
+}
+
+// Wait waits for the command to end; it fails the test after timeout.
+func (p *cliProc) Wait(timeout time.Duration) cliRun {
+	p.t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(timeout):
+		p.t.Fatalf("still running after %s\n%s", timeout, p.result())
+	}
+	return p.result()
+}
+
+func (p *cliProc) result() cliRun {
+	r := cliRun{Args: p.args, Stdout: p.stdout.String(), Stderr: p.stderr.String(), Took: time.Since(p.start), Code: -1}
+	select {
+	case <-p.done:
+		r.Code = p.cmd.ProcessState.ExitCode()
+	default:
 	}
 	return r
 }
