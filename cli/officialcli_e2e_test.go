@@ -6,6 +6,8 @@ package cli_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -37,6 +39,10 @@ func TestOfficialCLI(t *testing.T) {
 	t.Run("fleet", func(t *testing.T) {
 		t.Parallel()
 		testOfficialFleetVerbs(t, env)
+	})
+	t.Run("fleet shapes", func(t *testing.T) {
+		t.Parallel()
+		testOfficialFleetShapes(t, env)
 	})
 	t.Run("runs", func(t *testing.T) {
 		t.Parallel()
@@ -77,11 +83,12 @@ func testOfficialSecretVerbs(t *testing.T, env *officialEnv) {
 	c.Check(c.Run("secret", "get", "hf_token"), 1, "Secret hf_token not found")
 }
 
+// testOfficialFleetVerbs applies a fleet of two hosts, the first a string
+// using the top-level user and identity_file, the second an object with its
+// own (each test host has a user of its own), and works with it.
 func testOfficialFleetVerbs(t *testing.T, env *officialEnv) {
-	// A project of its own: runs of project main never land on these hosts.
-	api(t, env.Server.URL, env.Server.Token, "/api/projects/create", map[string]any{"project_name": "fleets"}, nil)
 	h1, h2 := sshtest.NewHost(t, sshtest.Options{}), sshtest.NewHost(t, sshtest.Options{})
-	c := env.CLIFor(t, "fleets", env.Server.Token)
+	c := env.CLIFor(t, env.NewProject(t, "lab"), env.Server.Token)
 	out := c.ApplyFleet("lab", []*sshtest.Host{h1, h2}).Stdout
 	require.Contains(t, out, "ssh (remote)")
 
@@ -120,4 +127,48 @@ func testOfficialFleetVerbs(t *testing.T, env *officialEnv) {
 
 	c.Check(c.Run("fleet", "delete", "lab", "-y"), 0, "Fleet lab deleted")
 	require.NotContains(t, c.Want(0, "fleet").Stdout, "lab")
+}
+
+// testOfficialFleetShapes applies fleets of other shapes: a host reached
+// through a proxy jump (and a short task attached on it, through the jump),
+// and a cluster.
+func testOfficialFleetShapes(t *testing.T, env *officialEnv) {
+	project := env.NewProject(t, "shapes")
+	t.Run("proxy_jump", func(t *testing.T) {
+		t.Parallel()
+		c := env.CLIFor(t, project, env.Server.Token)
+		jump := sshtest.NewHost(t, sshtest.Options{})
+		behind := sshtest.NewHost(t, sshtest.Options{Behind: jump})
+		yaml := fmt.Sprintf("type: fleet\nname: jumped\nenv:\n  DSTACK_SHIM_EXECUTOR: process\n"+
+			"ssh_config:\n  user: %s\n  identity_file: %s\n  proxy_jump:\n    hostname: %s\n    user: %s\n    identity_file: %s\n"+
+			"  hosts:\n    - %s\n", behind.User, c.WriteKey(behind), jump.Addr, jump.User, c.WriteKey(jump), behind.Addr)
+		r := c.Run("apply", "-f", c.WriteFile("jumped.dstack.yml", yaml), "-y")
+		c.Check(r, 0, "Fleet jumped does not exist yet.", " idle ")
+
+		// The CLI has no key for a jump host: as upstream says, the user's
+		// ~/.ssh/config must name one.
+		c.WriteFile(filepath.Join(c.Home, ".ssh", "config"), fmt.Sprintf("Host %s\n    IdentityFile %s\n", jump.Addr, c.WriteKey(jump)))
+		task := c.WriteFile("jumped-task.dstack.yml", "type: task\nname: through-jump\nfleets: [jumped]\n"+
+			"commands:\n  - echo behind the jump\n"+taskResources)
+		c.Check(c.Run("apply", "-f", task, "-y"), 0, "behind the jump\n", "Exited (0)")
+		c.Check(c.Run("fleet", "delete", "jumped", "-y"), 0, "Fleet jumped deleted")
+	})
+	t.Run("placement cluster", func(t *testing.T) {
+		t.Parallel()
+		c := env.CLIFor(t, project, env.Server.Token)
+		h1, h2 := sshtest.NewHost(t, sshtest.Options{}), sshtest.NewHost(t, sshtest.Options{})
+		r := c.ApplyFleet("cluster", []*sshtest.Host{h1, h2}, "placement: cluster")
+		require.Regexp(t, `Placement\s+cluster`, r.Stdout)
+		var f struct {
+			Spec struct {
+				Configuration struct {
+					Placement string `json:"placement"`
+				} `json:"configuration"`
+			} `json:"spec"`
+		}
+		get := c.Want(0, "fleet", "get", "cluster", "--json")
+		require.NoError(t, json.Unmarshal([]byte(get.Stdout), &f), get)
+		require.Equal(t, "cluster", f.Spec.Configuration.Placement)
+		c.Check(c.Run("delete", "-f", filepath.Join(c.Dir, "cluster.dstack.yml"), "-y"), 0, "Fleet cluster deleted")
+	})
 }

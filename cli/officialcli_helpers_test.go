@@ -104,6 +104,17 @@ func newOfficialEnv(t testing.TB) *officialEnv {
 	return &officialEnv{Server: startServer(t, t.TempDir(), nil, "--no-default")}
 }
 
+// NewProject creates a project (the admin its owner), for tests whose fleets
+// and runs must stay apart from others'; it returns the name.
+func (e *officialEnv) NewProject(t testing.TB, name string) string {
+	t.Helper()
+	st := api(t, e.Server.URL, e.Server.Token, "/api/projects/create", map[string]any{"project_name": name}, nil)
+	if st != 200 {
+		t.Fatalf("projects/create %s: status %d", name, st)
+	}
+	return name
+}
+
 // CLI is a new user of the official CLI: its own HOME and working
 // directory, project main of the server configured as its default.
 func (e *officialEnv) CLI(t testing.TB) *officialCLI {
@@ -316,10 +327,13 @@ func (c *officialCLI) Check(r cliRun, code int, want ...string) {
 }
 
 // WriteFile writes a file (a configuration, a key) into the working
-// directory and returns its absolute path.
+// directory, or at name if it is absolute, and returns its absolute path.
 func (c *officialCLI) WriteFile(name, content string) string {
 	c.t.Helper()
-	p := filepath.Join(c.Dir, name)
+	p := name
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(c.Dir, name)
+	}
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		c.t.Fatal(err)
 	}
