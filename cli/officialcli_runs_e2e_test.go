@@ -140,6 +140,8 @@ func testOfficialDetachedTask(t *testing.T, env *officialEnv) {
 	c.Check(c.Run("apply", "-f", path, "-y", "-d"), 0, "Run loop submitted, detaching...")
 	env.waitRun(t, "main", "loop", "running")
 
+	// Applied again unchanged while it runs: nothing to do without --force.
+	c.Check(c.Run("apply", "-f", path, "-y", "-d"), 0, "Active run loop already exists. Detected no changes.", "Use --force to apply anyway.")
 	require.Regexp(t, `loop\s.*running`, c.Want(0, "ps").Stdout)
 	require.Regexp(t, `loop\s.*running`, c.Want(0, "ps", "-a").Stdout)
 	require.Regexp(t, `(?s)RESOURCES.*loop\s.*cpu=`, c.Want(0, "ps", "-v").Stdout)
