@@ -130,7 +130,10 @@ func (e *officialEnv) CLIFor(t testing.TB, project, token string) *officialCLI {
 	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	c.Want(0, "project", "add", "--name", project, "--url", e.Server.URL, "--token", token, "-y")
+	// What `dstack project add --name P --url U --token T -y` writes (that
+	// verb has its own test): one CLI start-up less per user.
+	cfg := fmt.Sprintf("projects:\n- default: true\n  name: %s\n  token: %s\n  url: %s\n", project, token, e.Server.URL)
+	c.WriteFile(filepath.Join(c.Home, ".dstack", "config.yml"), cfg)
 	return c
 }
 
@@ -215,6 +218,9 @@ func (c *officialCLI) RunWith(stdin []byte, args ...string) cliRun {
 	start := time.Now()
 	err := cmd.Run()
 	r := cliRun{Args: args, Stdout: stdout.String(), Stderr: stderr.String(), Took: time.Since(start)}
+	defer func() {
+		c.t.Logf("dstack %s: exit code %d in %s", strings.Join(args, " "), r.Code, r.Took.Round(10*time.Millisecond))
+	}()
 	var ee *exec.ExitError
 	switch {
 	case ctx.Err() != nil:
