@@ -115,15 +115,6 @@ func ListInstances(ctx context.Context, idb bun.IDB, f InstanceFilter) ([]Instan
 	return is, mapErr(err)
 }
 
-// ActiveInstances lists a project's
-// active instances, to refuse a host that another fleet uses.
-func ActiveInstances(ctx context.Context, idb bun.IDB, projectID string) ([]Instance, error) {
-	var is []Instance
-	err := idb.NewSelect().Model(&is).Where("project_id = ?", projectID).Where("deleted = ?", false).
-		Where("status NOT IN (?)", bun.In([]string{"terminating", "terminated"})).Scan(ctx)
-	return is, mapErr(err)
-}
-
 // CountActiveJobsOnFleets counts unfinished jobs placed on the fleets.
 func CountActiveJobsOnFleets(ctx context.Context, idb bun.IDB, fleetIDs []string) (int, error) {
 	if len(fleetIDs) == 0 {

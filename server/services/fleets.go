@@ -210,7 +210,7 @@ func (s Fleets) Apply(ctx context.Context, actor *db.User, p *db.Project, req sc
 	if err != nil {
 		return nil, err
 	}
-	s.wake(PipelineInstances)
+	s.WakeUp(PipelineInstances)
 	return s.Schema(ctx, p, f)
 }
 
@@ -287,7 +287,9 @@ func (s Fleets) syncInstances(ctx context.Context, tx bun.Tx, p *db.Project, f *
 	}
 	for k, in := range existing {
 		if !keep[k] {
-			in.Status = string(schemas.InstanceTerminating)
+			if err := SetInstanceStatus(&in, schemas.InstanceTerminating); err != nil {
+				return err
+			}
 			in.TerminationReason = ptr("terminated_by_user")
 			in.LastProcessedAt = dueNow()
 			if err := db.UpdateInstance(ctx, tx, &in, "status", "termination_reason", "last_processed_at"); err != nil {

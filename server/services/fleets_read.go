@@ -160,7 +160,9 @@ func (s Fleets) Delete(ctx context.Context, p *db.Project, names []string) error
 			return err
 		}
 		for _, f := range fs {
-			f.Status = string(schemas.FleetTerminating)
+			if err := SetFleetStatus(f, schemas.FleetTerminating); err != nil {
+				return err
+			}
 			if err := db.UpdateFleet(ctx, tx, f, "status"); err != nil {
 				return err
 			}
@@ -170,7 +172,7 @@ func (s Fleets) Delete(ctx context.Context, p *db.Project, names []string) error
 	if err != nil {
 		return err
 	}
-	s.wake(PipelineInstances, PipelineFleets)
+	s.WakeUp(PipelineInstances, PipelineFleets)
 	return nil
 }
 
@@ -204,7 +206,7 @@ func (s Fleets) DeleteInstances(ctx context.Context, p *db.Project, name string,
 	if err := terminateInstances(ctx, s.DB, pick); err != nil {
 		return err
 	}
-	s.wake(PipelineInstances)
+	s.WakeUp(PipelineInstances)
 	return nil
 }
 
@@ -214,7 +216,9 @@ func terminateInstances(ctx context.Context, idb bun.IDB, is []db.Instance) erro
 		if !schemas.InstanceStatus(in.Status).Active() {
 			continue
 		}
-		in.Status = string(schemas.InstanceTerminating)
+		if err := SetInstanceStatus(in, schemas.InstanceTerminating); err != nil {
+			return err
+		}
 		in.TerminationReason = ptr("terminated_by_user")
 		// Due at once: the pipeline otherwise waits out its interval since
 		// the last health check before cleaning the host up.

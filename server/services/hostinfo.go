@@ -15,7 +15,8 @@ import (
 func (s Fleets) RemoteHostOf(in *db.Instance) (*RemoteHost, error) { return s.remoteHost(in) }
 
 // ApplyHostInfo turns a deployed host's facts into the instance's type,
-// offer, provisioning data and blocks, and marks it idle.
+// offer, provisioning data and blocks; the instances pipeline then makes it
+// idle. An error says why the host cannot serve as the fleet's instance.
 func ApplyHostInfo(in *db.Instance, rh *RemoteHost, info *sshfleet.HostInfo) error {
 	res := schemas.Resources{CPUs: info.CPUs, MemoryMiB: int(info.Memory >> 20), Gpus: []schemas.Gpu{},
 		Disk: schemas.Disk{SizeMiB: int(info.DiskSize >> 20)}}
@@ -52,9 +53,6 @@ func ApplyHostInfo(in *db.Instance, rh *RemoteHost, info *sshfleet.HostInfo) err
 	offer := schemas.InstanceOffer{Backend: "remote", Instance: it, Region: "remote", Price: 0, BackendData: []byte("{}"),
 		Availability: schemas.AvailabilityAvailable, InstanceRuntime: "shim", Blocks: blocks, TotalBlocks: blocks}
 	now := time.Now().UTC()
-	in.Status = string(schemas.InstanceIdle)
-	in.StatusMessage = nil
-	in.Unreachable = false
 	in.StartedAt = &now
 	in.Offer = ptr(marshal(offer))
 	in.JobProvisioningData = ptr(marshal(jpd))

@@ -178,7 +178,7 @@ func (s Runs) Apply(ctx context.Context, actor *db.User, p *db.Project, req sche
 	if err != nil {
 		return nil, fmt.Errorf("store run %s: %w", run.RunName, err)
 	}
-	s.wake(PipelineJobs)
+	s.WakeUp(PipelineJobs)
 	return s.Render(ctx, p, run, 10)
 }
 
