@@ -97,12 +97,17 @@ func testOfficialRunVerbs(t *testing.T, env *officialEnv) {
 		})
 	})
 	t.Run("more jobs", func(t *testing.T) {
-		t.Run("a dev environment, aborted", func(t *testing.T) {
+		t.Run("a dev environment attached, detached with Ctrl-C, aborted", func(t *testing.T) {
 			t.Parallel()
 			c := env.CLI(t)
 			path := c.WriteFile(".dstack.yml", "type: dev-environment\nname: dev\nide: vscode\n"+taskResources)
-			c.Check(c.Run("apply", "-f", path, "-y", "-d"), 0, "Run dev submitted, detaching...")
-			env.waitRun(t, "main", "dev", "running")
+			apply := c.Start("apply", "-f", path, "-y")
+			apply.WaitOutput("dev provisioning completed (running)", 2*time.Minute)
+			time.Sleep(2 * time.Second) // attached: the ssh tunnel and the log stream
+			r := apply.Interrupt()
+			require.Equal(t, 0, r.Code, r)
+			require.Contains(t, r.Stdout, "Detached")
+			require.Regexp(t, `dev\s.*running`, c.Want(0, "ps").Stdout, "detaching leaves it running")
 			c.Check(c.Run("stop", "dev", "-x", "-y"), 0, "Aborted")
 			env.waitRun(t, "main", "dev", "terminated", "aborted")
 		})
