@@ -30,6 +30,10 @@ func TestOfficialCLI(t *testing.T) {
 	})
 	t.Run("login and completion", func(t *testing.T) {
 		t.Parallel()
+		// `dstack server` points the client config of its user at itself:
+		// the CLI works there at once.
+		own := &officialCLI{t: t, bin: officialCLIBinary(t), Home: env.Server.Home, Dir: env.Server.Home}
+		own.Check(own.Run("ps"), 0, "NAME")
 		c := env.CLI(t)
 		// An open-source server has no SSO provider: the CLI says so.
 		c.Check(c.Run("login", "--url", env.Server.URL, "-y"), 1, "No SSO providers configured on the server.")

@@ -101,7 +101,7 @@ type officialEnv struct {
 func newOfficialEnv(t testing.TB) *officialEnv {
 	t.Helper()
 	officialCLIBinary(t)
-	return &officialEnv{Server: startServer(t, t.TempDir(), nil, "--no-default")}
+	return &officialEnv{Server: startServer(t, t.TempDir(), nil)}
 }
 
 // NewProject creates a project (the admin its owner), for tests whose fleets
