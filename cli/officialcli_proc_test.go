@@ -74,7 +74,9 @@ func (p *cliProc) Wait(timeout time.Duration) cliRun {
 	case <-time.After(timeout):
 		p.t.Fatalf("still running after %s\n%s", timeout, p.result())
 	}
-	return p.result()
+	r := p.result()
+	p.t.Logf("dstack %s: exit code %d in %s", strings.Join(p.args, " "), r.Code, r.Took.Round(10*time.Millisecond))
+	return r
 }
 
 func (p *cliProc) result() cliRun {
