@@ -112,6 +112,7 @@ type Job struct {
 	SubmittedAt              time.Time  `bun:"submitted_at"`
 	LastProcessedAt          time.Time  `bun:"last_processed_at"`
 	FinishedAt               *time.Time `bun:"finished_at"`
+	StartedAt                *time.Time `bun:"started_at"` // when the runner started it
 	Status                   string     `bun:"status"`
 	TerminationReason        *string    `bun:"termination_reason"`
 	TerminationReasonMessage *string    `bun:"termination_reason_message"`

@@ -3,9 +3,11 @@ package api_test
 import (
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -59,6 +61,37 @@ func TestGetMyUserCreds(t *testing.T) {
 		require.NotEqual(t, pub, refreshed["ssh_public_key"])
 		third := s.Post(token, "/api/users/get_my_user", nil).Object(t)
 		require.Equal(t, refreshed["ssh_private_key"], third["ssh_private_key"])
+	})
+}
+
+func TestFirstSSHKeyIsOneForConcurrentRequests(t *testing.T) {
+	each(t, func(t *testing.T, s *apitest.Server) {
+		// The admin, created at the first start, gets a pair when first asked.
+		// A client's first commands, or several clients of one user, ask at
+		// once: every answer carries the same pair, the one kept.
+		token := apitest.AdminToken
+		const n = 8
+		keys := make(chan string, n)
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				r := s.Post(token, "/api/users/get_my_user", nil)
+				var u struct {
+					SSHPublicKey string `json:"ssh_public_key"`
+				}
+				if r.Status != http.StatusOK || json.Unmarshal(r.Body, &u) != nil {
+					keys <- string(r.Body)
+					return
+				}
+				keys <- u.SSHPublicKey
+			})
+		}
+		wg.Wait()
+		close(keys)
+		kept := s.Post(token, "/api/users/get_my_user", nil).Object(t)["ssh_public_key"]
+		for k := range keys {
+			require.Equal(t, kept, k)
+		}
 	})
 }
 

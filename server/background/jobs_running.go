@@ -46,7 +46,7 @@ func (p *JobsRunning) Claim() db.Claim {
 
 // jobColumns are what a pass may change.
 var jobColumns = []string{"status", "termination_reason", "termination_reason_message", "exit_status",
-	"job_runtime_data", "runner_timestamp", "disconnected_at"}
+	"job_runtime_data", "runner_timestamp", "disconnected_at", "started_at"}
 
 // Process implements Pipeline.
 func (p *JobsRunning) Process(ctx context.Context, id, token string) error {
@@ -135,11 +135,14 @@ func (p *JobsRunning) advance(ctx context.Context, j *db.Job) (sched.AgentReport
 		rep.Broken = "the job has no instance data"
 		return rep, nil
 	}
+	status := schemas.JobStatus(j.Status)
+	if status == schemas.JobRunning && !p.pullDue(j) {
+		return rep, nil // what the runner says is not asked for yet
+	}
 	ja, err := (agents{env: p.Env, pool: p.Pool}).forJob(ctx, j)
 	if err != nil {
 		return fault(rep, err), nil
 	}
-	status := schemas.JobStatus(j.Status)
 	if status == schemas.JobProvisioning {
 		if err := p.provision(ctx, ja, j, d, &rs); err != nil {
 			return fault(rep, err), nil
@@ -159,8 +162,9 @@ func (p *JobsRunning) advance(ctx context.Context, j *db.Job) (sched.AgentReport
 			return fault(rep, err), nil
 		}
 		rep.Reached, status = schemas.JobRunning, schemas.JobRunning
+		j.StartedAt = ptr(time.Now().UTC())
 	}
-	if status == schemas.JobRunning {
+	if status == schemas.JobRunning && p.pullDue(j) {
 		last, err := pullRunner(ctx, p.Env, ja.runner(d.jrd), j)
 		rep.Runner = last
 		if err != nil {
@@ -168,6 +172,13 @@ func (p *JobsRunning) advance(ctx context.Context, j *db.Job) (sched.AgentReport
 		}
 	}
 	return rep, nil
+}
+
+// pullDue reports whether a running job's runner is pulled in this pass
+// (see sched.RunnerPullDue).
+func (p *JobsRunning) pullDue(j *db.Job) bool {
+	pull := sched.RunnerPull{SubmittedAt: j.SubmittedAt, StartedAt: j.StartedAt, Pulled: j.RunnerTimestamp != nil}
+	return sched.RunnerPullDue(pull, time.Now().UTC())
 }
 
 // fault records err in the report: a job fault stops the job, a replica

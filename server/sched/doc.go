@@ -24,6 +24,7 @@
 //     each submitted job of a batch (the jobs_submitted pipeline), multi-node runs included;
 //   - jobs.go: what a placed job becomes after its agents reported (jobs_running), and how a
 //     terminating job is ended (jobs_terminating);
+//   - runner_pull.go: when a started job's runner is first pulled;
 //   - runs.go, runs_end.go, retry.go: the runs pipeline's decision (status derivation,
 //     retries, resubmission back-off, the end of a terminating run);
 //   - hosts.go: what an SSH host becomes after a deploy, a health check or a clean-up

@@ -84,9 +84,11 @@ func (s Fleets) GetPlan(ctx context.Context, actor *db.User, p *db.Project, spec
 	if err := s.checkHostsFree(ctx, s.DB, p, hosts, current); err != nil {
 		return nil, err
 	}
-	spec.Configuration = spec.Configuration.WithoutSSHKeys()
+	// The spec goes back as given, keys included: the client applies the
+	// plan by sending it back. Only the server's own views lose the keys.
 	plan.Spec = spec
 	eff := spec
+	eff.Configuration = spec.Configuration.WithoutSSHKeys()
 	plan.EffectiveSpec = &eff
 	return plan, nil
 }

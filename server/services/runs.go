@@ -105,6 +105,7 @@ func (s Runs) checkArchives(ctx context.Context, actor *db.User, refs []schemas.
 
 // GetPlan says where a run would go: offers from the project's fleets.
 func (s Runs) GetPlan(ctx context.Context, actor *db.User, p *db.Project, req schemas.GetRunPlanRequest) (*schemas.RunPlan, error) {
+	given := schemas.StoredRunSpec([]byte(marshal(req.RunSpec))) // before normalize fills in the shared parts
 	spec := req.RunSpec
 	if err := s.normalize(ctx, actor, &spec); err != nil {
 		return nil, err
@@ -130,7 +131,9 @@ func (s Runs) GetPlan(ctx context.Context, actor *db.User, p *db.Project, req sc
 	if req.MaxOffers != nil && *req.MaxOffers > 0 {
 		limit = *req.MaxOffers
 	}
-	plan := &schemas.RunPlan{ProjectName: p.Name, User: actor.Name, RunSpec: spec, Action: "create"}
+	// The spec goes back as given (the client applies the plan by sending
+	// it back); effective_run_spec is what the server made of it.
+	plan := &schemas.RunPlan{ProjectName: p.Name, User: actor.Name, RunSpec: given, Action: "create"}
 	for _, js := range jobs {
 		offers := sched.OffersForJob(js.Requirements, profile, cands)
 		jp := schemas.JobPlan{JobSpec: js, Offers: []schemas.InstanceOffer{}, TotalOffers: len(offers)}
@@ -153,6 +156,11 @@ func (s Runs) GetPlan(ctx context.Context, actor *db.User, p *db.Project, req sc
 				return nil, err
 			}
 			plan.CurrentResource = cur
+			// An active run asked to be what it is already: nothing to change
+			// in place (a client stops and resubmits it only when forced).
+			if !schemas.RunStatus(r.Status).Finished() && marshal(spec) == r.RunSpec {
+				plan.Action = "update"
+			}
 		} else if !errors.Is(err, db.ErrNotFound) {
 			return nil, err
 		}
