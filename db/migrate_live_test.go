@@ -48,11 +48,17 @@ func TestMigrationKeepsDuplicateLiveRunsReachable(t *testing.T) {
 		ctx := context.Background()
 		d := dbtest.Open(t, target)
 		migrateThrough(t, d, "0003_compute")
+		// Rows are written in SQL of the old schema: the models follow the
+		// newest one.
 		now := time.Now().UTC().Truncate(time.Microsecond)
-		u := &db.User{ID: uuid.NewString(), Name: "u", CreatedAt: now, Token: "t", TokenHash: "h", GlobalRole: "admin", Active: true}
-		require.NoError(t, db.InsertUser(ctx, d, u))
-		p := &db.Project{ID: uuid.NewString(), Name: "p", CreatedAt: now, OwnerID: u.ID, SSHPrivateKey: "k", SSHPublicKey: "k"}
-		require.NoError(t, db.InsertProject(ctx, d, p))
+		exec := func(query string, args ...any) {
+			t.Helper()
+			_, err := d.ExecContext(ctx, query, args...)
+			require.NoError(t, err, query)
+		}
+		userID, projectID := uuid.NewString(), uuid.NewString()
+		exec("INSERT INTO users (id, name, created_at, token, token_hash, global_role) VALUES (?, 'u', ?, 't', 'h', 'admin')", userID, now)
+		exec("INSERT INTO projects (id, name, created_at, owner_id, ssh_private_key, ssh_public_key) VALUES (?, 'p', ?, ?, 'k', 'k')", projectID, now, userID)
 		runs := []struct {
 			id      string
 			name    string
@@ -66,12 +72,13 @@ func TestMigrationKeepsDuplicateLiveRunsReachable(t *testing.T) {
 		}
 		for _, r := range runs {
 			spec := fmt.Sprintf(`{"run_name":%q,"repo_id":"none","configuration":{"type":"task"}}`, r.name)
-			row := &db.Run{ID: r.id, ProjectID: p.ID, UserID: u.ID, RunName: r.name, SubmittedAt: now.Add(r.at),
-				LastProcessedAt: now, Status: "running", RunSpec: spec, Deleted: r.deleted}
-			job := db.Job{ID: uuid.NewString(), ProjectID: p.ID, RunID: r.id, RunName: r.name, JobName: r.name + "-0-0",
-				SubmittedAt: now, LastProcessedAt: now, Status: "running", JobSpecData: "{}"}
-			require.NoError(t, db.InsertRunWithJobs(ctx, d, row, []db.Job{job}))
+			exec(`INSERT INTO runs (id, project_id, user_id, run_name, submitted_at, last_processed_at, status, run_spec, deleted)
+				VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)`, r.id, projectID, userID, r.name, now.Add(r.at), now, spec, r.deleted)
+			exec(`INSERT INTO jobs (id, project_id, run_id, run_name, job_num, job_name, submitted_at, last_processed_at, status, job_spec_data)
+				VALUES (?, ?, ?, ?, 0, ?, ?, ?, 'running', '{}')`, uuid.NewString(), projectID, r.id, r.name, r.name+"-0-0", now, now)
 		}
+		p := &db.Project{ID: projectID}
+		u := &db.User{ID: userID}
 
 		_, err := d.Migrate(ctx)
 		require.NoError(t, err)
