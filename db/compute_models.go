@@ -68,6 +68,11 @@ type Instance struct {
 	Requirements   *string `bun:"requirements"`
 	Profile        *string `bun:"profile"`
 	AgentTokenHash *string `bun:"agent_token_hash"`
+	// HostAddress ("host:port", lower case) and HostKey (the SHA256
+	// fingerprint of its SSH host key) identify an SSH fleet host: each is
+	// unique among live instances, across projects.
+	HostAddress *string `bun:"host_address"`
+	HostKey     *string `bun:"host_key"`
 	Lease
 }
 
@@ -113,6 +118,7 @@ type Job struct {
 	SubmittedAt              time.Time  `bun:"submitted_at"`
 	LastProcessedAt          time.Time  `bun:"last_processed_at"`
 	FinishedAt               *time.Time `bun:"finished_at"`
+	StartedAt                *time.Time `bun:"started_at"` // when the runner started it
 	Status                   string     `bun:"status"`
 	TerminationReason        *string    `bun:"termination_reason"`
 	TerminationReasonMessage *string    `bun:"termination_reason_message"`

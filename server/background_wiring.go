@@ -26,16 +26,16 @@ func (s *Server) startBackground() {
 	} else {
 		s.binary = b
 	}
-	running := &background.JobsRunning{Env: s.env, Pool: s.pool, Log: log.With("component", "background.jobs_running"),
-		NetworkMode: s.opts.JobNetworkMode}
 	s.supervisor = background.New(s.db, log, background.Options{Replica: uuid.NewString()[:8]},
 		&background.Instances{Env: s.env, Pool: s.pool, HostKeys: background.HostKeys{DB: s.db}, Binary: s.binary, Log: log.With("component", "background.instances"),
+			DeployTimeout: s.opts.DeployTimeout,
 			Cloud: background.CloudOptions{ServerURL: s.URL(), ProvisioningTimeout: s.opts.InstanceProvisioningTimeout, AgentGrace: s.opts.AgentGrace}},
 		&background.CloudFleets{Env: s.env, Log: log.With("component", "background.cloud_fleets")},
 		&background.Fleets{Env: s.env, Log: log.With("component", "background.fleets")},
 		&background.JobsSubmitted{Env: s.env, Log: log.With("component", "background.jobs_submitted"), NetworkMode: s.opts.JobNetworkMode},
-		running,
-		&background.JobsTerminating{Env: s.env, Pool: s.pool, Log: log.With("component", "background.jobs_terminating"), Running: running},
+		&background.JobsRunning{Env: s.env, Pool: s.pool, Log: log.With("component", "background.jobs_running"),
+			NetworkMode: s.opts.JobNetworkMode},
+		&background.JobsTerminating{Env: s.env, Pool: s.pool, Log: log.With("component", "background.jobs_terminating")},
 		&background.Runs{Env: s.env, Log: log.With("component", "background.runs"), ResubmitAfter: s.opts.ResubmitAfter},
 	)
 	s.notifier = &background.Notifier{DB: s.db, Sup: s.supervisor, Log: log}

@@ -80,6 +80,9 @@ type Options struct {
 	// ResubmitAfter is the back-off before a pending run's resubmission
 	// number attempt; nil means upstream's schedule (15 s, 30 s, 1 m, …).
 	ResubmitAfter func(attempt int) time.Duration
+	// DeployTimeout is how long an SSH fleet host may fail to be set up
+	// before it is given up (terminated); 20 minutes when zero.
+	DeployTimeout time.Duration
 	Logger        *slog.Logger
 	// Announce receives the startup lines a user reads (config applied,
 	// admin token, URL). Nil discards them.

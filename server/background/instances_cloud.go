@@ -57,11 +57,14 @@ func (p *Instances) processCloud(ctx context.Context, in *db.Instance, token str
 			return err
 		}
 	}
-	rh, err := (services.Fleets{Env: p.Env}).RemoteHostOf(in)
-	if err != nil {
-		return p.finish(ctx, fail(in, err), token, "status_message")
+	var rep sched.HostReport
+	if rh, err := (services.Fleets{Env: p.Env}).RemoteHostOf(in); err != nil {
+		rep.Unusable = err.Error()
+	} else {
+		rep = p.check(ctx, log, in, token, rh, targetOf(rh))
 	}
-	return p.check(ctx, log, in, token, rh, targetOf(rh))
+	h := sched.Host{Status: schemas.InstanceStatus(in.Status), CreatedAt: in.CreatedAt, DeployTimeout: p.deployTimeout()}
+	return p.apply(ctx, log, in, token, sched.DecideHost(h, rep, time.Now().UTC()))
 }
 
 // launch tries the offers for the instance, cheapest first, until one
@@ -87,7 +90,7 @@ func (p *Instances) launch(ctx context.Context, log *slog.Logger, project *db.Pr
 	b := services.Backends{Env: p.Env}
 	offers, err := b.Offers(ctx, project.ID, ls.Sched())
 	if err != nil {
-		return p.finish(ctx, fail(in, err), token, "status_message")
+		return p.finish(ctx, failed(in, err), token, "status_message")
 	}
 	agentToken, hash := services.NewAgentToken()
 	ud, err := sshfleet.CloudConfig(sshfleet.UserDataOptions{DownloadURL: p.Cloud.ServerURL + "/api/agent/download",
@@ -163,11 +166,11 @@ func (p *Instances) endLaunch(ctx context.Context, in *db.Instance, token, reaso
 func (p *Instances) awaitReady(ctx context.Context, log *slog.Logger, project *db.Project, in *db.Instance, token string) error {
 	var jpd schemas.JobProvisioningData
 	if in.JobProvisioningData == nil || json.Unmarshal([]byte(*in.JobProvisioningData), &jpd) != nil || in.Backend == nil {
-		return p.finish(ctx, fail(in, errors.New("the instance has no provisioning data")), token, "status_message")
+		return p.finish(ctx, failed(in, errors.New("the instance has no provisioning data")), token, "status_message")
 	}
 	compute, err := (services.Backends{Env: p.Env}).Compute(ctx, project.ID, *in.Backend)
 	if err != nil {
-		return p.finish(ctx, fail(in, err), token, "status_message")
+		return p.finish(ctx, failed(in, err), token, "status_message")
 	}
 	cctx, cancel := withReserve(ctx)
 	defer cancel()
@@ -202,7 +205,7 @@ func (p *Instances) awaitReady(ctx context.Context, log *slog.Logger, project *d
 	}
 	if dec.Deploy && rh != nil {
 		log.Warn("the agent did not start from user data; uploading it over SSH")
-		info, err := p.connectAndDeploy(cctx, in, rh, targetOf(rh))
+		info, _, err := p.connectAndDeploy(cctx, log, in, token, rh, targetOf(rh), false)
 		if err != nil {
 			in.StatusMessage = ptr("uploading the agent over SSH failed: " + err.Error())
 		} else {
@@ -266,7 +269,7 @@ func (p *Instances) terminateCloud(ctx context.Context, log *slog.Logger, projec
 			}
 			if err != nil {
 				log.Warn("could not terminate the instance; trying again", "err", err)
-				return p.finish(ctx, fail(in, err), token, "status_message")
+				return p.finish(ctx, failed(in, err), token, "status_message")
 			}
 			log.Info("instance terminated", "id", jpd.InstanceID)
 		}
@@ -274,7 +277,7 @@ func (p *Instances) terminateCloud(ctx context.Context, log *slog.Logger, projec
 	if rh, err := (services.Fleets{Env: p.Env}).RemoteHostOf(in); err == nil {
 		p.Pool.Evict(targetOf(rh))
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeReserve)
-		_ = p.HostKeys.Forget(fctx, rh.Hostname, rh.Port)
+		_ = p.HostKeys.Forget(fctx, rh.Hostname, rh.Port, "", in.ID)
 		cancel()
 	}
 	in.Status = string(schemas.InstanceTerminated)
@@ -338,4 +341,11 @@ func orDefault(d, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+// failed records err as the instance's status message.
+func failed(in *db.Instance, err error) *db.Instance {
+	msg := err.Error()
+	in.StatusMessage = &msg
+	return in
 }

@@ -12,18 +12,19 @@ import (
 	"github.com/dstackgo/dstack/server/services"
 )
 
-// provisionNew gives a job that no existing instance can take a new cloud
+// provisionNew gives a job (a placement sched found no instance for) that no existing instance can take a new cloud
 // instance, in the fleet sched.PlanCapacity picks: the instance is added
 // pending with the job's blocks, and the job waits on it in provisioning
 // (the instances pipeline launches it, trying offers cheapest first). It
 // reports whether it did; when cloud fleets exist but none can take the
 // job, a.Reason becomes upstream's reason.
-func (p *JobsSubmitted) provisionNew(ctx context.Context, j *db.Job, r *db.Run, spec *schemas.JobSpec, a *sched.Assignment, token string) (bool, error) {
+func (p *JobsSubmitted) provisionNew(ctx context.Context, pl *placement, token string) (bool, error) {
+	j, r, spec, a := pl.j, pl.r, pl.spec, &pl.a
 	fleets, specs, err := services.CloudFleets(ctx, p.Env, j.ProjectID)
 	if err != nil || len(fleets) == 0 {
 		return false, err
 	}
-	req, err := p.jobReq(ctx, j, r, spec)
+	req, err := p.jobReq(ctx, pl)
 	if err != nil {
 		return false, err
 	}
@@ -57,7 +58,9 @@ func (p *JobsSubmitted) provisionNew(ctx context.Context, j *db.Job, r *db.Run, 
 			return err
 		}
 		in := &ins[0]
-		j.Status = string(schemas.JobProvisioning)
+		if err := services.SetJobStatus(j, schemas.JobProvisioning); err != nil {
+			return err
+		}
 		j.InstanceID, j.UsedInstanceID, j.FleetID, j.InstanceAssigned = &in.ID, &in.ID, &f.ID, true
 		ok, err := db.UpdateLeased(ctx, tx, j, token, now, "status", "instance_id", "used_instance_id", "fleet_id", "instance_assigned")
 		if err != nil || !ok {

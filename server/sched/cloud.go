@@ -99,9 +99,9 @@ func PlanCapacity(job JobReq, fleets []CloudFleet, jobOffers func(*CloudFleet) [
 		return CapacityPlan{FleetID: best.FleetID, FleetName: best.FleetName}
 	case eligible == 0:
 		if p.Fleets != nil {
-			return CapacityPlan{Reason: MsgSpecifiedFleets}
+			return CapacityPlan{Reason: msgSpecifiedFleets}
 		}
-		return CapacityPlan{Reason: MsgNoMatchingFleet}
+		return CapacityPlan{Reason: msgNoMatchingFleet}
 	case growable == 0:
 		return CapacityPlan{Reason: "No fleet can provision another instance: every matching fleet is at its `nodes` maximum"}
 	}

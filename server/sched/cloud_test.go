@@ -38,7 +38,7 @@ func TestPlanCapacity(t *testing.T) {
 		{name: "multi-node jobs go to cluster fleets", job: multi, fleets: fleets, want: "f4"},
 		{name: "the run's fleet", job: inRun, fleets: fleets, want: "f1"},
 		{name: "a named fleet at its maximum", job: named, fleets: fleets, reason: "at its `nodes` maximum"},
-		{name: "no cloud fleet", job: job("j", "r", cpuReq()), reason: MsgNoMatchingFleet},
+		{name: "no cloud fleet", job: job("j", "r", cpuReq()), reason: msgNoMatchingFleet},
 		{name: "no offers", job: job("j", "r", cpuReq()), fleets: []CloudFleet{{FleetID: "f", FleetName: "f"}},
 			reason: `No offers matching the run requirements in fleet "f".`},
 	}

@@ -46,9 +46,7 @@ type Env struct {
 }
 
 // WakeUp pokes pipelines when background processing runs in this process.
-func (e *Env) WakeUp(pipelines ...string) { e.wake(pipelines...) }
-
-func (e *Env) wake(pipelines ...string) {
+func (e *Env) WakeUp(pipelines ...string) {
 	if e.Wake != nil {
 		e.Wake(pipelines...)
 	}

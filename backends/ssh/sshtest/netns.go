@@ -87,6 +87,11 @@ func subnetInUse(ip string) bool {
 	return false
 }
 
+// altIP is a second address of the host in its subnet (10.X.Y.3).
+func (a netAlloc) altIP() string {
+	return strings.TrimSuffix(a.hostIP, ".2") + ".3"
+}
+
 // ipIn runs `ip` in namespace ns ("" = root).
 func ipIn(ns string, args ...string) error {
 	if ns != "" {

@@ -55,16 +55,22 @@ type Options struct {
 	// User is an existing Unix user (NewUser) the host logs in, shared
 	// with other hosts; by default each host has a user of its own.
 	User string
+	// SecondAddress gives the host a second address, AltAddr, where sshd
+	// listens too: one machine known by two addresses (as by an IP address
+	// and a host name).
+	SecondAddress bool
 }
 
 // Host is a namespaced test host with a running sshd.
 type Host struct {
 	Name string // namespace and Unix user name
 	Addr string // sshd's IPv4 address
-	Port int    // sshd's port (22)
-	User string
-	Home string
-	UID  int
+	// AltAddr is the host's second address (Options.SecondAddress), "" if none.
+	AltAddr string
+	Port    int // sshd's port (22)
+	User    string
+	Home    string
+	UID     int
 	// ClientKey is the PEM private key authorized in ~/.ssh/authorized_keys.
 	ClientKey []byte
 	// HostKey is sshd's current host public key.
@@ -125,6 +131,9 @@ func NewHost(t testing.TB, opts Options) *Host {
 		t.Fatalf("sshtest: %v", err)
 	}
 	h.Name, h.User, h.Addr = h.net.name, h.net.name, h.net.hostIP
+	if opts.SecondAddress {
+		h.AltAddr = h.net.altIP()
+	}
 	t.Cleanup(h.Close)
 	if err := h.setup(); err != nil {
 		t.Fatalf("sshtest: host %s: %v", h.Name, err)
@@ -135,6 +144,11 @@ func NewHost(t testing.TB, opts Options) *Host {
 func (h *Host) setup() error {
 	if err := h.net.up(); err != nil {
 		return err
+	}
+	if h.AltAddr != "" {
+		if err := ipIn(h.net.name, "addr", "add", h.AltAddr+"/24", "dev", h.net.name+"i"); err != nil {
+			return err
+		}
 	}
 	if err := h.addUser(); err != nil {
 		return err
