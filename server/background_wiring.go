@@ -29,7 +29,7 @@ func (s *Server) startBackground() {
 	s.supervisor = background.New(s.db, log, background.Options{Replica: uuid.NewString()[:8]},
 		&background.Instances{Env: s.env, Pool: s.pool, HostKeys: background.HostKeys{DB: s.db}, Binary: s.binary, Log: log.With("component", "background.instances"),
 			DeployTimeout: s.opts.DeployTimeout,
-			Cloud: background.CloudOptions{ServerURL: s.URL(), ProvisioningTimeout: s.opts.InstanceProvisioningTimeout, AgentGrace: s.opts.AgentGrace}},
+			Cloud:         background.CloudOptions{ServerURL: s.URL(), ProvisioningTimeout: s.opts.InstanceProvisioningTimeout, AgentGrace: s.opts.AgentGrace}},
 		&background.CloudFleets{Env: s.env, Log: log.With("component", "background.cloud_fleets")},
 		&background.Fleets{Env: s.env, Log: log.With("component", "background.fleets")},
 		&background.JobsSubmitted{Env: s.env, Log: log.With("component", "background.jobs_submitted"), NetworkMode: s.opts.JobNetworkMode},
