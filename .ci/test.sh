@@ -5,8 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# apt waits for the dpkg lock (another apt running: unattended upgrades, a
+# second engineer) instead of failing at once.
+apt_get() { DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 "$@"; }
+
 need_pkgs=()
 command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || need_pkgs+=(openssh-server)
+command -v ssh >/dev/null 2>&1 || need_pkgs+=(openssh-client)
 [ -x /bin/busybox ] || need_pkgs+=(busybox-static)
 command -v ip >/dev/null 2>&1 || need_pkgs+=(iproute2)
 command -v tmux >/dev/null 2>&1 || need_pkgs+=(tmux)
@@ -14,11 +19,36 @@ command -v tmux >/dev/null 2>&1 || need_pkgs+=(tmux)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "==> installing ${need_pkgs[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+    apt_get update -qq
+    apt_get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
   else
     echo "==> missing ${need_pkgs[*]}; run as root to install them (tests needing them will skip)" >&2
   fi
+fi
+
+# The official dstack CLI (Python) that the compatibility tests drive: the
+# repository is cloned beside shared/ (../shared/official-cli/dstack; the
+# tests look beside parent directories too); DSTACK_OFFICIAL_CLI overrides.
+official_cli=${DSTACK_OFFICIAL_CLI:-}
+if [ -z "$official_cli" ]; then
+  dir=$(dirname "$PWD")
+  while :; do
+    if [ -x "$dir/shared/official-cli/dstack" ]; then official_cli=$dir/shared/official-cli/dstack; break; fi
+    [ "$dir" = / ] && break
+    dir=$(dirname "$dir")
+  done
+fi
+if [ -n "$official_cli" ] && [ -x "$official_cli" ]; then
+  export DSTACK_OFFICIAL_CLI
+  DSTACK_OFFICIAL_CLI=$(cd "$(dirname "$official_cli")" && pwd)/$(basename "$official_cli")
+  deps=$(dirname "$DSTACK_OFFICIAL_CLI")/install-deps.sh
+  if [ "$(id -u)" = 0 ] && [ -x "$deps" ]; then
+    echo "==> installing what the official CLI imports"
+    # install-deps.sh passes DPkg::Lock::Timeout to apt itself.
+    "$deps"
+  fi
+else
+  echo "==> no official dstack CLI (../shared/official-cli/dstack or \$DSTACK_OFFICIAL_CLI); its tests will skip (fail under CI=true)" >&2
 fi
 
 work=$(mktemp -d /tmp/dstack-test.XXXXXX)

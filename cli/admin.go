@@ -11,7 +11,7 @@ func adminCommand() *cli.Command {
 		Description: "Scripted administration against a running server. The server URL and token come from\n" +
 			"--url/--token, DSTACK_SERVER_URL/DSTACK_TOKEN, or the default project of ~/.dstack/config.yml.\n" +
 			"Exit codes: 0 success, 1 the server refused or failed, 2 bad usage.",
-		Subcommands: []*cli.Command{adminUsersCommand(), adminProjectsCommand(), adminEncryptionCommand()},
+		Subcommands: []*cli.Command{adminUsersCommand(), adminProjectsCommand(), adminBackendsCommand(), adminEncryptionCommand()},
 	}
 }
 

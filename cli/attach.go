@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,6 +57,53 @@ type jobTarget struct {
 	proxy              *schemas.SSHConnectionParams
 	jobPort            int
 	jobUser            string
+	// hostKey is the instance's SSH host key as the server pinned it (nil
+	// when the server does not say: instances deployed by older servers).
+	hostKey ssh.PublicKey
+}
+
+// Host names and users come from the server and go into an ssh config that
+// ~/.ssh/config includes: only plain values, which cannot add a directive
+// or an ssh token (%h), are accepted.
+var (
+	safeHostRe = regexp.MustCompile(`^[A-Za-z0-9_.:\[\]][A-Za-z0-9_.:\[\]-]*$`)
+	safeUserRe = regexp.MustCompile(`^[A-Za-z0-9_.@][A-Za-z0-9_.@-]*$`)
+)
+
+// checkSSHValues refuses a target whose values are not safe in an ssh config.
+func checkSSHValues(t *jobTarget) error {
+	host, _, err := net.SplitHostPort(t.hostAddr)
+	if err != nil {
+		host = t.hostAddr
+	}
+	check := func(re *regexp.Regexp, what, v string) error {
+		if !re.MatchString(v) {
+			return fmt.Errorf("the server gave the %s %q, which dstack does not write into an ssh config (letters, digits, '.', '-', '_', ':' only)", what, v)
+		}
+		return nil
+	}
+	errs := []error{check(safeHostRe, "host name", host), check(safeUserRe, "user", t.hostUser), check(safeUserRe, "job user", t.jobUser)}
+	if t.proxy != nil {
+		errs = append(errs, check(safeHostRe, "SSH proxy host name", t.proxy.Hostname), check(safeUserRe, "SSH proxy user", t.proxy.Username))
+	}
+	return errors.Join(errs...)
+}
+
+// pinnedHostKey reads the host key the server pinned for a remote
+// instance from its provisioning data.
+func pinnedHostKey(jpd *schemas.JobProvisioningData) (ssh.PublicKey, error) {
+	if jpd.BackendData == nil || *jpd.BackendData == "" {
+		return nil, nil
+	}
+	var bd schemas.RemoteBackendData
+	if json.Unmarshal([]byte(*jpd.BackendData), &bd) != nil || bd.SSHHostKey == "" {
+		return nil, nil // another backend's data
+	}
+	k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(bd.SSHHostKey))
+	if err != nil {
+		return nil, fmt.Errorf("the instance's host key from the server does not parse: %w", err)
+	}
+	return k, nil
 }
 
 // targetOf reads the connection details of the job's latest submission.
@@ -81,6 +130,14 @@ func targetOf(run *schemas.Run, job *schemas.Job) (*jobTarget, error) {
 			t.jobUser = *jrd.Username
 		}
 	}
+	if err := checkSSHValues(t); err != nil {
+		return nil, err
+	}
+	key, err := pinnedHostKey(jpd)
+	if err != nil {
+		return nil, err
+	}
+	t.hostKey = key
 	return t, nil
 }
 
@@ -140,9 +197,10 @@ func attach(ctx context.Context, cn *conn, run *schemas.Run, job *schemas.Job, e
 	}
 	cfg := func(user string) *ssh.ClientConfig {
 		return &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
-			// As upstream's CLI: instances and jobs are reached by address,
-			// with keys the server placed there; their host keys are new
-			// with every job.
+			// The job's own SSH server gets a new host key with every job
+			// and is reached through the instance; the instance's key is
+			// checked against the one the server pinned (dialVia), where
+			// the server says it (not older servers, not upstream's).
 			HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: sshDialTimeout}
 	}
 	a := &attachment{run: runName(run)}
@@ -175,15 +233,21 @@ func attach(ctx context.Context, cn *conn, run *schemas.Run, job *schemas.Job, e
 	return a, nil
 }
 
-// dialVia connects to the instance, through its SSH proxy when it has one.
+// dialVia connects to the instance, through its SSH proxy when it has one;
+// the instance must present the host key the server pinned, when known.
 func dialVia(ctx context.Context, t *jobTarget, cfg func(string) *ssh.ClientConfig) (*ssh.Client, error) {
 	d := net.Dialer{Timeout: sshDialTimeout}
+	hostCfg := cfg(t.hostUser)
+	if t.hostKey != nil {
+		hostCfg.HostKeyCallback = ssh.FixedHostKey(t.hostKey)
+		hostCfg.HostKeyAlgorithms = hostKeyAlgorithms(t.hostKey)
+	}
 	if t.proxy == nil {
 		c, err := d.DialContext(ctx, "tcp", t.hostAddr)
 		if err != nil {
 			return nil, err
 		}
-		return sshClient(c, t.hostAddr, cfg(t.hostUser))
+		return sshClient(c, t.hostAddr, hostCfg)
 	}
 	port := t.proxy.Port
 	if port == 0 {
@@ -203,7 +267,15 @@ func dialVia(ctx context.Context, t *jobTarget, cfg func(string) *ssh.ClientConf
 		_ = proxy.Close()
 		return nil, err
 	}
-	return sshClient(c, t.hostAddr, cfg(t.hostUser))
+	return sshClient(c, t.hostAddr, hostCfg)
+}
+
+// hostKeyAlgorithms makes the server show the key of the pinned type.
+func hostKeyAlgorithms(k ssh.PublicKey) []string {
+	if k.Type() == ssh.KeyAlgoRSA {
+		return []string{ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA}
+	}
+	return []string{k.Type()}
 }
 
 func sshClient(c net.Conn, addr string, cfg *ssh.ClientConfig) (*ssh.Client, error) {
@@ -342,6 +414,12 @@ func aliasMarkers(run string) (begin, end string) {
 }
 
 func writeSSHAliases(run string, t *jobTarget, keyPath string) error {
+	if err := checkSSHValues(t); err != nil {
+		return err
+	}
+	if !safeHostRe.MatchString(run) {
+		return fmt.Errorf("the run name %q is not valid in an ssh config", run)
+	}
 	path, userCfg, err := sshConfigPaths()
 	if err != nil {
 		return err
@@ -349,6 +427,18 @@ func writeSSHAliases(run string, t *jobTarget, keyPath string) error {
 	host, port, _ := net.SplitHostPort(t.hostAddr)
 	opts := "    StrictHostKeyChecking no\n    UserKnownHostsFile /dev/null\n    IdentityFile " + keyPath +
 		"\n    IdentitiesOnly yes\n    ServerAliveInterval 30\n"
+	// The instance is checked against the key the server pinned; the job's
+	// own SSH server gets a new key with every job and is reached through
+	// the instance.
+	hostOpts := opts
+	if t.hostKey != nil {
+		kh := filepath.Join(filepath.Dir(path), "known_hosts")
+		if err := setKnownHost(kh, run+"-host", t.hostKey); err != nil {
+			return err
+		}
+		hostOpts = "    StrictHostKeyChecking yes\n    UserKnownHostsFile " + kh + "\n    HostKeyAlias " + run + "-host\n" +
+			"    IdentityFile " + keyPath + "\n    IdentitiesOnly yes\n    ServerAliveInterval 30\n"
+	}
 	var b strings.Builder
 	begin, end := aliasMarkers(run)
 	fmt.Fprintln(&b, begin)
@@ -359,7 +449,7 @@ func writeSSHAliases(run string, t *jobTarget, keyPath string) error {
 		}
 		fmt.Fprintf(&b, "Host %s-jump-host\n    HostName %s\n    Port %d\n    User %s\n%s", run, t.proxy.Hostname, pport, t.proxy.Username, opts)
 	}
-	fmt.Fprintf(&b, "Host %s-host\n    HostName %s\n    Port %s\n    User %s\n%s", run, host, port, t.hostUser, opts)
+	fmt.Fprintf(&b, "Host %s-host\n    HostName %s\n    Port %s\n    User %s\n%s", run, host, port, t.hostUser, hostOpts)
 	if t.proxy != nil {
 		fmt.Fprintf(&b, "    ProxyJump %s-jump-host\n", run)
 	}
@@ -384,7 +474,39 @@ func removeSSHAliases(run string) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, []byte(kept), 0o600)
+	if err := os.WriteFile(path, []byte(kept), 0o600); err != nil {
+		return err
+	}
+	return setKnownHost(filepath.Join(filepath.Dir(path), "known_hosts"), run+"-host", nil)
+}
+
+// setKnownHost replaces the known_hosts line of alias with key (removes
+// it when key is nil).
+func setKnownHost(path, alias string, key ssh.PublicKey) error {
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	var out []string
+	for _, l := range strings.Split(strings.TrimRight(string(data), "\n"), "\n") {
+		if l != "" && !strings.HasPrefix(l, alias+" ") {
+			out = append(out, l)
+		}
+	}
+	if key != nil {
+		out = append(out, alias+" "+strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key))))
+	}
+	if len(out) == 0 && errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	text := strings.Join(out, "\n")
+	if text != "" {
+		text += "\n"
+	}
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
 }
 
 // withoutBlock is the file's text without the run's block.

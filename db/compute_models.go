@@ -62,6 +62,17 @@ type Instance struct {
 	TotalBlocks              *int       `bun:"total_blocks"`
 	BusyBlocks               int        `bun:"busy_blocks"`
 	Deleted                  bool       `bun:"deleted"`
+	// Requirements and Profile (JSON) are what a cloud instance is
+	// provisioned for; AgentTokenHash is the sha256 (hex) of the token its
+	// user data downloads the agent with.
+	Requirements   *string `bun:"requirements"`
+	Profile        *string `bun:"profile"`
+	AgentTokenHash *string `bun:"agent_token_hash"`
+	// HostAddress ("host:port", lower case) and HostKey (the SHA256
+	// fingerprint of its SSH host key) identify an SSH fleet host: each is
+	// unique among live instances, across projects.
+	HostAddress *string `bun:"host_address"`
+	HostKey     *string `bun:"host_key"`
 	Lease
 }
 
@@ -107,6 +118,7 @@ type Job struct {
 	SubmittedAt              time.Time  `bun:"submitted_at"`
 	LastProcessedAt          time.Time  `bun:"last_processed_at"`
 	FinishedAt               *time.Time `bun:"finished_at"`
+	StartedAt                *time.Time `bun:"started_at"` // when the runner started it
 	Status                   string     `bun:"status"`
 	TerminationReason        *string    `bun:"termination_reason"`
 	TerminationReasonMessage *string    `bun:"termination_reason_message"`

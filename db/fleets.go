@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"time"
 
 	"github.com/uptrace/bun"
 )
@@ -115,13 +116,41 @@ func ListInstances(ctx context.Context, idb bun.IDB, f InstanceFilter) ([]Instan
 	return is, mapErr(err)
 }
 
-// ActiveInstances lists a project's
-// active instances, to refuse a host that another fleet uses.
-func ActiveInstances(ctx context.Context, idb bun.IDB, projectID string) ([]Instance, error) {
-	var is []Instance
-	err := idb.NewSelect().Model(&is).Where("project_id = ?", projectID).Where("deleted = ?", false).
-		Where("status NOT IN (?)", bun.In([]string{"terminating", "terminated"})).Scan(ctx)
-	return is, mapErr(err)
+// TerminateIdleInstance moves a live instance that runs no job to
+// terminating, in one statement, so that a job placed at the same moment
+// (ReserveBlocks) either lands first and keeps the instance, or finds it
+// terminating. It reports whether the instance was idle.
+func TerminateIdleInstance(ctx context.Context, idb bun.IDB, id, reason string, due time.Time) (bool, error) {
+	res, err := idb.NewUpdate().Model((*Instance)(nil)).
+		Set("status = 'terminating'").Set("termination_reason = ?", reason).Set("last_processed_at = ?", due).
+		Where("id = ?", id).Where("deleted = ?", false).Where("busy_blocks = 0").
+		Where("status NOT IN ('terminating', 'terminated')").Exec(ctx)
+	if err != nil {
+		return false, mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// SetInstanceHost records the identity of an instance's host (address or
+// host key column, by name) while the lease token holds; ErrConflict when
+// a live instance has it already, ErrNotFound when the lease is gone.
+func SetInstanceHost(ctx context.Context, idb bun.IDB, id, token, column, value string) error {
+	res, err := idb.NewUpdate().Model((*Instance)(nil)).Set("? = ?", bun.Ident(column), value).
+		Where("id = ?", id).Where("lock_token = ?", token).Exec(ctx)
+	if err != nil {
+		return mapErr(err)
+	}
+	return expectRow(res)
+}
+
+// LiveInstanceWithHost finds the live instance (not deleted, not
+// terminated) whose host has this identity (host_address or host_key).
+func LiveInstanceWithHost(ctx context.Context, idb bun.IDB, column, value string) (*Instance, error) {
+	in := new(Instance)
+	err := idb.NewSelect().Model(in).Where("? = ?", bun.Ident(column), value).Where("deleted = ?", false).
+		Where("status != 'terminated'").Limit(1).Scan(ctx)
+	return in, mapErr(err)
 }
 
 // CountActiveJobsOnFleets counts unfinished jobs placed on the fleets.
@@ -132,4 +161,11 @@ func CountActiveJobsOnFleets(ctx context.Context, idb bun.IDB, fleetIDs []string
 	n, err := idb.NewSelect().Model((*Job)(nil)).Where("fleet_id IN (?)", bun.In(fleetIDs)).
 		Where("status NOT IN (?)", bun.In([]string{"terminated", "aborted", "failed", "done"})).Count(ctx)
 	return int(n), mapErr(err)
+}
+
+// GetInstanceByAgentToken finds the instance whose agent token hashes to hash.
+func GetInstanceByAgentToken(ctx context.Context, idb bun.IDB, hash string) (*Instance, error) {
+	in := new(Instance)
+	err := idb.NewSelect().Model(in).Where("agent_token_hash = ?", hash).Where("deleted = ?", false).Limit(1).Scan(ctx)
+	return in, mapErr(err)
 }

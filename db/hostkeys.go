@@ -22,8 +22,15 @@ func PinHostKey(ctx context.Context, idb bun.IDB, host string, port int, key str
 	return mapErr(err)
 }
 
-// ForgetHostKey removes a pinned key so that the next connection pins anew.
-func ForgetHostKey(ctx context.Context, idb bun.IDB, host string, port int) error {
-	_, err := idb.NewDelete().Model((*HostKey)(nil)).Where("host = ?", host).Where("port = ?", port).Exec(ctx)
+// ForgetHostKey removes the pinned key of host:port, so that the next
+// connection pins anew, unless a live instance other than the one leaving
+// (instanceID) is reached at that address: a pin belongs to the instances
+// that use it, and one project removing a host must not reset the pin of
+// another's.
+func ForgetHostKey(ctx context.Context, idb bun.IDB, host string, port int, address, instanceID string) error {
+	used := idb.NewSelect().Model((*Instance)(nil)).ColumnExpr("1").Where("host_address = ?", address).
+		Where("id != ?", instanceID).Where("deleted = ?", false).Where("status != 'terminated'")
+	_, err := idb.NewDelete().Model((*HostKey)(nil)).Where("host = ?", host).Where("port = ?", port).
+		Where("NOT EXISTS (?)", used).Exec(ctx)
 	return mapErr(err)
 }

@@ -94,6 +94,34 @@ func ReleaseRow(ctx context.Context, idb bun.IDB, table, id, token string, now t
 	return n == 1, err
 }
 
+// ExtendLeases pushes the expiry of every row of table still held under
+// token (a batch's rows share one), for work that outlasts the TTL; rows
+// released or taken over meanwhile are left alone. It returns how many
+// leases it extended.
+func ExtendLeases(ctx context.Context, idb bun.IDB, table, token string, until time.Time) (int, error) {
+	res, err := idb.ExecContext(ctx, "UPDATE ? SET lock_expires_at = ? WHERE lock_token = ?", bun.Safe(table), until, token)
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// Clock is the time leases are measured in: the database's clock on
+// PostgreSQL, which every replica shares (their own clocks may disagree by
+// more than a lease is long); the machine's on SQLite, whose database is
+// local to the one process that may open it.
+func Clock(ctx context.Context, idb bun.IDB) (time.Time, error) {
+	if idb.Dialect().Name() != dialect.PG {
+		return time.Now().UTC(), nil
+	}
+	var now time.Time
+	if err := idb.NewRaw("SELECT clock_timestamp()").Scan(ctx, &now); err != nil {
+		return time.Time{}, fmt.Errorf("read the database clock: %w", mapErr(err))
+	}
+	return now.UTC(), nil
+}
+
 // ExtendLease pushes a held lease's expiry, for long work on one row.
 func ExtendLease(ctx context.Context, idb bun.IDB, table, id, token string, until time.Time) (bool, error) {
 	res, err := idb.ExecContext(ctx, "UPDATE ? SET lock_expires_at = ? WHERE id = ? AND lock_token = ?",

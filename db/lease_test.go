@@ -104,3 +104,26 @@ func TestClaimRowsConcurrentClaimersGetDisjointBatches(t *testing.T) {
 		}
 	})
 }
+
+func TestExtendLeasesKeepsTheBatchHeld(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		seedInstances(t, d, 3, "pending")
+		now, err := db.Clock(ctx, d)
+		require.NoError(t, err)
+		c := db.Claim{Table: "instances", Where: "status = 'pending'", Owner: "test", Limit: 3, TTL: time.Minute}
+		ids, token, err := db.ClaimRows(ctx, d, c, now)
+		require.NoError(t, err)
+		require.Len(t, ids, 3)
+		ok, err := db.ReleaseRow(ctx, d, "instances", ids[0], token, now)
+		require.NoError(t, err)
+		require.True(t, ok)
+
+		n, err := db.ExtendLeases(ctx, d, "instances", token, now.Add(10*time.Minute))
+		require.NoError(t, err)
+		require.Equal(t, 2, n, "only the rows still held are extended")
+		got, _, err := db.ClaimRows(ctx, d, c, now.Add(5*time.Minute))
+		require.NoError(t, err)
+		require.Equal(t, []string{ids[0]}, got, "the extended leases outlive their TTL")
+	})
+}

@@ -68,6 +68,21 @@ type Secret struct {
 	UpdatedAt time.Time `bun:"updated_at"`
 }
 
+// Backend is a row of backends: a project's configured cloud backend.
+// Config (and SourceConfig, the configuration as given) is JSON without
+// credentials; Auth and SourceAuth hold the credentials, sealed.
+type Backend struct {
+	bun.BaseModel `bun:"table:backends,alias:b"`
+
+	ID           string  `bun:"id,pk"`
+	ProjectID    string  `bun:"project_id"`
+	Type         string  `bun:"type"`
+	Config       string  `bun:"config"`
+	Auth         string  `bun:"auth"`
+	SourceConfig *string `bun:"source_config"`
+	SourceAuth   *string `bun:"source_auth"`
+}
+
 // PublicKey is a row of user_public_keys.
 type PublicKey struct {
 	bun.BaseModel `bun:"table:user_public_keys,alias:k"`

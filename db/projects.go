@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 )
 
 // InsertProject stores a new project.
@@ -141,4 +142,47 @@ func NextMemberNum(ctx context.Context, idb bun.IDB, projectID string) (int, err
 		return 0, nil
 	}
 	return *n + 1, nil
+}
+
+// LockProject holds a live project's row until tx ends: exclusive to
+// change the project itself (deleting it), shared to add work to it (runs,
+// fleets), so that no work lands in a project while it is deleted. It
+// returns ErrNotFound when the project is gone. SQLite serializes write
+// transactions already; there it only checks the project.
+func LockProject(ctx context.Context, tx bun.Tx, id string, exclusive bool) error {
+	q := tx.NewSelect().Model((*Project)(nil)).Column("id").Where("id = ?", id).Where("deleted = ?", false)
+	if tx.Dialect().Name() == dialect.PG {
+		if exclusive {
+			q = q.For("UPDATE")
+		} else {
+			q = q.For("SHARE")
+		}
+	}
+	var got string
+	return mapErr(q.Scan(ctx, &got))
+}
+
+// ProjectActiveWork names what keeps a project from being deleted: its
+// unfinished runs and its live fleets.
+func ProjectActiveWork(ctx context.Context, idb bun.IDB, id string) (runs, fleets []string, err error) {
+	err = idb.NewSelect().Model((*Run)(nil)).Column("run_name").Where("project_id = ?", id).
+		Where("deleted = ?", false).Where("status NOT IN (?)", bun.In(finishedRunStatuses)).
+		OrderExpr("run_name").Scan(ctx, &runs)
+	if err != nil {
+		return nil, nil, mapErr(err)
+	}
+	err = idb.NewSelect().Model((*Fleet)(nil)).Column("name").Where("project_id = ?", id).
+		Where("deleted = ?", false).OrderExpr("name").Scan(ctx, &fleets)
+	return runs, fleets, mapErr(err)
+}
+
+// LockNamed serializes transactions that check and then write what no
+// constraint covers, by a name: on PostgreSQL a transaction-scoped advisory
+// lock; SQLite serializes write transactions already.
+func LockNamed(ctx context.Context, tx bun.Tx, name string) error {
+	if tx.Dialect().Name() != dialect.PG {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", lockKey(name))
+	return mapErr(err)
 }

@@ -58,9 +58,13 @@ func DeleteRepoCreds(ctx context.Context, idb bun.IDB, repoID, userID string) er
 	return mapErr(err)
 }
 
-// InsertCode stores a code blob unless the repo already has one with this hash.
+// InsertCode stores a code blob under its hash. The caller has checked
+// that the blob hashes to it, so a blob already stored under the hash is
+// the same one, unless an earlier version stored a blob under a hash it did
+// not check: that one is replaced.
 func InsertCode(ctx context.Context, idb bun.IDB, c *Code) error {
-	_, err := idb.NewInsert().Model(c).On("CONFLICT (repo_id, blob_hash) DO NOTHING").Exec(ctx)
+	_, err := idb.NewInsert().Model(c).On("CONFLICT (repo_id, blob_hash) DO UPDATE").
+		Set("blob = EXCLUDED.blob").Exec(ctx)
 	return mapErr(err)
 }
 
@@ -71,10 +75,12 @@ func GetCode(ctx context.Context, idb bun.IDB, repoID, hash string) (*Code, erro
 	return c, mapErr(err)
 }
 
-// InsertFileArchive stores an archive unless the user already has one with
-// this hash, and returns the stored row.
+// InsertFileArchive stores a user's archive under its hash (checked by the
+// caller, as for InsertCode) and returns the stored row, whose id stays the
+// first upload's.
 func InsertFileArchive(ctx context.Context, idb bun.IDB, a *FileArchive) (*FileArchive, error) {
-	if _, err := idb.NewInsert().Model(a).On("CONFLICT (user_id, blob_hash) DO NOTHING").Exec(ctx); err != nil {
+	if _, err := idb.NewInsert().Model(a).On("CONFLICT (user_id, blob_hash) DO UPDATE").
+		Set("blob = EXCLUDED.blob").Exec(ctx); err != nil {
 		return nil, mapErr(err)
 	}
 	return GetFileArchiveByHash(ctx, idb, a.UserID, a.BlobHash)
@@ -87,9 +93,11 @@ func GetFileArchiveByHash(ctx context.Context, idb bun.IDB, userID, hash string)
 	return a, mapErr(err)
 }
 
-// GetFileArchive finds an archive by id.
-func GetFileArchive(ctx context.Context, idb bun.IDB, id string) (*FileArchive, error) {
+// GetUserFileArchive finds an archive by id among a user's own: archive ids
+// show in runs that every member of a project sees, but only the uploader
+// may mount an archive.
+func GetUserFileArchive(ctx context.Context, idb bun.IDB, id, userID string) (*FileArchive, error) {
 	a := new(FileArchive)
-	err := idb.NewSelect().Model(a).Where("id = ?", id).Scan(ctx)
+	err := idb.NewSelect().Model(a).Where("id = ?", id).Where("user_id = ?", userID).Scan(ctx)
 	return a, mapErr(err)
 }

@@ -7,11 +7,8 @@ import (
 	"github.com/uptrace/bun"
 )
 
-// finishedRunStatuses and finishedJobStatuses are the terminal states.
-var (
-	finishedRunStatuses = []string{"terminated", "failed", "done"}
-	finishedJobStatuses = []string{"terminated", "aborted", "failed", "done"}
-)
+// finishedRunStatuses are the terminal states of a run.
+var finishedRunStatuses = []string{"terminated", "failed", "done"}
 
 // InsertRunWithJobs stores a new run and its first job submissions.
 func InsertRunWithJobs(ctx context.Context, idb bun.IDB, r *Run, jobs []Job) error {
@@ -118,22 +115,13 @@ func UpdateJob(ctx context.Context, idb bun.IDB, j *Job, columns ...string) erro
 	return expectRow(res)
 }
 
-// ActiveJobsOnInstances returns unfinished jobs placed on instances.
-func ActiveJobsOnInstances(ctx context.Context, idb bun.IDB, instanceIDs []string) ([]Job, error) {
-	if len(instanceIDs) == 0 {
-		return nil, nil
-	}
-	var js []Job
-	err := idb.NewSelect().Model(&js).Where("instance_id IN (?)", bun.In(instanceIDs)).
-		Where("status NOT IN (?)", bun.In(finishedJobStatuses)).Scan(ctx)
-	return js, mapErr(err)
-}
-
 // UpdateJobIfFree writes the named columns of j unless a pipeline holds the
-// row's lease at now (it would overwrite them when it releases the row);
-// it reports whether it wrote. The check and the write are one statement.
-func UpdateJobIfFree(ctx context.Context, idb bun.IDB, j *Job, now time.Time, columns ...string) (bool, error) {
-	res, err := idb.NewUpdate().Model(j).Column(columns...).WherePK().
+// row's lease at now (it would overwrite them when it releases the row) or
+// the row's status is no longer status (the decision was made on a status
+// that has moved on since); it reports whether it wrote. The checks and the
+// write are one statement.
+func UpdateJobIfFree(ctx context.Context, idb bun.IDB, j *Job, status string, now time.Time, columns ...string) (bool, error) {
+	res, err := idb.NewUpdate().Model(j).Column(columns...).WherePK().Where("status = ?", status).
 		Where("(lock_expires_at IS NULL OR lock_expires_at < ?)", now).Exec(ctx)
 	if err != nil {
 		return false, mapErr(err)
@@ -143,13 +131,38 @@ func UpdateJobIfFree(ctx context.Context, idb bun.IDB, j *Job, now time.Time, co
 }
 
 // UpdateRunIfFree writes the named columns of r unless a pipeline holds the
-// row's lease at now; it reports whether it wrote.
-func UpdateRunIfFree(ctx context.Context, idb bun.IDB, r *Run, now time.Time, columns ...string) (bool, error) {
-	res, err := idb.NewUpdate().Model(r).Column(columns...).WherePK().
+// row's lease at now or the row's status is no longer status; it reports
+// whether it wrote.
+func UpdateRunIfFree(ctx context.Context, idb bun.IDB, r *Run, status string, now time.Time, columns ...string) (bool, error) {
+	res, err := idb.NewUpdate().Model(r).Column(columns...).WherePK().Where("status = ?", status).
 		Where("(lock_expires_at IS NULL OR lock_expires_at < ?)", now).Exec(ctx)
 	if err != nil {
 		return false, mapErr(err)
 	}
 	n, err := res.RowsAffected()
 	return n == 1, err
+}
+
+// RetireFinishedRun marks a finished run deleted, to replace it by a new
+// run of the same name; db.ErrConflict when it is no longer a finished
+// live run (it was retired or restarted meanwhile).
+func RetireFinishedRun(ctx context.Context, idb bun.IDB, id string) error {
+	res, err := idb.NewUpdate().Model((*Run)(nil)).Set("deleted = ?", true).Where("id = ?", id).
+		Where("deleted = ?", false).Where("status IN (?)", bun.In(finishedRunStatuses)).Exec(ctx)
+	if err != nil {
+		return mapErr(err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return err
+	}
+	return ErrConflict
+}
+
+// LiveRunNamesWithPrefix lists the names of a project's live runs that
+// start with prefix (a literal, not a pattern).
+func LiveRunNamesWithPrefix(ctx context.Context, idb bun.IDB, projectID, prefix string) ([]string, error) {
+	var names []string
+	err := idb.NewSelect().Model((*Run)(nil)).Column("run_name").Where("project_id = ?", projectID).
+		Where("deleted = ?", false).Where("substr(run_name, 1, ?) = ?", len(prefix), prefix).Scan(ctx, &names)
+	return names, mapErr(err)
 }

@@ -54,6 +54,19 @@ func UpdateUser(ctx context.Context, idb bun.IDB, u *User, columns ...string) er
 	return updateRow(ctx, idb, u, columns...)
 }
 
+// SetUserSSHKeyIfUnset stores a user's first SSH key pair, unless one is
+// stored already (by a request that raced this one); it reports whether it
+// stored this one.
+func SetUserSSHKeyIfUnset(ctx context.Context, idb bun.IDB, id, sealedPrivate, public string) (bool, error) {
+	res, err := idb.NewUpdate().Model((*User)(nil)).Set("ssh_private_key = ?", sealedPrivate).
+		Set("ssh_public_key = ?", public).Where("id = ?", id).Where("ssh_private_key IS NULL").Exec(ctx)
+	if err != nil {
+		return false, mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
 // GetUserByTokenHash finds the live user whose token hashes to hash.
 func GetUserByTokenHash(ctx context.Context, idb bun.IDB, hash string) (*User, error) {
 	u := new(User)

@@ -22,20 +22,28 @@ func (s *Server) startBackground() {
 		popts.Observer, bopts.OnClaim = s.metrics, s.metrics.Claimed
 	}
 	s.pool = sshfleet.NewPool(popts)
-	locator := dist.New(dist.Options{Version: s.opts.Version, Configured: s.opts.AgentBinary,
-		CacheDir: filepath.Join(s.opts.Dir, "bin"), ReleaseURL: s.opts.AgentReleaseURL})
-	s.binaries = &sshfleet.Binaries{Locate: locator.Path}
-	running := &background.JobsRunning{Env: s.env, Pool: s.pool, Log: log.With("component", "background.jobs_running")}
 	s.supervisor = background.New(s.db, log, bopts,
-		&background.Instances{Env: s.env, Pool: s.pool, HostKeys: background.HostKeys{DB: s.db}, Binaries: s.binaries, Log: log.With("component", "background.instances")},
+		&background.Instances{Env: s.env, Pool: s.pool, HostKeys: background.HostKeys{DB: s.db}, Binaries: s.binaries, Log: log.With("component", "background.instances"),
+			DeployTimeout: s.opts.DeployTimeout,
+			Cloud:         background.CloudOptions{ServerURL: s.URL(), ProvisioningTimeout: s.opts.InstanceProvisioningTimeout, AgentGrace: s.opts.AgentGrace}},
+		&background.CloudFleets{Env: s.env, Log: log.With("component", "background.cloud_fleets")},
 		&background.Fleets{Env: s.env, Log: log.With("component", "background.fleets")},
 		&background.JobsSubmitted{Env: s.env, Log: log.With("component", "background.jobs_submitted"), NetworkMode: s.opts.JobNetworkMode},
-		running,
-		&background.JobsTerminating{Env: s.env, Pool: s.pool, Log: log.With("component", "background.jobs_terminating"), Running: running},
+		&background.JobsRunning{Env: s.env, Pool: s.pool, Log: log.With("component", "background.jobs_running"),
+			NetworkMode: s.opts.JobNetworkMode},
+		&background.JobsTerminating{Env: s.env, Pool: s.pool, Log: log.With("component", "background.jobs_terminating")},
 		&background.Runs{Env: s.env, Log: log.With("component", "background.runs"), ResubmitAfter: s.opts.ResubmitAfter},
 	)
 	s.notifier = &background.Notifier{DB: s.db, Sup: s.supervisor, Log: log}
 	s.env.Wake = s.notifier.Wake
+}
+
+// agentBinaries finds the Linux dstack binaries deployed to hosts and
+// served to cloud instances, per architecture.
+func agentBinaries(o Options) *sshfleet.Binaries {
+	locator := dist.New(dist.Options{Version: o.Version, Configured: o.AgentBinary,
+		CacheDir: filepath.Join(o.Dir, "bin"), ReleaseURL: o.AgentReleaseURL})
+	return &sshfleet.Binaries{Locate: locator.Path}
 }
 
 // openLogStore opens CloudWatch Logs when configured, else files under

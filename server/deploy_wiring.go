@@ -49,10 +49,10 @@ func (s *Server) replicationStatus() *schemas.ReplicationStatus {
 func (s *Server) handler(status *services.Status) http.Handler {
 	log := s.log.With("component", "api")
 	if !s.opts.Metrics {
-		return api.New(s.env, log).WithStatus(status)
+		return api.New(s.env, log).WithStatus(status).WithAgent(s.binaries)
 	}
 	s.metrics = metrics.New(metrics.Sources{DB: s.db, Status: status.Get, AuthToken: s.opts.MetricsToken})
-	router := api.New(s.env, log, []gin.HandlerFunc{s.metrics.Middleware()}...).WithStatus(status)
+	router := api.New(s.env, log, []gin.HandlerFunc{s.metrics.Middleware()}...).WithStatus(status).WithAgent(s.binaries)
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.metrics.Handler())
 	mux.Handle("/", router)

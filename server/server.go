@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dstackgo/dstack/backends/catalog"
 	sshfleet "github.com/dstackgo/dstack/backends/ssh"
 	"github.com/dstackgo/dstack/crypto"
 	"github.com/dstackgo/dstack/db"
@@ -59,6 +60,21 @@ type Options struct {
 	CloudWatchRegion string
 	// CloudWatchEndpoint overrides the AWS endpoint (an emulator).
 	CloudWatchEndpoint string
+	// AWSEndpoint overrides the AWS API endpoint of AWS backends (an
+	// emulator); the SDK's resolution (AWS_ENDPOINT_URL) when empty.
+	AWSEndpoint string
+	// CatalogURL is where offer catalogs are published (GPUHUNT_CATALOG_URL).
+	CatalogURL string
+	// DefaultCredsDisabled refuses backends with `creds: {type: default}`.
+	DefaultCredsDisabled bool
+	// InstanceProvisioningTimeout bounds a cloud instance's way from launch
+	// to an answering agent (10 minutes when 0); AgentGrace is how long user
+	// data may take to start the agent before it is uploaded over SSH.
+	InstanceProvisioningTimeout time.Duration
+	AgentGrace                  time.Duration
+	// SweepInterval is how often cloud instances without a live record are
+	// looked for (2 minutes when 0).
+	SweepInterval time.Duration
 	// JobNetworkMode is DSTACK_SERVER_JOB_NETWORK_MODE (1, 2 or 3).
 	JobNetworkMode int
 	// CodeUploadLimit caps code and archive uploads in bytes (0: none).
@@ -77,6 +93,9 @@ type Options struct {
 	// ResubmitAfter is the back-off before a pending run's resubmission
 	// number attempt; nil means upstream's schedule (15 s, 30 s, 1 m, …).
 	ResubmitAfter func(attempt int) time.Duration
+	// DeployTimeout is how long an SSH fleet host may fail to be set up
+	// before it is given up (terminated); 20 minutes when zero.
+	DeployTimeout time.Duration
 	Logger        *slog.Logger
 	// Announce receives the startup lines a user reads (config applied,
 	// admin token, URL). Nil discards them.
@@ -97,6 +116,7 @@ type Server struct {
 	binaries   *sshfleet.Binaries
 	replica    *replica.Replica
 	metrics    *metrics.Metrics
+	catalog    *catalog.Catalog
 	log        *slog.Logger
 	AdminToken string
 	// Keyring is the encryption keyring config.yml configures.
@@ -177,13 +197,17 @@ func New(ctx context.Context, o Options) (s *Server, err error) {
 			_ = logs.Close()
 		}
 	}()
+	cat, clouds := newClouds(o, log)
 	env := &services.Env{DB: d, Sealer: keyring, Perms: cfg.Permissions(), ProjectQuota: o.ProjectQuota,
-		Log: log.With("component", "services"), Logs: logs, CodeUploadLimit: o.CodeUploadLimit}
+		Log: log.With("component", "services"), Logs: logs, CodeUploadLimit: o.CodeUploadLimit, Clouds: clouds}
 	if !o.ConfigDisabled {
 		o.Announce("Applying %s...", displayPath(cfgPath))
 	}
 	token, err := services.Bootstrap(ctx, env, o.AdminToken, projectNames(cfg))
 	if err != nil {
+		return nil, err
+	}
+	if err := applyBackends(ctx, env, cfg, cfgPath); err != nil {
 		return nil, err
 	}
 	if !existed && !o.ConfigDisabled {
@@ -192,7 +216,8 @@ func New(ctx context.Context, o Options) (s *Server, err error) {
 		}
 		log.Info("wrote a default config", "path", cfgPath)
 	}
-	s = &Server{opts: o, db: d, env: env, listener: ln, log: log, AdminToken: token, Keyring: keyring, replica: rep}
+	s = &Server{opts: o, db: d, env: env, listener: ln, log: log, AdminToken: token, Keyring: keyring, replica: rep, catalog: cat}
+	s.binaries = agentBinaries(o)
 	status := &services.Status{Env: env, Version: o.Version, Database: target.String(), StartedAt: time.Now(),
 		Replication: s.replicationStatus}
 	s.http = &http.Server{Handler: s.handler(status), ReadHeaderTimeout: 30 * time.Second}
@@ -246,6 +271,11 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() {
 		defer close(bgDone)
 		if s.supervisor != nil {
+			catDone := make(chan struct{})
+			sweepDone := make(chan struct{})
+			go func() { defer close(catDone); s.runCatalog(bgCtx) }()
+			go func() { defer close(sweepDone); s.runSweeper(bgCtx) }()
+			defer func() { <-catDone; <-sweepDone }()
 			go s.notifier.Listen(bgCtx)
 			s.supervisor.Run(bgCtx)
 		}

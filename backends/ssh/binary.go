@@ -161,3 +161,6 @@ func (s *Binaries) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Reader returns a fresh reader over the whole executable.
+func (b *Binary) Reader() *io.SectionReader { return b.reader() }

@@ -168,8 +168,10 @@ func (c *Conn) Run(ctx context.Context, cmd string, stdin io.Reader) (stdout, st
 		return nil, nil, err
 	}
 	defer sess.Close()
-	var outBuf, errBuf bytes.Buffer
-	sess.Stdout, sess.Stderr, sess.Stdin = &outBuf, &errBuf, stdin
+	overflow := make(chan string, 2)
+	outBuf := &cappedBuffer{name: "stdout", over: overflow}
+	errBuf := &cappedBuffer{name: "stderr", over: overflow}
+	sess.Stdout, sess.Stderr, sess.Stdin = outBuf, errBuf, stdin
 	if err := sess.Start(cmd); err != nil {
 		return nil, nil, lostConnection(c.target, "start command", err)
 	}
@@ -177,6 +179,12 @@ func (c *Conn) Run(ctx context.Context, cmd string, stdin io.Reader) (stdout, st
 	go func() { waitc <- sess.Wait() }()
 	select {
 	case err = <-waitc:
+	case stream := <-overflow:
+		_ = sess.Signal(ssh.SIGKILL)
+		_ = sess.Close()
+		<-waitc
+		return outBuf.Bytes(), errBuf.Bytes(), fmt.Errorf("run `%s` on %s: the command wrote more than %d MiB to its %s; "+
+			"dstack reads at most that much of a command's output", abbreviate(cmd), c.target.Addr(), MaxCommandOutput>>20, stream)
 	case <-ctx.Done():
 		_ = sess.Signal(ssh.SIGKILL)
 		_ = sess.Close()
@@ -227,6 +235,38 @@ func (c *Conn) newSession(ctx context.Context) (*ssh.Session, error) {
 		delay = min(2*delay, 500*time.Millisecond)
 	}
 }
+
+// MaxCommandOutput bounds what Run keeps of each of a command's output
+// streams: a broken or hostile host must not exhaust the server's memory.
+// The server's commands print a few kilobytes.
+const MaxCommandOutput = 16 << 20
+
+// cappedBuffer keeps up to MaxCommandOutput bytes and reports the first
+// write past them on over (then drops the rest). It has no ReadFrom, so
+// that copies into it go through Write.
+type cappedBuffer struct {
+	buf      bytes.Buffer
+	name     string
+	over     chan<- string
+	overflow bool
+}
+
+// Write implements io.Writer.
+func (b *cappedBuffer) Write(p []byte) (int, error) {
+	if b.overflow {
+		return len(p), nil
+	}
+	if room := MaxCommandOutput - b.buf.Len(); len(p) > room {
+		b.buf.Write(p[:room])
+		b.overflow = true
+		b.over <- b.name
+		return len(p), nil
+	}
+	return b.buf.Write(p)
+}
+
+// Bytes returns what was kept.
+func (b *cappedBuffer) Bytes() []byte { return b.buf.Bytes() }
 
 // abbreviate shortens a command line for messages.
 func abbreviate(cmd string) string {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/pkg/sftp"
 )
@@ -25,22 +26,47 @@ const (
 // executable can be replaced). Missing parent directories are created. A
 // relative p is relative to the user's home. It uses SFTP when the host
 // serves it, else `cat > file` over a session.
+//
+// An upload that fails or is cancelled removes its temporary file (when the
+// connection still works), so that no partial copies pile up on the host.
 func (c *Conn) Upload(ctx context.Context, p string, mode os.FileMode, r io.Reader) error {
+	tmp := tempName(p)
+	err := c.upload(ctx, p, tmp, mode, r)
+	if err != nil {
+		c.removeTemp(ctx, tmp)
+	}
+	return err
+}
+
+func (c *Conn) upload(ctx context.Context, p, tmp string, mode os.FileMode, r io.Reader) error {
 	if c.sftpState.Load() != sftpUnavailable {
-		err := c.uploadSFTP(ctx, p, mode, r)
+		err := c.uploadSFTP(ctx, p, tmp, mode, r)
 		if !errors.Is(err, errNoSFTP) {
 			return err
 		}
 		c.sftpState.Store(sftpUnavailable)
 		c.log.Debug("SFTP unavailable, uploading with cat", "err", err)
 	}
-	return c.uploadCat(ctx, p, mode, r)
+	return c.uploadCat(ctx, p, tmp, mode, r)
+}
+
+// removeTemp deletes a failed upload's temporary file, within a few
+// seconds of its own (ctx may be what was cancelled).
+func (c *Conn) removeTemp(ctx context.Context, tmp string) {
+	if c.isClosed() {
+		return
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, _, err := c.Run(rctx, "rm -f "+shellQuote(tmp), nil); err != nil {
+		c.log.Warn("cannot remove the temporary file of a failed upload", "file", tmp, "err", err)
+	}
 }
 
 // errNoSFTP marks a host without an SFTP subsystem (nothing was read yet).
 var errNoSFTP = errors.New("sftp subsystem unavailable")
 
-func (c *Conn) uploadSFTP(ctx context.Context, p string, mode os.FileMode, r io.Reader) error {
+func (c *Conn) uploadSFTP(ctx context.Context, p, tmp string, mode os.FileMode, r io.Reader) error {
 	release, err := c.acquire(ctx)
 	if err != nil {
 		return err
@@ -73,7 +99,7 @@ func (c *Conn) uploadSFTP(ctx context.Context, p string, mode os.FileMode, r io.
 	defer cl.Close()
 	stop := context.AfterFunc(ctx, func() { _ = cl.Close() })
 	defer stop()
-	err = sftpPut(cl, p, mode, r)
+	err = sftpPut(cl, p, tmp, mode, r)
 	if ctx.Err() != nil {
 		return fmt.Errorf("upload %s: %w", p, ctx.Err())
 	}
@@ -83,13 +109,12 @@ func (c *Conn) uploadSFTP(ctx context.Context, p string, mode os.FileMode, r io.
 	return err
 }
 
-func sftpPut(cl *sftp.Client, p string, mode os.FileMode, r io.Reader) error {
+func sftpPut(cl *sftp.Client, p, tmp string, mode os.FileMode, r io.Reader) error {
 	if dir := path.Dir(p); dir != "." && dir != "/" {
 		if err := cl.MkdirAll(dir); err != nil {
 			return fmt.Errorf("create directory %s: %w", dir, err)
 		}
 	}
-	tmp := tempName(p)
 	f, err := cl.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", tmp, err)
@@ -120,8 +145,7 @@ func sftpPut(cl *sftp.Client, p string, mode os.FileMode, r io.Reader) error {
 	return nil
 }
 
-func (c *Conn) uploadCat(ctx context.Context, p string, mode os.FileMode, r io.Reader) error {
-	tmp := tempName(p)
+func (c *Conn) uploadCat(ctx context.Context, p, tmp string, mode os.FileMode, r io.Reader) error {
 	script := fmt.Sprintf("set -e; umask 077; mkdir -p %s; trap 'rm -f %s' EXIT; cat > %s; chmod %o %s; mv -f %s %s; trap - EXIT",
 		shellQuote(path.Dir(p)), shellQuote(tmp), shellQuote(tmp), mode.Perm(), shellQuote(tmp), shellQuote(tmp), shellQuote(p))
 	if _, _, err := c.Run(ctx, "sh -c "+shellQuote(script), r); err != nil {

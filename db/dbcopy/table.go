@@ -189,4 +189,3 @@ func canonical(b []byte, v any) []byte {
 }
 
 func quote(name string) string { return `"` + name + `"` }
-

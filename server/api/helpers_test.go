@@ -18,15 +18,21 @@ import (
 // M is a JSON object literal.
 type M = apitest.M
 
-// testPublicKey is a fixed ed25519 key in authorized_keys format, without comment.
-var testPublicKey = func() string {
-	priv := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+// testPublicKey and otherPublicKey are fixed ed25519 keys in
+// authorized_keys format, without comment.
+var testPublicKey, otherPublicKey = seededPublicKey(0), seededPublicKey(1)
+
+// seededPublicKey is the public key of the ed25519 seed of n's bytes.
+func seededPublicKey(n byte) string {
+	seed := make([]byte, ed25519.SeedSize)
+	seed[0] = n
+	priv := ed25519.NewKeyFromSeed(seed)
 	k, err := ssh.NewPublicKey(priv.Public())
 	if err != nil {
 		panic(err)
 	}
 	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k)))
-}()
+}
 
 // each runs fn against a fresh server on every dialect.
 func each(t *testing.T, fn func(t *testing.T, s *apitest.Server), opts ...apitest.Option) {

@@ -125,3 +125,30 @@ func TestPublicProjectJoin(t *testing.T) {
 		denied(s.Post(tm.out, "/api/projects/p/get", nil))
 	})
 }
+
+// TestManagersCannotDemoteAdmins: only admins change who is an admin; a
+// manager who could demote an admin could then remove them.
+func TestManagersCannotDemoteAdmins(t *testing.T) {
+	each(t, func(t *testing.T, s *apitest.Server) {
+		tm := newTeam(t, s, false)
+		s.CreateUserNoToken("adm2")
+		s.AddMember(tm.owner, "p", "adm2", "admin")
+		denied := func(r *apitest.Response) {
+			t.Helper()
+			apitest.RequireBody(t, r, http.StatusForbidden, apitest.BodyAccessDenied)
+		}
+		before := s.Roles("p")
+		denied(s.Post(tm.mgr, "/api/projects/p/add_members", members("adm2", "user")))
+		denied(s.Post(tm.mgr, "/api/projects/p/add_members", members("adm2", "manager")))
+		denied(s.Post(tm.mgr, "/api/projects/p/set_members", members("owner", "admin", "adm2", "user", "mgr", "manager", "usr", "user")))
+		denied(s.Post(tm.mgr, "/api/projects/p/set_members", members("owner", "admin", "adm2", "manager", "mgr", "manager", "usr", "user")))
+		require.Equal(t, before, s.Roles("p"), "refused changes leave the roles as they were")
+		denied(s.Post(tm.mgr, "/api/projects/p/remove_members", M{"usernames": []string{"adm2"}}))
+		require.Equal(t, before, s.Roles("p"))
+
+		s.OK(tm.mgr, "/api/projects/p/add_members", members("usr", "manager"), nil)
+		s.OK(tm.mgr, "/api/projects/p/set_members", members("owner", "admin", "adm2", "admin", "mgr", "manager", "usr", "user"), nil)
+		s.OK(tm.owner, "/api/projects/p/add_members", members("adm2", "user"), nil)
+		require.Equal(t, map[string]string{"owner": "admin", "adm2": "user", "mgr": "manager", "usr": "user"}, s.Roles("p"), "admins demote admins")
+	})
+}

@@ -47,6 +47,7 @@ func New(env *services.Env, log *slog.Logger, middleware ...gin.HandlerFunc) *Ro
 	r.fleetRoutes(api)
 	r.runRoutes(api)
 	r.repoRoutes(api)
+	r.backendRoutes(api)
 	return r
 }
 

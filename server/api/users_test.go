@@ -3,9 +3,11 @@ package api_test
 import (
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -59,6 +61,37 @@ func TestGetMyUserCreds(t *testing.T) {
 		require.NotEqual(t, pub, refreshed["ssh_public_key"])
 		third := s.Post(token, "/api/users/get_my_user", nil).Object(t)
 		require.Equal(t, refreshed["ssh_private_key"], third["ssh_private_key"])
+	})
+}
+
+func TestFirstSSHKeyIsOneForConcurrentRequests(t *testing.T) {
+	each(t, func(t *testing.T, s *apitest.Server) {
+		// The admin, created at the first start, gets a pair when first asked.
+		// A client's first commands, or several clients of one user, ask at
+		// once: every answer carries the same pair, the one kept.
+		token := apitest.AdminToken
+		const n = 8
+		keys := make(chan string, n)
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				r := s.Post(token, "/api/users/get_my_user", nil)
+				var u struct {
+					SSHPublicKey string `json:"ssh_public_key"`
+				}
+				if r.Status != http.StatusOK || json.Unmarshal(r.Body, &u) != nil {
+					keys <- string(r.Body)
+					return
+				}
+				keys <- u.SSHPublicKey
+			})
+		}
+		wg.Wait()
+		close(keys)
+		kept := s.Post(token, "/api/users/get_my_user", nil).Object(t)["ssh_public_key"]
+		for k := range keys {
+			require.Equal(t, kept, k)
+		}
 	})
 }
 
@@ -145,8 +178,8 @@ func TestPublicKeys(t *testing.T) {
 		apitest.Require400(t, s.Post(alice, "/api/users/public_keys/add", M{"key": testPublicKey, "name": "again"}), "resource_exists")
 		d := apitest.Require400(t, s.Post(alice, "/api/users/public_keys/add", M{"key": "not a key"}), "error")
 		require.Equal(t, []string{"key"}, d.Fields)
-		named := s.OK(bob, "/api/users/public_keys/add", M{"key": testPublicKey, "name": "work"}, nil).Object(t)
-		require.Equal(t, "work", named["name"], "another user may register the same key")
+		named := s.OK(bob, "/api/users/public_keys/add", M{"key": otherPublicKey, "name": "work"}, nil).Object(t)
+		require.Equal(t, "work", named["name"], "the name given wins over the comment")
 
 		// Users see and delete only their own keys.
 		require.Len(t, s.OK(alice, "/api/users/public_keys/list", nil, nil).List(t), 1)
@@ -167,7 +200,26 @@ func TestAdminRegistersKeyForAnotherUser(t *testing.T) {
 
 		r := s.Post(bob, "/api/users/public_keys/add", M{"key": testPublicKey, "username": "alice"})
 		require.Equal(t, 403, r.Status, "only global admins register keys for others")
-		s.OK(bob, "/api/users/public_keys/add", M{"key": testPublicKey, "username": "BOB"}, nil)
+		s.OK(bob, "/api/users/public_keys/add", M{"key": otherPublicKey, "username": "BOB"}, nil)
 		apitest.Require400(t, s.Post(apitest.AdminToken, "/api/users/public_keys/add", M{"key": testPublicKey, "username": "nobody"}), "resource_not_exists")
+	})
+}
+
+// TestPublicKeyBelongsToOneUser: a key another user registered is refused
+// (the console would no longer know whose it is, and its owner could not
+// sign in); the owner's registration stays as it was.
+func TestPublicKeyBelongsToOneUser(t *testing.T) {
+	each(t, func(t *testing.T, s *apitest.Server) {
+		alice, mallory := s.CreateUser("alice", "user"), s.CreateUser("mallory", "user")
+		s.OK(alice, "/api/users/public_keys/add", M{"key": testPublicKey + " alice@laptop"}, nil)
+		d := apitest.Require400(t, s.Post(mallory, "/api/users/public_keys/add", M{"key": testPublicKey + " mine"}), "")
+		require.Contains(t, d.Msg, "another")
+		apitest.Require400(t, s.Post(apitest.AdminToken, "/api/users/public_keys/add", M{"key": testPublicKey, "username": "mallory"}), "")
+		require.Empty(t, s.OK(mallory, "/api/users/public_keys/list", nil, nil).List(t))
+		require.Len(t, s.OK(alice, "/api/users/public_keys/list", nil, nil).List(t), 1)
+
+		// Once its owner lets the key go (or is deleted), another may take it.
+		s.OK(apitest.AdminToken, "/api/users/delete", M{"users": []string{"alice"}}, nil)
+		s.OK(mallory, "/api/users/public_keys/add", M{"key": testPublicKey}, nil)
 	})
 }

@@ -73,18 +73,18 @@ type jobData struct {
 func decodeJob(j *db.Job) (*jobData, error) {
 	d := &jobData{}
 	if err := json.Unmarshal([]byte(j.JobSpecData), &d.spec); err != nil {
-		return nil, fmt.Errorf("decode job spec of %s: %w", j.JobName, err)
+		return nil, fmt.Errorf("the stored spec of job %s cannot be read: %w", j.JobName, err)
 	}
 	if j.JobProvisioningData != nil {
 		d.jpd = new(schemas.JobProvisioningData)
 		if err := json.Unmarshal([]byte(*j.JobProvisioningData), d.jpd); err != nil {
-			return nil, fmt.Errorf("decode provisioning data of %s: %w", j.JobName, err)
+			return nil, fmt.Errorf("the stored provisioning data of job %s cannot be read: %w", j.JobName, err)
 		}
 	}
 	if j.JobRuntimeData != nil {
 		d.jrd = new(schemas.JobRuntimeData)
 		if err := json.Unmarshal([]byte(*j.JobRuntimeData), d.jrd); err != nil {
-			return nil, fmt.Errorf("decode runtime data of %s: %w", j.JobName, err)
+			return nil, fmt.Errorf("the stored runtime data of job %s cannot be read: %w", j.JobName, err)
 		}
 	}
 	return d, nil

@@ -6,12 +6,14 @@ import (
 	"time"
 
 	"github.com/dstackgo/dstack/db"
+	"github.com/dstackgo/dstack/server/sched"
 	"github.com/dstackgo/dstack/server/schemas"
 	"github.com/dstackgo/dstack/server/services"
 )
 
 // Fleets finishes fleet deletions: a terminating fleet whose instances are
-// all terminated becomes terminated and disappears from listings.
+// all terminated (sched.FleetDone) becomes terminated and disappears from
+// listings.
 type Fleets struct {
 	Env *services.Env
 	Log *slog.Logger
@@ -37,17 +39,18 @@ func (p *Fleets) Process(ctx context.Context, id, token string) error {
 		return err
 	}
 	now := time.Now().UTC()
-	active := 0
-	for _, in := range is {
-		if in.Status != string(schemas.InstanceTerminated) {
-			active++
-		}
+	statuses := make([]schemas.InstanceStatus, len(is))
+	for i := range is {
+		statuses[i] = schemas.InstanceStatus(is[i].Status)
 	}
-	if active > 0 {
+	if !sched.FleetDone(statuses) {
 		_, err := db.ReleaseRow(ctx, p.Env.DB, "fleets", id, token, now)
 		return err
 	}
-	f.Status = string(schemas.FleetTerminated)
+	if err := services.SetFleetStatus(&f, schemas.FleetTerminated); err != nil {
+		_, _ = db.ReleaseRow(ctx, p.Env.DB, "fleets", id, token, now)
+		return err
+	}
 	f.Deleted = true
 	f.DeletedAt = &now
 	p.Log.Info("fleet deleted", "fleet", f.Name)

@@ -73,7 +73,8 @@ func (s HostKeys) Pin(hostport string, key []byte) error {
 	return e
 }
 
-// Forget drops the pinned key of host:port (when the host leaves its fleet).
-func (s HostKeys) Forget(ctx context.Context, host string, port int) error {
-	return db.ForgetHostKey(ctx, s.DB, host, port)
+// Forget drops the pinned key of host:port when the instance instanceID
+// leaves, unless another live instance reaches that address.
+func (s HostKeys) Forget(ctx context.Context, host string, port int, address, instanceID string) error {
+	return db.ForgetHostKey(ctx, s.DB, host, port, address, instanceID)
 }

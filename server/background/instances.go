@@ -2,29 +2,22 @@ package background
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
-	"net/url"
 	"runtime/debug"
-	"strconv"
 	"sync"
 	"time"
 
 	sshfleet "github.com/dstackgo/dstack/backends/ssh"
 	"github.com/dstackgo/dstack/db"
+	"github.com/dstackgo/dstack/server/sched"
 	"github.com/dstackgo/dstack/server/schemas"
 	"github.com/dstackgo/dstack/server/services"
 )
 
 // Instances deploys SSH fleet hosts, checks their health and tears them
-// down:
-//
-//	pending ──deploy──▶ idle ⇄ busy      (health checked every few seconds)
-//	   └─(20 min of failures)─▶ terminated
-//	terminating ──undeploy (best effort)──▶ terminated
+// down; sched.DecideHost turns each pass into the instance's next state.
+// See README.md.
 type Instances struct {
 	Env      *services.Env
 	Pool     *sshfleet.Pool
@@ -36,6 +29,8 @@ type Instances struct {
 	// DeployTimeout is how long a host may fail to deploy before it is
 	// given up.
 	DeployTimeout time.Duration
+	// Cloud configures cloud instances (instances_cloud.go).
+	Cloud CloudOptions
 }
 
 // Timing of the instance work. The pipeline visits each instance every 5 s
@@ -65,7 +60,7 @@ func (p *Instances) Name() string { return services.PipelineInstances }
 
 // Claim implements Pipeline.
 func (p *Instances) Claim() db.Claim {
-	return db.Claim{Table: "instances", Where: "deleted = FALSE AND status IN ('pending', 'idle', 'busy', 'terminating')",
+	return db.Claim{Table: "instances", Where: "deleted = FALSE AND status IN ('pending', 'provisioning', 'idle', 'busy', 'terminating')",
 		Limit: 32, TTL: 5 * time.Minute, ProcessedBefore: time.Now().UTC().Add(-5 * time.Second)}
 }
 
@@ -100,43 +95,94 @@ func (p *Instances) Process(ctx context.Context, id, token string) error {
 	if err != nil {
 		return err
 	}
+	if services.IsCloud(in) {
+		return p.processCloud(ctx, in, token)
+	}
+	var rep sched.HostReport
+	log := p.Log.With("instance", in.Name)
 	rh, err := (services.Fleets{Env: p.Env}).RemoteHostOf(in)
 	if err != nil {
-		return p.finish(ctx, fail(in, err), token, "status_message")
+		rep.Unusable = err.Error()
+	} else {
+		log = log.With("host", rh.Hostname)
+		p.fillHostAddress(ctx, log, in, token, rh)
+		switch target := targetOf(rh); schemas.InstanceStatus(in.Status) {
+		case schemas.InstancePending:
+			rep = p.deploy(ctx, log, in, token, rh, target)
+		case schemas.InstanceTerminating:
+			p.terminate(ctx, log, target)
+		default:
+			rep = p.check(ctx, log, in, token, rh, target)
+		}
 	}
-	target := targetOf(rh)
-	log := p.Log.With("instance", in.Name, "host", rh.Hostname)
-	switch schemas.InstanceStatus(in.Status) {
-	case schemas.InstancePending:
-		return p.deploy(ctx, log, in, token, rh, target)
-	case schemas.InstanceTerminating:
-		return p.terminate(ctx, log, in, token, rh, target)
-	default:
-		return p.check(ctx, log, in, token, rh, target)
+	h := sched.Host{Status: schemas.InstanceStatus(in.Status), CreatedAt: in.CreatedAt, DeployTimeout: p.deployTimeout()}
+	if err := p.apply(ctx, log, in, token, sched.DecideHost(h, rep, time.Now().UTC())); err != nil {
+		return err
 	}
+	if rh != nil && schemas.InstanceStatus(in.Status) == schemas.InstanceTerminated {
+		// A host given up or removed lets go of its pinned key (a host
+		// reinstalled meanwhile can be added again), unless another live
+		// instance reaches the same address.
+		p.forgetPin(ctx, log, in, rh)
+	}
+	return nil
 }
 
-// withReserve shortens ctx's deadline by writeReserve, for the remote work
-// of one item: what is left is for recording the outcome.
-func withReserve(ctx context.Context) (context.Context, context.CancelFunc) {
-	if dl, ok := ctx.Deadline(); ok {
-		return context.WithDeadline(ctx, dl.Add(-writeReserve))
+func (p *Instances) deployTimeout() time.Duration {
+	if p.DeployTimeout == 0 {
+		return 20 * time.Minute
 	}
-	return context.WithCancel(ctx)
+	return p.DeployTimeout
 }
 
-func targetOf(rh *services.RemoteHost) sshfleet.Target {
-	t := sshfleet.Target{Host: rh.Hostname, Port: rh.Port, User: rh.User, PrivateKey: []byte(rh.PrivateKey)}
-	if j := rh.ProxyJump; j != nil {
-		t.ProxyJump = &sshfleet.Target{Host: j.Hostname, Port: j.Port, User: j.User, PrivateKey: []byte(j.PrivateKey)}
+// apply writes the decision and ends the lease. The outcome of a deploy is
+// written only while the instance is still pending (see finishIf).
+func (p *Instances) apply(ctx context.Context, log *slog.Logger, in *db.Instance, token string, d sched.HostDecision) error {
+	from := schemas.InstanceStatus(in.Status)
+	if d.Status != "" {
+		if err := services.SetInstanceStatus(in, d.Status); err != nil {
+			_, _ = db.ReleaseRow(ctx, p.Env.DB, "instances", in.ID, token, time.Now().UTC())
+			return err
+		}
 	}
-	return t
-}
-
-func fail(in *db.Instance, err error) *db.Instance {
-	msg := err.Error()
-	in.StatusMessage = &msg
-	return in
+	in.StatusMessage = nil
+	if d.StatusMessage != "" {
+		in.StatusMessage = ptr(d.StatusMessage)
+	}
+	to := schemas.InstanceStatus(in.Status)
+	switch {
+	case from == schemas.InstancePending && to == schemas.InstanceIdle:
+		log.Info("host ready")
+		in.Unreachable = false
+		return p.finishIf(ctx, in, token, from, "status", "status_message", "unreachable", "started_at", "offer",
+			"job_provisioning_data", "host_info", "total_blocks")
+	case from == schemas.InstancePending && to == schemas.InstanceTerminated:
+		log.Warn("host given up", "reason", d.TerminationReason, "err", d.TerminationMessage)
+		in.TerminationReason, in.TerminationReasonMessage = ptr(d.TerminationReason), ptr(d.TerminationMessage)
+		in.FinishedAt = ptr(time.Now().UTC())
+		return p.finishIf(ctx, in, token, from, "status", "status_message", "termination_reason", "termination_reason_message",
+			"finished_at")
+	case from == schemas.InstanceTerminating && to == schemas.InstanceTerminated:
+		in.FinishedAt = ptr(time.Now().UTC())
+		in.Deleted = d.Deleted
+		log.Info("host removed from its fleet")
+		if err := p.finish(ctx, in, token, "status", "finished_at", "deleted"); err != nil {
+			return err
+		}
+		p.Env.WakeUp(services.PipelineFleets) // a deleted fleet may be done now
+		return nil
+	case from == schemas.InstancePending || from == schemas.InstanceTerminating:
+		return p.finish(ctx, in, token, "status_message")
+	}
+	if d.Unreachable != in.Unreachable {
+		if d.Unreachable {
+			log.Warn("host unreachable", "err", d.StatusMessage)
+		} else {
+			log.Info("host reachable again")
+		}
+	}
+	in.Unreachable = d.Unreachable
+	return p.finish(ctx, in, token, "unreachable", "status_message")
 }
 
 // finish writes columns and ends the lease. It writes even when ctx has
@@ -172,169 +218,3 @@ func (p *Instances) finishIf(ctx context.Context, in *db.Instance, token string,
 	_, err = db.ReleaseRow(ctx, p.Env.DB, "instances", in.ID, token, now.Add(-time.Hour))
 	return err
 }
-
-func (p *Instances) deploy(ctx context.Context, log *slog.Logger, in *db.Instance, token string, rh *services.RemoteHost, t sshfleet.Target) error {
-	dctx, cancel := withReserve(ctx)
-	info, err := p.connectAndDeploy(dctx, in, rh, t)
-	cancel()
-	if err != nil {
-		log.Warn("deploy failed", "err", err)
-		timeout := p.DeployTimeout
-		if timeout == 0 {
-			timeout = 20 * time.Minute
-		}
-		if time.Since(in.CreatedAt) > timeout {
-			in.Status = string(schemas.InstanceTerminated)
-			in.TerminationReason = ptr("provisioning_timeout")
-			in.TerminationReasonMessage = ptr("the host could not be set up within " + timeout.String() + ": " + err.Error())
-			in.FinishedAt = ptr(time.Now().UTC())
-			return p.finishIf(ctx, fail(in, err), token, schemas.InstancePending,
-				"status", "status_message", "termination_reason", "termination_reason_message", "finished_at")
-		}
-		return p.finish(ctx, fail(in, err), token, "status_message")
-	}
-	if err := services.ApplyHostInfo(in, rh, info); err != nil {
-		in.Status = string(schemas.InstanceTerminated)
-		in.TerminationReason = ptr("error")
-		in.TerminationReasonMessage = ptr(err.Error())
-		in.FinishedAt = ptr(time.Now().UTC())
-		return p.finishIf(ctx, fail(in, err), token, schemas.InstancePending,
-			"status", "status_message", "termination_reason", "termination_reason_message", "finished_at")
-	}
-	log.Info("host ready", "cpus", info.CPUs, "gpus", info.GpuCount, "mode", info.Mode)
-	return p.finishIf(ctx, in, token, schemas.InstancePending, "status", "status_message", "unreachable", "started_at", "offer",
-		"job_provisioning_data", "host_info", "total_blocks")
-}
-
-func (p *Instances) connectAndDeploy(ctx context.Context, in *db.Instance, rh *services.RemoteHost, t sshfleet.Target) (*sshfleet.HostInfo, error) {
-	if p.Binaries == nil {
-		return nil, errors.New("this server has no Linux dstack binary to deploy to hosts (set DSTACK_SERVER_AGENT_BINARY)")
-	}
-	conn, err := p.Pool.Get(ctx, t)
-	if err != nil {
-		return nil, err
-	}
-	project, err := db.GetProjectByID(ctx, p.Env.DB, in.ProjectID)
-	if err != nil {
-		return nil, err
-	}
-	keys := []string{project.SSHPublicKey}
-	if rh.PublicKey != "" {
-		keys = append(keys, rh.PublicKey)
-	}
-	return sshfleet.Deploy(ctx, conn, sshfleet.DeployOptions{Binaries: p.Binaries, AuthorizedKeys: keys, Env: rh.Env,
-		HealthTimeout: deployHealthTimeout, Logger: p.Log})
-}
-
-// check probes the shim of a ready host; a host that stops answering is
-// marked unreachable, and comes back when it answers again. An idle host
-// whose SSH works but whose shim is gone (a reboot without systemd) gets
-// the shim started again: deploying is idempotent.
-func (p *Instances) check(ctx context.Context, log *slog.Logger, in *db.Instance, token string, rh *services.RemoteHost, t sshfleet.Target) error {
-	cctx, cancel := withReserve(ctx)
-	defer cancel()
-	err := p.healthcheck(cctx, t)
-	if errors.Is(err, errShimDown) && in.Status == string(schemas.InstanceIdle) && p.Binaries != nil {
-		log.Warn("the shim is not running; starting it again", "err", err)
-		if _, derr := p.connectAndDeploy(cctx, in, rh, t); derr != nil {
-			err = fmt.Errorf("%w; starting it again failed: %v", err, derr)
-		} else {
-			log.Info("shim started again")
-			err = nil
-		}
-	}
-	if err != nil && !in.Unreachable {
-		log.Warn("host unreachable", "err", err)
-	} else if err == nil && in.Unreachable {
-		log.Info("host reachable again")
-	}
-	in.Unreachable = err != nil
-	in.StatusMessage = nil
-	if err != nil {
-		fail(in, err)
-	}
-	return p.finish(ctx, in, token, "unreachable", "status_message")
-}
-
-// errShimDown marks a host that SSH reaches while nothing listens on the
-// shim's port.
-var errShimDown = errors.New("the dstack shim is not running")
-
-// healthcheck asks the shim for its health through the pooled connection.
-// Connection failures are the pool's classified errors (unreachable, host
-// key changed, authentication…); a connection that stalls is dropped, so
-// the next check reconnects.
-func (p *Instances) healthcheck(ctx context.Context, t sshfleet.Target) error {
-	ctx, cancel := context.WithTimeout(ctx, healthCheckTimeout)
-	defer cancel()
-	conn, err := p.Pool.Get(ctx, t)
-	if err != nil {
-		if ctx.Err() != nil && sshfleet.KindOf(err) == "" {
-			p.Pool.Evict(t)
-			return fmt.Errorf("cannot reach %s: no working SSH connection within %s (host down or cut off?)", t.Addr(), healthCheckTimeout)
-		}
-		return err
-	}
-	rctx, rcancel := context.WithTimeout(ctx, healthProbeTimeout)
-	defer rcancel()
-	port := sshfleet.DefaultShimPort
-	req, err := http.NewRequestWithContext(rctx, http.MethodGet, "http://"+net.JoinHostPort("127.0.0.1", strconv.Itoa(port))+"/api/healthcheck", nil)
-	if err != nil {
-		return err
-	}
-	res, err := conn.HTTPClient(port).Do(req)
-	if err != nil {
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
-		}
-		switch {
-		case errors.Is(err, sshfleet.ErrRemoteRefused):
-			return fmt.Errorf("%w on %s: SSH works, but nothing listens on 127.0.0.1:%d there", errShimDown, t.Addr(), port)
-		case rctx.Err() != nil:
-			p.Pool.Evict(t)
-			return fmt.Errorf("cannot reach %s: the SSH connection stopped answering (no healthcheck reply from the dstack shim within %s; host down or cut off?)",
-				t.Addr(), healthProbeTimeout)
-		}
-		p.Pool.Evict(t)
-		return fmt.Errorf("cannot reach the dstack shim on %s: %w", t.Addr(), err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("the dstack shim on %s answers %s to its healthcheck", t.Addr(), res.Status)
-	}
-	return nil
-}
-
-// terminate undeploys the host (best effort: an unreachable host is let go)
-// and forgets its pinned key, so that re-adding the host pins anew.
-func (p *Instances) terminate(ctx context.Context, log *slog.Logger, in *db.Instance, token string, rh *services.RemoteHost, t sshfleet.Target) error {
-	uctx, cancel := withReserve(ctx)
-	defer cancel()
-	uctx, cancel2 := context.WithTimeout(uctx, undeployTimeout)
-	defer cancel2()
-	if conn, err := p.Pool.Get(uctx, t); err == nil {
-		if err := sshfleet.Undeploy(uctx, conn); err != nil {
-			log.Warn("could not clean the host up", "err", err)
-		}
-	} else {
-		log.Warn("could not reach the host to clean it up", "err", err)
-	}
-	p.Pool.Evict(t)
-	fctx, cancel3 := context.WithTimeout(context.WithoutCancel(ctx), writeReserve)
-	defer cancel3()
-	if err := p.HostKeys.Forget(fctx, rh.Hostname, rh.Port); err != nil {
-		log.Warn("forget host key", "err", err)
-	}
-	in.Status = string(schemas.InstanceTerminated)
-	in.FinishedAt = ptr(time.Now().UTC())
-	in.Deleted = true
-	log.Info("host removed from its fleet")
-	if err := p.finish(ctx, in, token, "status", "finished_at", "deleted"); err != nil {
-		return err
-	}
-	p.Env.WakeUp(services.PipelineFleets) // a deleted fleet may be done now
-	return nil
-}
-
-func ptr[T any](v T) *T { return &v }

@@ -20,7 +20,7 @@ import (
 )
 
 // taskBody is what the shim is asked to run for a job.
-func (p *JobsRunning) taskBody(ctx context.Context, j *db.Job, d *jobData, run *db.Run, rs *schemas.RunSpec) (agent.TaskConfigBody, error) {
+func (p *JobsRunning) taskBody(ctx context.Context, j *db.Job, d *jobData, rs *schemas.RunSpec) (agent.TaskConfigBody, error) {
 	body := agent.TaskConfigBody{ID: j.ID, Name: j.JobName, ImageName: d.spec.ImageName, ContainerUser: "root",
 		Privileged: d.spec.Privileged, NetworkMode: agent.NetworkMode(d.jrd.NetworkMode), HostSSHUser: d.jpd.Username,
 		Volumes: []agent.VolumeInfo{}, VolumeMounts: []agent.VolumeMountPoint{}, InstanceMounts: []agent.InstanceMountPoint{},
@@ -31,10 +31,10 @@ func (p *JobsRunning) taskBody(ctx context.Context, j *db.Job, d *jobData, run *
 			return body, err
 		}
 		if body.RegistryUsername, err = services.Interpolate(a.Username, secrets); err != nil {
-			return body, err
+			return body, jobFault{fmt.Errorf("registry_auth: %w", err)}
 		}
 		if body.RegistryPassword, err = services.Interpolate(a.Password, secrets); err != nil {
-			return body, err
+			return body, jobFault{fmt.Errorf("registry_auth: %w", err)}
 		}
 	}
 	if d.jrd.GPU != nil {
@@ -64,42 +64,27 @@ func (p *JobsRunning) taskBody(ctx context.Context, j *db.Job, d *jobData, run *
 	return body, nil
 }
 
-// provision submits the job's task to the shim: provisioning → pulling.
-func (p *JobsRunning) provision(ctx context.Context, ja *jobAgent, j *db.Job, d *jobData, run *db.Run, rs *schemas.RunSpec) error {
+// provision submits the job's task to the shim (what takes the job from
+// provisioning to pulling).
+func (p *JobsRunning) provision(ctx context.Context, ja *jobAgent, j *db.Job, d *jobData, rs *schemas.RunSpec) error {
 	if _, err := ja.shim.Healthcheck(ctx); err != nil {
 		return fmt.Errorf("the dstack shim does not answer: %w", err)
 	}
-	body, err := p.taskBody(ctx, j, d, run, rs)
+	body, err := p.taskBody(ctx, j, d, rs)
 	if err != nil {
 		return err
 	}
 	if err := ja.shim.SubmitTask(ctx, body); err != nil && !agentclient.IsStatus(err, http.StatusConflict) {
 		return fmt.Errorf("submit the task to the shim: %w", err)
 	}
-	j.Status = string(schemas.JobPulling)
 	return nil
 }
 
-// startRunner waits for the task's container (a few seconds at most, then
-// it tries again next pass) and hands the job to its runner: pulling →
-// running. done reports whether the job is running now.
-func (p *JobsRunning) startRunner(ctx context.Context, ja *jobAgent, j *db.Job, d *jobData, run *db.Run, rs *schemas.RunSpec) (done bool, err error) {
-	task, err := p.waitTask(ctx, ja, j.ID)
-	if err != nil {
-		return false, err
-	}
-	switch task.Status {
-	case agent.TaskStatusTerminated:
-		reason := strings.ToLower(task.TerminationReason)
-		if reason == "" {
-			reason = string(schemas.JobCreatingContainerError)
-		}
-		p.terminate(j, schemas.JobTerminationReason(reason), task.TerminationMessage)
-		return false, nil
-	case agent.TaskStatusRunning:
-	default:
-		return false, nil
-	}
+// startRunner hands the job to its runner once the task's container runs
+// (what takes the job from pulling to running): it records the ports the
+// shim mapped, submits the job, its archives and code, and starts it.
+func (p *JobsRunning) startRunner(ctx context.Context, ja *jobAgent, j *db.Job, d *jobData, run *db.Run, rs *schemas.RunSpec,
+	task *agent.TaskInfoResponse) error {
 	if d.jrd.Ports == nil {
 		d.jrd.Ports = map[string]int{}
 	}
@@ -117,16 +102,23 @@ func (p *JobsRunning) startRunner(ctx context.Context, ja *jobAgent, j *db.Job, 
 			}
 		}
 	}
+	inputs, refusal, err := p.loadInputs(ctx, j, d, run, rs)
+	if err != nil {
+		return err
+	}
+	if refusal != "" {
+		return jobFault{errors.New(refusal)}
+	}
 	rc := ja.runner(d.jrd)
 	if err := p.waitRunner(ctx, rc); err != nil {
-		return false, err
+		return err
 	}
-	if err := p.submitToRunner(ctx, rc, j, d, run, rs); err != nil {
-		return false, err
+	if err := p.submitToRunner(ctx, rc, j, d, run, rs, inputs); err != nil {
+		return err
 	}
 	info, err := rc.Run(ctx)
 	if err != nil && !agentclient.IsStatus(err, http.StatusConflict) {
-		return false, fmt.Errorf("start the job on the runner: %w", err)
+		return fmt.Errorf("start the job on the runner: %w", err)
 	}
 	if info != nil {
 		if info.WorkingDir != "" {
@@ -137,8 +129,7 @@ func (p *JobsRunning) startRunner(ctx context.Context, ja *jobAgent, j *db.Job, 
 		}
 	}
 	j.JobRuntimeData = ptr(mustJSON(d.jrd))
-	j.Status = string(schemas.JobRunning)
-	return true, nil
+	return nil
 }
 
 // waitTask polls the shim briefly until the task runs or ends.
@@ -175,34 +166,22 @@ func (p *JobsRunning) waitRunner(ctx context.Context, rc *agentclient.RunnerClie
 }
 
 // submitToRunner sends the job, its archives and its code to the runner.
-func (p *JobsRunning) submitToRunner(ctx context.Context, rc *agentclient.RunnerClient, j *db.Job, d *jobData, run *db.Run, rs *schemas.RunSpec) error {
+func (p *JobsRunning) submitToRunner(ctx context.Context, rc *agentclient.RunnerClient, j *db.Job, d *jobData, run *db.Run,
+	rs *schemas.RunSpec, in *jobInputs) error {
 	body, err := p.submitBody(ctx, j, d, run, rs)
 	if err != nil {
 		return err
 	}
+	body.RepoCredentials = in.creds
 	if err := rc.Submit(ctx, body); err != nil && !agentclient.IsStatus(err, http.StatusConflict) {
 		return fmt.Errorf("submit the job to the runner: %w", err)
 	}
-	for _, fa := range d.spec.FileArchives {
-		a, err := db.GetFileArchive(ctx, p.Env.DB, fa.ID)
-		if err != nil {
-			return fmt.Errorf("load file archive %s: %w", fa.ID, err)
-		}
-		if err := rc.UploadArchive(ctx, fa.ID, bytes.NewReader(a.Blob)); err != nil && !agentclient.IsStatus(err, http.StatusConflict) {
-			return fmt.Errorf("upload file archive %s: %w", fa.ID, err)
+	for _, a := range in.archives {
+		if err := rc.UploadArchive(ctx, a.id, bytes.NewReader(a.blob)); err != nil && !agentclient.IsStatus(err, http.StatusConflict) {
+			return fmt.Errorf("upload file archive %s: %w", a.id, err)
 		}
 	}
-	var code []byte
-	if d.spec.RepoCodeHash != nil && rs.RepoID != nil {
-		if repo, err := db.GetRepo(ctx, p.Env.DB, j.ProjectID, *rs.RepoID); err == nil {
-			if c, err := db.GetCode(ctx, p.Env.DB, repo.ID, *d.spec.RepoCodeHash); err == nil {
-				code = c.Blob
-			} else if !errors.Is(err, db.ErrNotFound) {
-				return err
-			}
-		}
-	}
-	if err := rc.UploadCode(ctx, bytes.NewReader(code)); err != nil && !agentclient.IsStatus(err, http.StatusConflict) {
+	if err := rc.UploadCode(ctx, bytes.NewReader(in.code)); err != nil && !agentclient.IsStatus(err, http.StatusConflict) {
 		return fmt.Errorf("upload code: %w", err)
 	}
 	return nil
@@ -218,12 +197,19 @@ func (p *JobsRunning) submitBody(ctx context.Context, j *db.Job, d *jobData, run
 	env := map[string]string{}
 	for k, v := range d.spec.Env {
 		if env[k], err = services.Interpolate(v, secrets); err != nil {
-			return agent.SubmitBody{}, err
+			return agent.SubmitBody{}, jobFault{fmt.Errorf("env %s: %w", k, err)}
 		}
 	}
 	var repoData agent.RepoData
-	_ = json.Unmarshal(rs.RepoData, &repoData)
-	conf, _ := json.Marshal(rs.Configuration)
+	if len(rs.RepoData) > 0 {
+		if err := json.Unmarshal(rs.RepoData, &repoData); err != nil {
+			return agent.SubmitBody{}, jobFault{fmt.Errorf("the run's stored repo_data cannot be read: %w", err)}
+		}
+	}
+	conf, err := json.Marshal(rs.Configuration)
+	if err != nil {
+		return agent.SubmitBody{}, jobFault{fmt.Errorf("the run's configuration cannot be encoded: %w", err)}
+	}
 	body := agent.SubmitBody{
 		Run: agent.Run{ID: run.ID, RunSpec: agent.RunSpec{RunName: run.RunName, RepoID: deref(rs.RepoID), RepoData: repoData,
 			Configuration: conf, ConfigurationPath: deref(rs.ConfigurationPath)}},
@@ -268,7 +254,7 @@ func (p *JobsRunning) clusterInfo(ctx context.Context, j *db.Job, d *jobData) (s
 	for _, lj := range latest {
 		ld, err := decodeJob(lj)
 		if err != nil {
-			return sched.ClusterInfo{}, err
+			return sched.ClusterInfo{}, jobFault{err}
 		}
 		n := sched.ClusterNode{JobNum: lj.JobNum, Provisioned: ld.jpd != nil}
 		if ld.jpd != nil {
@@ -282,7 +268,7 @@ func (p *JobsRunning) clusterInfo(ctx context.Context, j *db.Job, d *jobData) (s
 	}
 	ci, ok := sched.ClusterInfoFor(nodes, j.JobNum)
 	if !ok {
-		return ci, errors.New("waiting for the other nodes of the replica to be placed")
+		return ci, errNodesPending
 	}
 	return ci, nil
 }
@@ -293,24 +279,6 @@ func toU32(v *int) *uint32 {
 	}
 	u := uint32(*v)
 	return &u
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // appPorts are the ports the job itself listens on: the service port and

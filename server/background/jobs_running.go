@@ -3,31 +3,36 @@ package background
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
+	agentclient "github.com/dstackgo/dstack/backends/agent/client"
 	agent "github.com/dstackgo/dstack/backends/agent/schemas"
 	sshfleet "github.com/dstackgo/dstack/backends/ssh"
 	"github.com/dstackgo/dstack/db"
 	"github.com/dstackgo/dstack/logstore"
+	"github.com/dstackgo/dstack/server/sched"
 	"github.com/dstackgo/dstack/server/schemas"
 	"github.com/dstackgo/dstack/server/services"
 )
 
-// JobsRunning drives placed jobs through their agents:
-//
-//	provisioning ──shim accepted the task──▶ pulling ──runner started the job──▶ running
-//	running ──runner reports done/failed, max_duration, host lost 2 min──▶ terminating
-//
-// While a job runs, each pass pulls its states and logs from the runner and
-// writes the logs to the log store.
+// JobsRunning drives placed jobs through their agents (provisioning →
+// pulling → running) and watches them run: each pass takes a job as far as
+// its shim and runner let it (advance), pulls a running job's states and
+// logs into the log store, and sched.DecideRunningJob turns what the agents
+// reported into the job's next statuses. See README.md.
 type JobsRunning struct {
 	Env  *services.Env
 	Pool *sshfleet.Pool
 	Log  *slog.Logger
 	// UnreachableAfter is how long a job's host may not answer before the
-	// job fails with instance_unreachable.
+	// job fails with instance_unreachable (2 minutes when zero).
 	UnreachableAfter time.Duration
+	// NetworkMode is DSTACK_SERVER_JOB_NETWORK_MODE (1, 2 or 3), for jobs
+	// that get their instance's runtime data once it is launched.
+	NetworkMode int
 }
 
 // Name implements Pipeline.
@@ -42,91 +47,196 @@ func (p *JobsRunning) Claim() db.Claim {
 		Eager: "status = 'provisioning' AND disconnected_at IS NULL"}
 }
 
+// jobColumns are what a pass may change.
+var jobColumns = []string{"status", "termination_reason", "termination_reason_message", "exit_status",
+	"job_runtime_data", "runner_timestamp", "disconnected_at", "started_at"}
+
 // Process implements Pipeline.
 func (p *JobsRunning) Process(ctx context.Context, id, token string) error {
 	j, err := db.GetJob(ctx, p.Env.DB, id)
 	if err != nil {
 		return err
 	}
-	columns, err := p.step(ctx, j)
-	if err != nil {
-		p.Log.Warn("job step failed", "job", j.JobName, "status", j.Status, "err", err)
-		columns = append(columns, p.disconnected(j, err)...)
+	if j.JobProvisioningData == nil && j.InstanceID != nil {
+		if ready, err := p.awaitInstance(ctx, j, token); !ready || err != nil {
+			return err
+		}
 	}
-	_, err = db.UpdateLeased(ctx, p.Env.DB, j, token, time.Now().UTC(), columns...)
-	if j.Status == string(schemas.JobTerminating) {
+	rep, err := p.advance(ctx, j)
+	if err != nil { // the job's context could not be loaded: the next pass tries again
+		_, _ = db.ReleaseRow(ctx, p.Env.DB, "jobs", j.ID, token, time.Now().UTC())
+		return err
+	}
+	switch {
+	case rep.Broken != "":
+		p.Log.Error("job stopped: it cannot be started", "job", j.JobName, "err", rep.Broken)
+	case rep.Unreachable != "":
+		p.Log.Warn("job step failed", "job", j.JobName, "status", j.Status, "err", rep.Unreachable)
+	}
+	now := time.Now().UTC()
+	job := sched.RunningJob{Status: schemas.JobStatus(j.Status), DisconnectedAt: j.DisconnectedAt, UnreachableAfter: p.unreachableAfter()}
+	dec := sched.DecideRunningJob(job, rep, now)
+	if err := services.SetJobStatus(j, dec.Path...); err != nil {
+		_, _ = db.ReleaseRow(ctx, p.Env.DB, "jobs", j.ID, token, now)
+		return err
+	}
+	if dec.TerminationReason != "" {
+		j.TerminationReason = ptr(string(dec.TerminationReason))
+		if dec.Message != "" {
+			j.TerminationReasonMessage = ptr(dec.Message)
+		}
+	}
+	if dec.ExitStatus != nil {
+		j.ExitStatus = dec.ExitStatus
+	}
+	j.DisconnectedAt = dec.DisconnectedAt
+	_, err = db.UpdateLeased(ctx, p.Env.DB, j, token, now, jobColumns...)
+	switch schemas.JobStatus(j.Status) {
+	case schemas.JobTerminating:
 		p.Env.WakeUp(services.PipelineTerminate)
-	}
-	if j.Status == string(schemas.JobRunning) {
+	case schemas.JobRunning:
 		p.Env.WakeUp(services.PipelineRuns)
 	}
 	return err
 }
 
-// jobColumns are what a step may change.
-var jobColumns = []string{"status", "termination_reason", "termination_reason_message", "exit_status",
-	"job_runtime_data", "runner_timestamp", "disconnected_at"}
+func (p *JobsRunning) unreachableAfter() time.Duration {
+	if p.UnreachableAfter == 0 {
+		return 2 * time.Minute
+	}
+	return p.UnreachableAfter
+}
 
-// step advances the job as far as it can now and returns the columns to write.
-func (p *JobsRunning) step(ctx context.Context, j *db.Job) ([]string, error) {
+// jobFault says why a job cannot be started from what is stored (its data
+// cannot be read, a secret it refers to is gone): the job stops with it
+// instead of being retried as if its host were away.
+type jobFault struct{ err error }
+
+func (e jobFault) Error() string { return e.err.Error() }
+func (e jobFault) Unwrap() error { return e.err }
+
+// errNodesPending keeps a node of a multi-node replica waiting until the
+// replica's other nodes are placed.
+var errNodesPending = errors.New("waiting for the other nodes of the replica to be placed")
+
+// advance takes the job as far as its agents let it in this pass and
+// reports what they said. It changes the job's runtime data, runner
+// timestamp and stored logs, never its status. An error means the job's
+// context could not be loaded from the database.
+func (p *JobsRunning) advance(ctx context.Context, j *db.Job) (sched.AgentReport, error) {
+	var rep sched.AgentReport
 	run, err := db.GetRun(ctx, p.Env.DB, j.RunID)
 	if err != nil {
-		return nil, err
+		return rep, err
 	}
 	var rs schemas.RunSpec
 	if err := json.Unmarshal([]byte(run.RunSpec), &rs); err != nil {
-		return nil, err
+		rep.Broken = fmt.Sprintf("the stored spec of run %s cannot be read: %v", run.RunName, err)
+		return rep, nil
 	}
 	d, err := decodeJob(j)
-	if err != nil || d.jpd == nil || d.jrd == nil {
-		p.terminate(j, schemas.JobTerminatedByServer, "the job has no instance data")
-		return jobColumns, err
+	if err != nil {
+		rep.Broken = err.Error()
+		return rep, nil
+	}
+	if d.jpd == nil || d.jrd == nil {
+		rep.Broken = "the job has no instance data"
+		return rep, nil
+	}
+	status := schemas.JobStatus(j.Status)
+	if status == schemas.JobRunning && !p.pullDue(j) {
+		return rep, nil // what the runner says is not asked for yet
 	}
 	ja, err := (agents{env: p.Env, pool: p.Pool}).forJob(ctx, j)
 	if err != nil {
-		return nil, err
+		return fault(rep, err), nil
 	}
-	if j.Status == string(schemas.JobProvisioning) {
-		if err := p.provision(ctx, ja, j, d, run, &rs); err != nil {
-			return jobColumns, err
+	if status == schemas.JobProvisioning {
+		if err := p.provision(ctx, ja, j, d, &rs); err != nil {
+			return fault(rep, err), nil
+		}
+		rep.Reached, status = schemas.JobPulling, schemas.JobPulling
+	}
+	if status == schemas.JobPulling {
+		task, err := p.waitTask(ctx, ja, j.ID)
+		if err != nil {
+			return fault(rep, err), nil
+		}
+		rep.Task = task
+		if task.Status != agent.TaskStatusRunning {
+			return rep, nil
+		}
+		if err := p.startRunner(ctx, ja, j, d, run, &rs, task); err != nil {
+			return fault(rep, err), nil
+		}
+		rep.Reached, status = schemas.JobRunning, schemas.JobRunning
+		j.StartedAt = ptr(time.Now().UTC())
+	}
+	if status == schemas.JobRunning && p.pullDue(j) {
+		last, err := pullRunner(ctx, p.Env, ja.runner(d.jrd), j)
+		rep.Runner = last
+		if err != nil {
+			return fault(rep, err), nil
 		}
 	}
-	if j.Status == string(schemas.JobPulling) {
-		if ok, err := p.startRunner(ctx, ja, j, d, run, &rs); err != nil || !ok {
-			return jobColumns, err
-		}
-	}
-	if j.Status == string(schemas.JobRunning) {
-		if err := p.pull(ctx, ja, j, d, run); err != nil {
-			return jobColumns, err
-		}
-	}
-	j.DisconnectedAt = nil
-	return jobColumns, nil
+	return rep, nil
 }
 
-// pull collects the runner's states and logs; a final state ends the job.
-func (p *JobsRunning) pull(ctx context.Context, ja *jobAgent, j *db.Job, d *jobData, run *db.Run) error {
-	rc := ja.runner(d.jrd)
-	project, err := db.GetProjectByID(ctx, p.Env.DB, j.ProjectID)
+// pullDue reports whether a running job's runner is pulled in this pass
+// (see sched.RunnerPullDue).
+func (p *JobsRunning) pullDue(j *db.Job) bool {
+	pull := sched.RunnerPull{SubmittedAt: j.SubmittedAt, StartedAt: j.StartedAt, Pulled: j.RunnerTimestamp != nil}
+	return sched.RunnerPullDue(pull, time.Now().UTC())
+}
+
+// fault records err in the report: a job fault stops the job, a replica
+// still being placed waits, anything else is the host not answering.
+func fault(rep sched.AgentReport, err error) sched.AgentReport {
+	var jf jobFault
+	switch {
+	case errors.As(err, &jf):
+		rep.Broken = err.Error()
+	case errors.Is(err, errNodesPending):
+	default:
+		rep.Unreachable = err.Error()
+	}
+	return rep
+}
+
+// pullRunner collects the runner's states and logs since the job's runner
+// timestamp: the logs go to the log store and the timestamp moves on. It
+// returns the last state reported (nil when none), carrying the last exit
+// status reported, and stops at a final state.
+func pullRunner(ctx context.Context, env *services.Env, rc *agentclient.RunnerClient, j *db.Job) (*agent.JobStateEvent, error) {
+	project, err := db.GetProjectByID(ctx, env.DB, j.ProjectID)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	var last *agent.JobStateEvent
+	var exit *int
+	withExit := func() *agent.JobStateEvent {
+		if last != nil {
+			last.ExitStatus = exit
+		}
+		return last
 	}
 	for range 8 { // drain quickly when the runner has a backlog
-		var since int64
-		if j.RunnerTimestamp != nil {
-			since = *j.RunnerTimestamp
-		}
-		res, err := rc.Pull(ctx, since)
+		res, err := rc.Pull(ctx, deref64(j.RunnerTimestamp))
 		if err != nil {
-			return err
+			return withExit(), err
 		}
-		if err := p.storeLogs(ctx, project.Name, j, res); err != nil {
-			return err
+		if err := storeLogs(ctx, env, project.Name, j, res); err != nil {
+			return withExit(), err
 		}
 		j.RunnerTimestamp = &res.LastUpdated
-		p.applyStates(j, res.JobStates)
-		if !res.HasMore || j.Status != string(schemas.JobRunning) {
+		if n := len(res.JobStates); n > 0 {
+			s := res.JobStates[n-1]
+			last = &s
+			if s.ExitStatus != nil {
+				exit = s.ExitStatus
+			}
+		}
+		if !res.HasMore || (last != nil && isFinal(last.State)) {
 			break
 		}
 	}
@@ -134,16 +244,16 @@ func (p *JobsRunning) pull(ctx context.Context, ja *jobAgent, j *db.Job, d *jobD
 	// the job's start and reports terminated / max_duration_exceeded. The
 	// server cannot tell when the job started (submitted_at also counts the
 	// queue, the placement and the image pull), so it does not cut it short.
-	return nil
+	return withExit(), nil
 }
 
-func (p *JobsRunning) storeLogs(ctx context.Context, project string, j *db.Job, res *agent.PullResponse) error {
+func storeLogs(ctx context.Context, env *services.Env, project string, j *db.Job, res *agent.PullResponse) error {
 	key := logstore.Key{Project: project, Run: j.RunName, JobSubmissionID: j.ID}
-	if err := p.Env.Logs.Write(ctx, key, events(res.JobLogs)); err != nil {
+	if err := env.Logs.Write(ctx, key, events(res.JobLogs)); err != nil {
 		return err
 	}
 	key.Diagnose = true
-	return p.Env.Logs.Write(ctx, key, events(res.RunnerLogs))
+	return env.Logs.Write(ctx, key, events(res.RunnerLogs))
 }
 
 func events(ls []agent.LogEvent) []logstore.Event {
@@ -154,49 +264,6 @@ func events(ls []agent.LogEvent) []logstore.Event {
 	return out
 }
 
-// applyStates maps the runner's last state onto the job.
-func (p *JobsRunning) applyStates(j *db.Job, states []agent.JobStateEvent) {
-	if len(states) == 0 {
-		return
-	}
-	last := states[len(states)-1]
-	if last.ExitStatus != nil {
-		j.ExitStatus = last.ExitStatus
-	}
-	switch last.State {
-	case agent.JobStateDone:
-		p.terminate(j, schemas.JobDoneByRunner, "")
-	case agent.JobStateFailed, agent.JobStateTerminated:
-		reason := schemas.JobTerminationReason(last.TerminationReason)
-		if reason == "" {
-			reason = schemas.JobContainerExitedWithError
-		}
-		p.terminate(j, reason, last.TerminationMessage)
-	}
-}
-
-// terminate moves the job to terminating with a reason.
-func (p *JobsRunning) terminate(j *db.Job, reason schemas.JobTerminationReason, msg string) {
-	j.Status = string(schemas.JobTerminating)
-	j.TerminationReason = ptr(string(reason))
-	if msg != "" {
-		j.TerminationReasonMessage = &msg
-	}
-}
-
-// disconnected records that the host did not answer; after a while the job
-// fails with instance_unreachable.
-func (p *JobsRunning) disconnected(j *db.Job, cause error) []string {
-	now := time.Now().UTC()
-	if j.DisconnectedAt == nil {
-		j.DisconnectedAt = &now
-	}
-	limit := p.UnreachableAfter
-	if limit == 0 {
-		limit = 2 * time.Minute
-	}
-	if now.Sub(*j.DisconnectedAt) > limit {
-		p.terminate(j, schemas.JobInstanceUnreachable, cause.Error())
-	}
-	return []string{"disconnected_at"}
+func isFinal(s agent.JobState) bool {
+	return s == agent.JobStateDone || s == agent.JobStateFailed || s == agent.JobStateTerminated
 }

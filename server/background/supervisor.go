@@ -118,8 +118,7 @@ func (s *Supervisor) run(ctx context.Context, l *loop) {
 		if err != nil && ctx.Err() == nil {
 			log.Error("claim", "err", err)
 		}
-		c := l.p.Claim()
-		if n >= c.Limit && err == nil {
+		if n >= s.claimLimit(l.p) && err == nil {
 			continue // a full batch: more is likely waiting
 		}
 		wait := backoff[min(empty, len(backoff)-1)]
@@ -139,16 +138,34 @@ func (s *Supervisor) run(ctx context.Context, l *loop) {
 	}
 }
 
+// claimLimit is how many rows one claim takes: a row-by-row pipeline takes
+// only what its workers start at once, so that no claimed row waits for a
+// worker while its lease runs out; a batch pipeline works its whole batch
+// at once.
+func (s *Supervisor) claimLimit(p Pipeline) int {
+	c := p.Claim()
+	if _, ok := p.(BatchPipeline); ok {
+		return c.Limit
+	}
+	return min(c.Limit, s.opts.Workers)
+}
+
 func (s *Supervisor) claimAndProcess(ctx context.Context, l *loop, log *slog.Logger) (int, error) {
 	c := l.p.Claim()
 	c.Owner = l.p.Name() + "@" + s.opts.Replica
-	ids, token, err := db.ClaimRows(ctx, s.db, c, time.Now().UTC())
+	c.Limit = s.claimLimit(l.p)
+	now, err := db.Clock(ctx, s.db)
+	if err != nil {
+		return 0, err
+	}
+	ids, token, err := db.ClaimRows(ctx, s.db, c, now)
 	if err != nil || len(ids) == 0 {
 		return 0, err
 	}
 	if s.opts.OnClaim != nil {
 		s.opts.OnClaim(l.p.Name(), len(ids))
 	}
+	defer s.heartbeat(ctx, log, c, token)()
 	if bp, ok := l.p.(BatchPipeline); ok {
 		s.guard(ctx, log, "batch", func(ctx context.Context) error { return bp.ProcessBatch(ctx, ids, token) })
 		return len(ids), nil
@@ -165,6 +182,34 @@ func (s *Supervisor) claimAndProcess(ctx context.Context, l *loop, log *slog.Log
 	}
 	wg.Wait()
 	return len(ids), nil
+}
+
+// heartbeat extends the batch's leases every third of their TTL while its
+// rows are worked (a slow host may hold a row longer than the TTL: another
+// replica must not take it over meanwhile); the returned func stops it.
+func (s *Supervisor) heartbeat(ctx context.Context, log *slog.Logger, c db.Claim, token string) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(max(c.TTL/3, 10*time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			now, err := db.Clock(ctx, s.db)
+			if err == nil {
+				_, err = db.ExtendLeases(ctx, s.db, c.Table, token, now.Add(c.TTL))
+			}
+			if err != nil && ctx.Err() == nil {
+				log.Warn("extend leases", "err", err)
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // processOne runs one row.

@@ -81,17 +81,10 @@ type Assignment struct {
 
 // Upstream's messages for jobs that found no fleet.
 const (
-	MsgNoMatchingFleet = "No matching fleet found. Possible reasons: " +
+	msgNoMatchingFleet = "No matching fleet found. Possible reasons: " +
 		"https://dstack.ai/docs/guides/troubleshooting/#no-fleets"
-	MsgSpecifiedFleets = "Failed to use specified fleets"
+	msgSpecifiedFleets = "Failed to use specified fleets"
 )
-
-// ChooseInstance picks the instance and blocks for one job among the candidates, with the
-// same rules as Assign; ok is false when the job must wait or no instance can take it.
-func ChooseInstance(job JobReq, cands []Candidate) (Choice, bool) {
-	a := Assign([]JobReq{job}, cands)[0]
-	return a.Choice, a.Outcome == OutcomeAssigned
-}
 
 // Assign places a batch of submitted jobs on existing instances without double-booking
 // blocks. Jobs go in order of run priority (descending), then submission time (oldest first),

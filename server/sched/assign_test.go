@@ -141,8 +141,8 @@ func TestAssignReasons(t *testing.T) {
 		reason string
 		fleet  string
 	}{
-		{"no fleet", job("a", "r1", cpuReq()), nil, MsgNoMatchingFleet, ""},
-		{"named fleets", named, []Candidate{small}, MsgSpecifiedFleets, ""},
+		{"no fleet", job("a", "r1", cpuReq()), nil, msgNoMatchingFleet, ""},
+		{"named fleets", named, []Candidate{small}, msgSpecifiedFleets, ""},
 		{"no match", job("a", "r1", gpuReq(2)), []Candidate{small},
 			"No instance matches the requirements: needs nvidia GPU, instance has none", "f"},
 		{"busy", job("a", "r1", cpuReq()), []Candidate{withBlocks(small, 1, 1)}, "All matching instances are busy", "f"},
@@ -158,11 +158,12 @@ func TestAssignReasons(t *testing.T) {
 	}
 }
 
-func TestChooseInstance(t *testing.T) {
+func TestAssignOneJobToSharedInstance(t *testing.T) {
 	split := withBlocks(cand("s", "f", host(64, 512, "H100", 8, 80, 2000)), 8, 3)
 	before := split
-	choice, ok := ChooseInstance(job("a", "r1", gpuReq(2)), []Candidate{split})
-	require.True(t, ok)
+	a := Assign([]JobReq{job("a", "r1", gpuReq(2))}, []Candidate{split})[0]
+	require.Equal(t, OutcomeAssigned, a.Outcome)
+	choice := a.Choice
 	require.Equal(t, "s", choice.InstanceID)
 	require.Equal(t, "f", choice.FleetID)
 	require.Equal(t, 2, choice.Blocks)
@@ -170,8 +171,9 @@ func TestChooseInstance(t *testing.T) {
 	require.Equal(t, schemas.AvailabilityIdle, choice.Offer.Availability)
 	require.Equal(t, before, split, "candidates are not modified")
 
-	_, ok = ChooseInstance(job("a", "r1", gpuReq(8)), []Candidate{split})
-	require.False(t, ok)
+	a = Assign([]JobReq{job("a", "r1", gpuReq(8))}, []Candidate{split})[0]
+	require.Equal(t, OutcomeNoCapacity, a.Outcome)
+	require.Equal(t, CauseBusy, a.Cause)
 }
 
 func TestAssignLeavesInputsAlone(t *testing.T) {

@@ -15,15 +15,21 @@
 // file system, and they never mutate their inputs. That makes every rule table-testable.
 //
 // What lives here:
-//   - transitions.go: the allowed status transitions of jobs, runs and instances;
+//   - transitions.go: the allowed status transitions of jobs, runs, instances and fleets;
 //   - match.go, gpus.go: whether an instance offer satisfies a job's requirements (gpuhunt's
 //     rules, with a compute capability table);
 //   - instances.go: fleet instances as candidates, their offers for a job (blocks), and the
 //     profile's instance filters;
-//   - assign.go, batch.go, index.go, reasons.go, shapekey.go: the choice of an instance for a
-//     job and batch assignment of submitted jobs, multi-node runs included;
-//   - runs.go, retry.go, messages.go: run status derivation, retries and resubmission
-//     back-off, the terminating run's plan, status messages and errors;
+//   - assign.go, batch.go, index.go, reasons.go, shapekey.go: the choice of an instance for
+//     each submitted job of a batch (the jobs_submitted pipeline), multi-node runs included;
+//   - jobs.go: what a placed job becomes after its agents reported (jobs_running), and how a
+//     terminating job is ended (jobs_terminating);
+//   - runner_pull.go: when a started job's runner is first pulled;
+//   - runs.go, runs_end.go, retry.go: the runs pipeline's decision (status derivation,
+//     retries, resubmission back-off, the end of a terminating run);
+//   - hosts.go: what an SSH host becomes after a deploy, a health check or a clean-up
+//     (instances), and when a deleted fleet ends (fleets);
+//   - messages.go: status messages and errors shown to users;
 //   - network.go: a job's network mode and resource limits on its instance, and the cluster
 //     info of multi-node runs.
 //

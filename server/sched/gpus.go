@@ -39,10 +39,10 @@ func ccTable(groups []ccGroup) map[string]schemas.ComputeCapability {
 	return m
 }
 
-// ComputeCapabilityOf returns the CUDA compute capability of a GPU model. known is false for
+// computeCapabilityOf returns the CUDA compute capability of a GPU model. known is false for
 // other vendors and for NVIDIA models missing from the table; a compute capability
 // requirement then fails (gpuhunt does the same).
-func ComputeCapabilityOf(vendor, name string) (cc schemas.ComputeCapability, known bool) {
+func computeCapabilityOf(vendor, name string) (cc schemas.ComputeCapability, known bool) {
 	if !strings.EqualFold(vendor, string(schemas.GPUVendorNVIDIA)) {
 		return cc, false
 	}

@@ -48,7 +48,7 @@ type shape struct {
 func newIndex(cands []Candidate) *index {
 	idx := &index{cands: cands, free: make([]int, len(cands)), shapes: map[string]*shape{}}
 	for i := range cands {
-		idx.free[i] = max(cands[i].FreeBlocks(), 0)
+		idx.free[i] = max(cands[i].freeBlocks(), 0)
 	}
 	return idx
 }

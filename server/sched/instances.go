@@ -38,8 +38,8 @@ type Candidate struct {
 	BusyBlocks  int
 }
 
-// FreeBlocks is the number of blocks no job holds.
-func (c *Candidate) FreeBlocks() int { return c.TotalBlocks - c.BusyBlocks }
+// freeBlocks is the number of blocks no job holds.
+func (c *Candidate) freeBlocks() int { return c.TotalBlocks - c.BusyBlocks }
 
 // assignable reports whether jobs may be placed on the instance now (idle or busy with free
 // blocks); pending and provisioning instances show in plans as busy.
@@ -85,7 +85,7 @@ func OffersForJob(req schemas.Requirements, profile schemas.Profile, cands []Can
 			continue
 		}
 		avail := schemas.AvailabilityBusy
-		if c.assignable() && blocks <= c.FreeBlocks() {
+		if c.assignable() && blocks <= c.freeBlocks() {
 			avail = schemas.AvailabilityIdle
 		}
 		out = append(out, makeOffer(c, blocks, avail))

@@ -7,27 +7,6 @@ import (
 	"github.com/dstackgo/dstack/server/schemas"
 )
 
-// MatchOffer reports whether an offer satisfies a job's requirements, following gpuhunt's
-// matching rules (the ones upstream applies to both backend offers and fleet instances):
-// max_price, spot, CPU architecture (an offer without one is x86) and count, memory, GPUs,
-// and disk. When ok is false, why is a short human reason for plans and status messages,
-// such as "needs 2 GPUs, instance has 1".
-//
-// GPU rules: an offer without GPUs satisfies a request whose GPU count may be 0, whatever the
-// other GPU fields say. Otherwise the vendor (an offer GPU without a vendor is nvidia, or
-// google for "tpu-" names), count, names (case-insensitive), minimum compute capability,
-// per-GPU memory and total GPU memory are checked. Compute capability is only known for the
-// NVIDIA GPUs of ComputeCapabilityOf; any other GPU fails a compute capability requirement,
-// as in gpuhunt. An offer with disk size 0 (unknown) passes any disk requirement. Memory is
-// compared in GB (memory_mib / 1024).
-func MatchOffer(req schemas.Requirements, offer schemas.InstanceOffer) (ok bool, why string) {
-	m := check(&req, &offer)
-	if m == matched {
-		return true, ""
-	}
-	return false, describe(m, &req, &offer)
-}
-
 // mismatch names the first requirement an offer fails. check returns it without allocating,
 // so that the assignment hot path can test many offers cheaply; describe formats it.
 type mismatch uint8
@@ -48,6 +27,19 @@ const (
 	badDisk
 )
 
+// check tells whether an offer satisfies a job's requirements, following gpuhunt's
+// matching rules (the ones upstream applies to both backend offers and fleet instances):
+// max_price, spot, CPU architecture (an offer without one is x86) and count, memory, GPUs,
+// and disk: matched, or the first requirement the offer fails (describe turns it into a short
+// human reason for plans and status messages, such as "needs 2 GPUs, instance has 1").
+//
+// GPU rules: an offer without GPUs satisfies a request whose GPU count may be 0, whatever the
+// other GPU fields say. Otherwise the vendor (an offer GPU without a vendor is nvidia, or
+// google for "tpu-" names), count, names (case-insensitive), minimum compute capability,
+// per-GPU memory and total GPU memory are checked. Compute capability is only known for the
+// NVIDIA GPUs of computeCapabilityOf; any other GPU fails a compute capability requirement,
+// as in gpuhunt. An offer with disk size 0 (unknown) passes any disk requirement. Memory is
+// compared in GB (memory_mib / 1024).
 func check(req *schemas.Requirements, offer *schemas.InstanceOffer) mismatch {
 	res := &offer.Instance.Resources
 	switch {
@@ -122,7 +114,7 @@ func describe(m mismatch, req *schemas.Requirements, offer *schemas.InstanceOffe
 	case badGPUName:
 		return fmt.Sprintf("needs %s GPU, instance has %s", strings.Join(r.GPU.Name, " or "), orNone(name))
 	case badComputeCapability:
-		if have, known := ComputeCapabilityOf(vendor, name); known {
+		if have, known := computeCapabilityOf(vendor, name); known {
 			return fmt.Sprintf("needs compute capability %s, %s has %s", r.GPU.ComputeCapability, name, have)
 		}
 		return fmt.Sprintf("needs compute capability %s, unknown for %s", r.GPU.ComputeCapability, orNone(name))
@@ -157,7 +149,7 @@ func gpuVendor(g schemas.Gpu) string {
 }
 
 func hasComputeCapability(vendor, name string, min schemas.ComputeCapability) bool {
-	have, known := ComputeCapabilityOf(vendor, name)
+	have, known := computeCapabilityOf(vendor, name)
 	return known && (have[0] > min[0] || (have[0] == min[0] && have[1] >= min[1]))
 }
 

@@ -8,6 +8,15 @@ import (
 	"github.com/dstackgo/dstack/server/schemas"
 )
 
+// matchOffer is check and describe together: whether the offer satisfies the requirements,
+// and why not.
+func matchOffer(req schemas.Requirements, offer schemas.InstanceOffer) (bool, string) {
+	if m := check(&req, &offer); m != matched {
+		return false, describe(m, &req, &offer)
+	}
+	return true, ""
+}
+
 func TestMatchOffer(t *testing.T) {
 	a100x2 := host(16, 64, "A100", 2, 40, 500)
 	cpuOnly := host(4, 16, "", 0, 0, 200)
@@ -100,14 +109,14 @@ func TestMatchOffer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ok, why := MatchOffer(tt.req, tt.offer)
+			ok, why := matchOffer(tt.req, tt.offer)
 			require.Equal(t, tt.why == "", ok, why)
 			require.Equal(t, tt.why, why)
 		})
 	}
 }
 
-func TestComputeCapabilityOf(t *testing.T) {
+func TestComputeCapability(t *testing.T) {
 	tests := []struct {
 		name, vendor, gpu string
 		want              schemas.ComputeCapability
@@ -121,7 +130,7 @@ func TestComputeCapabilityOf(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cc, known := ComputeCapabilityOf(tt.vendor, tt.gpu)
+			cc, known := computeCapabilityOf(tt.vendor, tt.gpu)
 			require.Equal(t, tt.known, known)
 			require.Equal(t, tt.want, cc)
 		})

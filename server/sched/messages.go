@@ -8,37 +8,6 @@ import (
 	"github.com/dstackgo/dstack/server/schemas"
 )
 
-// DecideTerminating is the plan for a terminating run: its unfinished jobs move to
-// terminating with the job reason its termination reason imposes (all_jobs_done →
-// done_by_runner, stopped → terminated_by_user, aborted → aborted_by_user, others →
-// terminated_by_server); once every job is finished the run gets the reason's final status,
-// except a scheduled run not stopped or aborted by the user, which returns to pending (fleet
-// cleared, resubmission counter reset) to wait for its next trigger.
-func DecideTerminating(run RunSnapshot) RunDecision {
-	d := RunDecision{Status: schemas.RunTerminating, TerminationReason: run.TerminationReason,
-		ResubmissionAttempt: run.ResubmissionAttempt}
-	unfinished := false
-	for _, j := range run.Jobs {
-		if j.Status.Finished() {
-			continue
-		}
-		unfinished = true
-		if j.Status != schemas.JobTerminating {
-			d.Terminate = append(d.Terminate, JobTermination{JobID: j.JobID,
-				Reason: run.TerminationReason.JobReason()})
-		}
-	}
-	if unfinished {
-		return d
-	}
-	if run.Scheduled && run.TerminationReason != schemas.RunStoppedByUser &&
-		run.TerminationReason != schemas.RunAbortedByUser {
-		return RunDecision{Status: schemas.RunPending, ClearFleet: true}
-	}
-	d.Status = run.TerminationReason.Status()
-	return d
-}
-
 // RunStatusMessage is the run's status_message: "pulling" when the latest submission of
 // every job is pulling; "retrying" for a submitted or pending run one of whose jobs last
 // failed to start for lack of capacity with no-capacity among its retry events; otherwise
@@ -76,7 +45,7 @@ func lastTerminationReason(subs []JobSnapshot, latest JobSnapshot) schemas.JobTe
 
 // JobStatusMessage is a job submission's status_message: done → "exited (0)"; failed →
 // "exited (N)" for a container exit, "no fleets" / "no capacity" for failures to start
-// (told apart by MsgNoMatchingFleet in the message), "interrupted", or "error"; terminated →
+// (told apart by msgNoMatchingFleet in the message), "interrupted", or "error"; terminated →
 // "stopped" or "aborted" when the user asked; otherwise the status itself.
 func JobStatusMessage(j JobSnapshot) string {
 	switch j.Status {

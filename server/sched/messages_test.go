@@ -45,7 +45,7 @@ func TestJobStatusMessage(t *testing.T) {
 	}{
 		{"done", with(schemas.JobDone, schemas.JobDoneByRunner, "", nil), "exited (0)"},
 		{"exit code", with(schemas.JobFailed, schemas.JobContainerExitedWithError, "", ptr(3)), "exited (3)"},
-		{"no fleets", with(schemas.JobFailed, schemas.JobFailedToStartNoCapacity, MsgNoMatchingFleet, nil), "no fleets"},
+		{"no fleets", with(schemas.JobFailed, schemas.JobFailedToStartNoCapacity, msgNoMatchingFleet, nil), "no fleets"},
 		{"no capacity", with(schemas.JobFailed, schemas.JobFailedToStartNoCapacity, "All matching instances are busy", nil), "no capacity"},
 		{"interrupted", with(schemas.JobFailed, schemas.JobInterruptedByNoCapacity, "", nil), "interrupted"},
 		{"other failure", with(schemas.JobFailed, schemas.JobInstanceUnreachable, "", nil), "error"},

@@ -8,19 +8,19 @@ import (
 
 // Network modes of a job's container (job_runtime_data.network_mode).
 const (
-	NetworkHost   = "host"
-	NetworkBridge = "bridge"
+	networkHost   = "host"
+	networkBridge = "bridge"
 )
 
 // Values of DSTACK_SERVER_JOB_NETWORK_MODE.
 const (
-	// NetworkModeHostForMultinodeOnly (1): host networking only for multi-node jobs.
-	NetworkModeHostForMultinodeOnly = 1
-	// NetworkModeHostWhenPossible (2, the default): host networking whenever the job has the
+	// networkModeHostForMultinodeOnly (1): host networking only for multi-node jobs.
+	networkModeHostForMultinodeOnly = 1
+	// networkModeHostWhenPossible (2, the default): host networking whenever the job has the
 	// whole instance.
-	NetworkModeHostWhenPossible = 2
-	// NetworkModeForcedBridge (3): always bridge networking, multi-node jobs included.
-	NetworkModeForcedBridge = 3
+	networkModeHostWhenPossible = 2
+	// networkModeForcedBridge (3): always bridge networking, multi-node jobs included.
+	networkModeForcedBridge = 3
 )
 
 // JobRuntime is the runtime data a job gets when it is assigned an instance offer (the
@@ -32,18 +32,18 @@ const (
 func JobRuntime(networkModeSetting int, offer schemas.InstanceOffer, multinode bool) schemas.JobRuntimeData {
 	jrd := schemas.JobRuntimeData{Offer: &offer}
 	if offer.Blocks == offer.TotalBlocks {
-		jrd.NetworkMode = NetworkHost
+		jrd.NetworkMode = networkHost
 		switch {
-		case networkModeSetting == NetworkModeForcedBridge:
-			jrd.NetworkMode = NetworkBridge
-		case networkModeSetting == NetworkModeHostForMultinodeOnly && !multinode:
-			jrd.NetworkMode = NetworkBridge
+		case networkModeSetting == networkModeForcedBridge:
+			jrd.NetworkMode = networkBridge
+		case networkModeSetting == networkModeHostForMultinodeOnly && !multinode:
+			jrd.NetworkMode = networkBridge
 		}
 		return jrd
 	}
 	res := offer.Instance.Resources
 	cpu, gpu, mem := float64(res.CPUs), len(res.Gpus), float64(res.MemoryMiB)/1024
-	jrd.NetworkMode, jrd.CPU, jrd.GPU, jrd.Memory = NetworkBridge, &cpu, &gpu, &mem
+	jrd.NetworkMode, jrd.CPU, jrd.GPU, jrd.Memory = networkBridge, &cpu, &gpu, &mem
 	return jrd
 }
 

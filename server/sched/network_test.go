@@ -21,12 +21,12 @@ func TestJobRuntime(t *testing.T) {
 		gpu       *int
 		mem       *float64
 	}{
-		{"whole instance, default", NetworkModeHostWhenPossible, whole, false, NetworkHost, nil, nil, nil},
-		{"unknown setting behaves as default", 0, whole, false, NetworkHost, nil, nil, nil},
-		{"mode 1, single node", NetworkModeHostForMultinodeOnly, whole, false, NetworkBridge, nil, nil, nil},
-		{"mode 1, multi-node", NetworkModeHostForMultinodeOnly, whole, true, NetworkHost, nil, nil, nil},
-		{"mode 3, multi-node", NetworkModeForcedBridge, whole, true, NetworkBridge, nil, nil, nil},
-		{"blocks: bridge with limits", NetworkModeHostWhenPossible, part, false, NetworkBridge, ptr(16.0), ptr(2), ptr(128.0)},
+		{"whole instance, default", networkModeHostWhenPossible, whole, false, networkHost, nil, nil, nil},
+		{"unknown setting behaves as default", 0, whole, false, networkHost, nil, nil, nil},
+		{"mode 1, single node", networkModeHostForMultinodeOnly, whole, false, networkBridge, nil, nil, nil},
+		{"mode 1, multi-node", networkModeHostForMultinodeOnly, whole, true, networkHost, nil, nil, nil},
+		{"mode 3, multi-node", networkModeForcedBridge, whole, true, networkBridge, nil, nil, nil},
+		{"blocks: bridge with limits", networkModeHostWhenPossible, part, false, networkBridge, ptr(16.0), ptr(2), ptr(128.0)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

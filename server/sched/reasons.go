@@ -23,9 +23,9 @@ func (idx *index) describeFailure(sh *shape, fleet string) Assignment {
 	}
 	switch {
 	case fleet == "" && sh.all.eligible == 0:
-		a.Cause, a.Reason = CauseNoFleets, MsgNoMatchingFleet
+		a.Cause, a.Reason = CauseNoFleets, msgNoMatchingFleet
 		if sh.profile.Fleets != nil {
-			a.Reason = MsgSpecifiedFleets
+			a.Reason = msgSpecifiedFleets
 		}
 	case fl == nil || fl.eligible == 0:
 		a.Cause, a.Reason = CauseNoMatch, "No instance of the run's fleet can be used"

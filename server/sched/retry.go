@@ -7,21 +7,20 @@ import (
 	"github.com/dstackgo/dstack/server/schemas"
 )
 
-// RetryVerdict is what ShouldRetry decides for a finished job submission.
-type RetryVerdict int
+// retryVerdict is what shouldRetry decides for a finished job submission.
+type retryVerdict int
 
-// Retry verdicts.
 const (
-	// RetryNo: the failure may not be retried; the run fails with job_failed.
-	RetryNo RetryVerdict = iota
-	// RetryLimitExceeded: retryable, but the retry duration is used up; the run fails with
+	// retryNo: the failure may not be retried; the run fails with job_failed.
+	retryNo retryVerdict = iota
+	// retryLimitExceeded: retryable, but the retry duration is used up; the run fails with
 	// retry_limit_exceeded.
-	RetryLimitExceeded
-	// RetryYes: resubmit the job's replica.
-	RetryYes
+	retryLimitExceeded
+	// retryYes: resubmit the job's replica.
+	retryYes
 )
 
-// ShouldRetry decides whether a job submission that ended without finishing its work
+// shouldRetry decides whether a job submission that ended without finishing its work
 // (failed, or stopped for a reason other than done or scaled down) is retried. The job spec
 // must have a retry policy whose on_events contain the termination reason's retry event
 // (no-capacity, interruption or error; stops by user or server have none). The elapsed retry
@@ -33,13 +32,13 @@ const (
 //     not retried, as upstream).
 //
 // The retry is allowed while the elapsed time does not exceed retry.duration.
-func ShouldRetry(run RunSnapshot, job JobSnapshot, lastProvisioned *JobSnapshot, now time.Time) RetryVerdict {
+func shouldRetry(run RunSnapshot, job JobSnapshot, lastProvisioned *JobSnapshot, now time.Time) retryVerdict {
 	if job.Retry == nil || job.TerminationReason == "" {
-		return RetryNo
+		return retryNo
 	}
 	event := job.TerminationReason.RetryEvent()
 	if event == "" || !slices.Contains(job.Retry.OnEvents, event) {
-		return RetryNo
+		return retryNo
 	}
 	var since time.Time
 	switch {
@@ -51,12 +50,12 @@ func ShouldRetry(run RunSnapshot, job JobSnapshot, lastProvisioned *JobSnapshot,
 	case lastProvisioned != nil:
 		since = lastProvisioned.LastProcessedAt
 	default:
-		return RetryNo
+		return retryNo
 	}
 	if now.Sub(since) > time.Duration(job.Retry.Duration)*time.Second {
-		return RetryLimitExceeded
+		return retryLimitExceeded
 	}
-	return RetryYes
+	return retryYes
 }
 
 // resubmitDelays are the back-off steps between resubmissions of a pending run; they keep a
@@ -73,20 +72,4 @@ func ResubmitAfter(attempt int) time.Duration {
 		return 0
 	}
 	return resubmitDelays[min(attempt, len(resubmitDelays))-1]
-}
-
-// ReadyForResubmission reports whether a pending run may be resubmitted now: lastProcessedAt
-// is the latest last_processed_at among its jobs.
-func ReadyForResubmission(attempt int, lastProcessedAt, now time.Time) bool {
-	return now.Sub(lastProcessedAt) >= ResubmitAfter(attempt)
-}
-
-// MaxDurationExceeded reports whether a job that started at jobStartedAt has reached its
-// max_duration (seconds; nil or non-positive means no limit) at now. The limit is reached at
-// the deadline itself, as a timer would fire.
-func MaxDurationExceeded(jobStartedAt, now time.Time, maxDuration *int) bool {
-	if maxDuration == nil || *maxDuration <= 0 {
-		return false
-	}
-	return !now.Before(jobStartedAt.Add(time.Duration(*maxDuration) * time.Second))
 }

@@ -29,39 +29,81 @@ type RunSnapshot struct {
 	TerminationReason   schemas.RunTerminationReason // "" when none
 	SubmittedAt         time.Time
 	NextTriggeredAt     *time.Time           // scheduled runs: the current trigger time
-	Scheduled           bool                 // the merged profile has a schedule
 	StopCriteria        schemas.StopCriteria // "" means all-done
 	ResubmissionAttempt int
-	Jobs                []JobSnapshot
+	// Broken says why the run's stored spec or one of its job specs cannot be read ("" when
+	// all can). Such a run is not derived from its jobs: it stops with server_error.
+	Broken string
+	Jobs   []JobSnapshot
 }
 
 // JobTermination asks for a job to move to terminating with a reason.
 type JobTermination struct {
 	JobID   string
 	Reason  schemas.JobTerminationReason
-	Message string
+	Message string // "" keeps the job's message
 }
 
-// RunDecision is the plan for a run after one cycle.
+// RunDecision is the plan for a run after one pass of the runs pipeline.
 type RunDecision struct {
-	Status            schemas.RunStatus
-	TerminationReason schemas.RunTerminationReason // set when Status is terminating
+	// Path lists the statuses the run takes in this pass, in order, each one a step
+	// CanTransitionRun allows; it is empty when the run keeps its status. A run that must
+	// stop while all its jobs have finished already goes through terminating to its final
+	// status in one pass.
+	Path []schemas.RunStatus
+	// TerminationReason is the run's new termination reason ("" keeps the current one).
+	TerminationReason schemas.RunTerminationReason
 	// ResubmissionAttempt is the new value of the run's counter: reset when the run reaches
 	// provisioning, incremented when it falls back to pending, unchanged otherwise.
 	ResubmissionAttempt int
 	// ClearFleet unassigns the run from its fleet, so that a retry may pick another.
 	ClearFleet bool
-	// RetryReplicas get a new submission of each job (submission_num + 1) right away, while
-	// the run stays active.
-	RetryReplicas []int
-	// Terminate lists jobs to move to terminating (siblings of retried replicas).
+	// Resubmit lists the replicas that get a new submission of each job (submission_num + 1).
+	Resubmit []int
+	// Terminate lists jobs to move to terminating.
 	Terminate []JobTermination
 }
 
-// MsgResubmitted is the termination message of jobs stopped so their replica can be retried.
-const MsgResubmitted = "Run is to be resubmitted"
+// msgResubmitted is the termination message of jobs stopped so their replica can be retried.
+const msgResubmitted = "Run is to be resubmitted"
 
-// DeriveRunStatus derives the status of an active run (submitted, provisioning, running) from
+// DecideRun is the runs pipeline's decision for one run:
+//   - a pending run (waiting to be retried) is resubmitted once its jobs have finished and
+//     resubmitAfter (the back-off of its resubmission attempt) has passed since they were
+//     last processed; jobs still active are stopped first;
+//   - an active run (submitted, provisioning, running) takes the status its jobs give it
+//     (see deriveActive), retrying replicas whose jobs failed retryably;
+//   - a terminating run stops its unfinished jobs and ends once they all have finished (see
+//     decideTerminating).
+//
+// A run whose stored data cannot be read (Broken) stops with server_error, its jobs with the
+// reason in their message. now is the current time.
+func DecideRun(run RunSnapshot, now time.Time, resubmitAfter time.Duration) RunDecision {
+	var d RunDecision
+	switch {
+	case run.Status == schemas.RunTerminating:
+		return decideTerminating(run)
+	case run.Broken != "":
+		d = RunDecision{Path: []schemas.RunStatus{schemas.RunTerminating}, TerminationReason: schemas.RunServerError,
+			ResubmissionAttempt: run.ResubmissionAttempt}
+	case run.Status == schemas.RunPending:
+		return decidePending(run, now, resubmitAfter)
+	default:
+		d = deriveActive(run, now)
+	}
+	if len(d.Path) == 0 || d.Path[len(d.Path)-1] != schemas.RunTerminating {
+		return d
+	}
+	// The run stops in this pass: its jobs are told at once, and a run whose jobs have all
+	// finished ends now rather than on its next pass.
+	run.Status, run.TerminationReason = schemas.RunTerminating, d.TerminationReason
+	t := decideTerminating(run)
+	d.Path = append(d.Path, t.Path...)
+	d.Terminate = append(d.Terminate, t.Terminate...)
+	return d
+}
+
+// deriveActive derives the status of an active run (submitted, provisioning, running) from
 // the latest submission of each job, in this priority order:
 //
 //  1. a failed job that may not be retried → terminating (job_failed), or retry_limit_exceeded
@@ -72,13 +114,13 @@ const MsgResubmitted = "Run is to be resubmitted"
 //     submitted (replicas being retried do not count);
 //  4. all jobs done (and nothing to retry) → terminating (all_jobs_done);
 //  5. every unfinished replica needs a retry → pending (the whole run is resubmitted after
-//     the ResubmitAfter back-off).
+//     the resubmission back-off).
 //
 // A replica whose jobs failed retryably is retried as a whole: with the run still active
 // (step 3) it gets new submissions now; otherwise the run goes pending. Either way its
-// unfinished jobs are terminated. Jobs scaled down are ignored. See ShouldRetry for the retry
+// unfinished jobs are terminated. Jobs scaled down are ignored. See shouldRetry for the retry
 // rules; now is the current time.
-func DeriveRunStatus(run RunSnapshot, now time.Time) RunDecision {
+func deriveActive(run RunSnapshot, now time.Time) RunDecision {
 	latest, lastProvisioned := indexSubmissions(run.Jobs)
 	statuses := map[schemas.RunStatus]bool{}
 	var jobFailed, retryLimit bool
@@ -100,18 +142,19 @@ func DeriveRunStatus(run RunSnapshot, now time.Time) RunDecision {
 			}
 		}
 	}
-	d := runTransition(run, statuses, jobFailed, retryLimit, len(retry) > 0)
-	switch d.Status {
+	status, reason := runTransition(run, statuses, jobFailed, retryLimit, len(retry) > 0)
+	d := RunDecision{TerminationReason: reason, ResubmissionAttempt: run.ResubmissionAttempt}
+	switch status {
 	case schemas.RunPending:
 		d.Terminate = terminateForRetry(retryJobs)
 	case schemas.RunSubmitted, schemas.RunProvisioning, schemas.RunRunning:
 		if len(retry) > 0 {
-			d.RetryReplicas, d.Terminate = retry, terminateForRetry(retryJobs)
+			d.Resubmit, d.Terminate = retry, terminateForRetry(retryJobs)
 		}
 	}
-	d.ResubmissionAttempt = run.ResubmissionAttempt
-	if d.Status != run.Status {
-		switch d.Status {
+	if status != run.Status {
+		d.Path = []schemas.RunStatus{status}
+		switch status {
 		case schemas.RunProvisioning:
 			d.ResubmissionAttempt = 0
 		case schemas.RunPending:
@@ -121,27 +164,25 @@ func DeriveRunStatus(run RunSnapshot, now time.Time) RunDecision {
 	return d
 }
 
-func runTransition(run RunSnapshot, st map[schemas.RunStatus]bool, jobFailed, retryLimit, retrying bool) RunDecision {
-	terminating := func(r schemas.RunTerminationReason) RunDecision {
-		return RunDecision{Status: schemas.RunTerminating, TerminationReason: r}
-	}
+func runTransition(run RunSnapshot, st map[schemas.RunStatus]bool, jobFailed, retryLimit,
+	retrying bool) (schemas.RunStatus, schemas.RunTerminationReason) {
 	switch {
 	case st[schemas.RunFailed] && jobFailed:
-		return terminating(schemas.RunJobFailed)
+		return schemas.RunTerminating, schemas.RunJobFailed
 	case st[schemas.RunFailed] && retryLimit:
-		return terminating(schemas.RunRetryLimitExceeded)
+		return schemas.RunTerminating, schemas.RunRetryLimitExceeded
 	case run.StopCriteria == schemas.StopCriteriaMasterDone && masterDone(run.Jobs):
-		return terminating(schemas.RunAllJobsDone)
+		return schemas.RunTerminating, schemas.RunAllJobsDone
 	case st[schemas.RunRunning]:
-		return RunDecision{Status: schemas.RunRunning}
+		return schemas.RunRunning, ""
 	case st[schemas.RunProvisioning]:
-		return RunDecision{Status: schemas.RunProvisioning}
+		return schemas.RunProvisioning, ""
 	case st[schemas.RunSubmitted]:
-		return RunDecision{Status: schemas.RunSubmitted}
+		return schemas.RunSubmitted, ""
 	case st[schemas.RunDone] && !retrying:
-		return terminating(schemas.RunAllJobsDone)
+		return schemas.RunTerminating, schemas.RunAllJobsDone
 	}
-	return RunDecision{Status: schemas.RunPending}
+	return schemas.RunPending, ""
 }
 
 // analyzeReplica classifies the latest submissions of one replica's jobs.
@@ -165,11 +206,11 @@ func analyzeReplica(run RunSnapshot, jobs []JobSnapshot, lastProvisioned map[job
 			if p, ok := lastProvisioned[jobKey{j.ReplicaNum, j.JobNum}]; ok {
 				prov = &p
 			}
-			switch ShouldRetry(run, j, prov, now) {
-			case RetryNo:
+			switch shouldRetry(run, j, prov, now) {
+			case retryNo:
 				st[schemas.RunFailed] = true
 				fail = worseFailure(fail, schemas.RunJobFailed)
-			case RetryLimitExceeded:
+			case retryLimitExceeded:
 				st[schemas.RunFailed] = true
 				fail = worseFailure(fail, schemas.RunRetryLimitExceeded)
 			default:
@@ -198,7 +239,7 @@ func terminateForRetry(jobs []JobSnapshot) []JobTermination {
 	for _, j := range jobs {
 		if !j.Status.Finished() && j.Status != schemas.JobTerminating {
 			out = append(out, JobTermination{JobID: j.JobID, Reason: schemas.JobTerminatedByServer,
-				Message: MsgResubmitted})
+				Message: msgResubmitted})
 		}
 	}
 	return out

@@ -26,12 +26,14 @@ func failed(s JobSnapshot, r schemas.JobTerminationReason, retry *schemas.JobRet
 	return s
 }
 
+func path(st ...schemas.RunStatus) []schemas.RunStatus { return st }
+
 func provisionedAt(s JobSnapshot, at time.Time) JobSnapshot {
 	s.Provisioned, s.LastProcessedAt = true, at
 	return s
 }
 
-func TestDeriveRunStatus(t *testing.T) {
+func TestDeriveActive(t *testing.T) {
 	now := t0.Add(30 * time.Minute)
 	run := func(st schemas.RunStatus, jobs ...JobSnapshot) RunSnapshot {
 		return RunSnapshot{Status: st, SubmittedAt: t0, ResubmissionAttempt: 2, Jobs: jobs}
@@ -49,155 +51,83 @@ func TestDeriveRunStatus(t *testing.T) {
 		want RunDecision
 	}{
 		{"running", run(schemas.RunProvisioning, sub(0, 0, 0, schemas.JobRunning)),
-			RunDecision{Status: schemas.RunRunning, ResubmissionAttempt: 2}},
+			RunDecision{Path: path(schemas.RunRunning), ResubmissionAttempt: 2}},
 		{"pulling is provisioning; counter reset", run(schemas.RunSubmitted, sub(0, 0, 0, schemas.JobPulling)),
-			RunDecision{Status: schemas.RunProvisioning}},
+			RunDecision{Path: path(schemas.RunProvisioning)}},
 		{"submitted", run(schemas.RunSubmitted, sub(0, 0, 0, schemas.JobSubmitted)),
-			RunDecision{Status: schemas.RunSubmitted, ResubmissionAttempt: 2}},
+			RunDecision{ResubmissionAttempt: 2}},
 		{"running beats provisioning", run(schemas.RunProvisioning, sub(0, 0, 0, schemas.JobProvisioning), sub(0, 1, 0, schemas.JobRunning)),
-			RunDecision{Status: schemas.RunRunning, ResubmissionAttempt: 2}},
+			RunDecision{Path: path(schemas.RunRunning), ResubmissionAttempt: 2}},
 		{"all done", run(schemas.RunRunning, sub(0, 0, 0, schemas.JobDone),
 			func() JobSnapshot {
 				j := sub(0, 1, 0, schemas.JobTerminating)
 				j.TerminationReason = schemas.JobDoneByRunner
 				return j
 			}()),
-			RunDecision{Status: schemas.RunTerminating, TerminationReason: schemas.RunAllJobsDone, ResubmissionAttempt: 2}},
+			RunDecision{Path: path(schemas.RunTerminating), TerminationReason: schemas.RunAllJobsDone, ResubmissionAttempt: 2}},
 		{"master done", masterDone,
-			RunDecision{Status: schemas.RunTerminating, TerminationReason: schemas.RunAllJobsDone, ResubmissionAttempt: 2}},
+			RunDecision{Path: path(schemas.RunTerminating), TerminationReason: schemas.RunAllJobsDone, ResubmissionAttempt: 2}},
 		{"failure without retry", run(schemas.RunRunning,
 			failed(sub(0, 0, 0, schemas.JobRunning), schemas.JobContainerExitedWithError, nil)),
-			RunDecision{Status: schemas.RunTerminating, TerminationReason: schemas.RunJobFailed, ResubmissionAttempt: 2}},
+			RunDecision{Path: path(schemas.RunTerminating), TerminationReason: schemas.RunJobFailed, ResubmissionAttempt: 2}},
 		{"event not in on_events", run(schemas.RunRunning, failed(provisionedAt(sub(0, 0, 0, ""), t0),
 			schemas.JobContainerExitedWithError, &schemas.JobRetry{OnEvents: []schemas.RetryEvent{"no-capacity"}, Duration: 3600})),
-			RunDecision{Status: schemas.RunTerminating, TerminationReason: schemas.RunJobFailed, ResubmissionAttempt: 2}},
+			RunDecision{Path: path(schemas.RunTerminating), TerminationReason: schemas.RunJobFailed, ResubmissionAttempt: 2}},
 		{"stopped by server is not retried", run(schemas.RunRunning, func() JobSnapshot {
 			j := sub(0, 0, 0, schemas.JobTerminated)
 			j.TerminationReason, j.Retry = schemas.JobTerminatedByServer, retryAll
 			return j
 		}()),
-			RunDecision{Status: schemas.RunTerminating, TerminationReason: schemas.RunJobFailed, ResubmissionAttempt: 2}},
+			RunDecision{Path: path(schemas.RunTerminating), TerminationReason: schemas.RunJobFailed, ResubmissionAttempt: 2}},
 		{"no capacity within duration goes pending", run(schemas.RunSubmitted, noCap),
-			RunDecision{Status: schemas.RunPending, ResubmissionAttempt: 3, ClearFleet: true}},
+			RunDecision{Path: path(schemas.RunPending), ResubmissionAttempt: 3, ClearFleet: true}},
 		{"no capacity past duration (from run submission)", func() RunSnapshot {
 			r := run(schemas.RunSubmitted, noCap)
 			r.SubmittedAt = now.Add(-2 * time.Hour)
 			return r
 		}(),
-			RunDecision{Status: schemas.RunTerminating, TerminationReason: schemas.RunRetryLimitExceeded, ResubmissionAttempt: 2}},
+			RunDecision{Path: path(schemas.RunTerminating), TerminationReason: schemas.RunRetryLimitExceeded, ResubmissionAttempt: 2}},
 		{"scheduled run counts from its trigger", scheduled,
-			RunDecision{Status: schemas.RunPending, ResubmissionAttempt: 3, ClearFleet: true}},
+			RunDecision{Path: path(schemas.RunPending), ResubmissionAttempt: 3, ClearFleet: true}},
 		{"error after provisioning counts from the last provisioned submission", run(schemas.RunRunning,
 			provisionedAt(sub(0, 0, 0, schemas.JobFailed), now.Add(-2*time.Hour)),
 			failed(provisionedAt(sub(0, 0, 1, ""), now.Add(-90*time.Minute)), schemas.JobInstanceUnreachable, retryAll)),
-			RunDecision{Status: schemas.RunTerminating, TerminationReason: schemas.RunRetryLimitExceeded, ResubmissionAttempt: 2}},
+			RunDecision{Path: path(schemas.RunTerminating), TerminationReason: schemas.RunRetryLimitExceeded, ResubmissionAttempt: 2}},
 		{"no capacity after a provisioned submission counts from it", run(schemas.RunRunning,
 			provisionedAt(sub(0, 0, 0, schemas.JobFailed), now.Add(-10*time.Minute)),
 			failed(sub(0, 0, 1, ""), schemas.JobFailedToStartNoCapacity, retryAll)),
-			RunDecision{Status: schemas.RunPending, ResubmissionAttempt: 3, ClearFleet: true}},
+			RunDecision{Path: path(schemas.RunPending), ResubmissionAttempt: 3, ClearFleet: true}},
 		{"error before any provisioning is not retried", run(schemas.RunSubmitted,
 			failed(sub(0, 0, 0, ""), schemas.JobVolumeError, retryAll)),
-			RunDecision{Status: schemas.RunTerminating, TerminationReason: schemas.RunJobFailed, ResubmissionAttempt: 2}},
+			RunDecision{Path: path(schemas.RunTerminating), TerminationReason: schemas.RunJobFailed, ResubmissionAttempt: 2}},
 		{"job_failed wins over retry_limit_exceeded", func() RunSnapshot {
 			r := run(schemas.RunRunning, noCap, failed(sub(1, 0, 0, ""), schemas.JobExecutorError, nil))
 			r.SubmittedAt = now.Add(-2 * time.Hour)
 			return r
 		}(),
-			RunDecision{Status: schemas.RunTerminating, TerminationReason: schemas.RunJobFailed, ResubmissionAttempt: 2}},
+			RunDecision{Path: path(schemas.RunTerminating), TerminationReason: schemas.RunJobFailed, ResubmissionAttempt: 2}},
 		{"a replica retries while another runs", run(schemas.RunRunning,
 			sub(0, 0, 0, schemas.JobRunning),
 			failed(provisionedAt(sub(1, 0, 0, ""), now), schemas.JobInterruptedByNoCapacity, retryAll),
 			sub(1, 1, 0, schemas.JobRunning)),
-			RunDecision{Status: schemas.RunRunning, ResubmissionAttempt: 2, RetryReplicas: []int{1},
-				Terminate: []JobTermination{{JobID: subID(1, 1, 0), Reason: schemas.JobTerminatedByServer, Message: MsgResubmitted}}}},
+			RunDecision{ResubmissionAttempt: 2, Resubmit: []int{1},
+				Terminate: []JobTermination{{JobID: subID(1, 1, 0), Reason: schemas.JobTerminatedByServer, Message: msgResubmitted}}}},
 		{"done replica plus a retrying one goes pending", run(schemas.RunRunning,
 			sub(0, 0, 0, schemas.JobDone), failed(provisionedAt(sub(1, 0, 0, ""), now), schemas.JobInstanceUnreachable, retryAll)),
-			RunDecision{Status: schemas.RunPending, ResubmissionAttempt: 3, ClearFleet: true}},
+			RunDecision{Path: path(schemas.RunPending), ResubmissionAttempt: 3, ClearFleet: true}},
 		{"scaled-down replicas are ignored", run(schemas.RunRunning, sub(0, 0, 0, schemas.JobRunning), func() JobSnapshot {
 			j := sub(1, 0, 0, schemas.JobTerminated)
 			j.TerminationReason = schemas.JobScaledDown
 			return j
 		}()),
-			RunDecision{Status: schemas.RunRunning, ResubmissionAttempt: 2}},
+			RunDecision{ResubmissionAttempt: 2}},
 		{"the latest submission decides", run(schemas.RunProvisioning,
 			failed(sub(0, 0, 0, ""), schemas.JobExecutorError, nil), sub(0, 0, 1, schemas.JobRunning)),
-			RunDecision{Status: schemas.RunRunning, ResubmissionAttempt: 2}},
+			RunDecision{Path: path(schemas.RunRunning), ResubmissionAttempt: 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			require.Equal(t, tt.want, DeriveRunStatus(tt.run, now))
-		})
-	}
-}
-
-func TestDecideTerminating(t *testing.T) {
-	tests := []struct {
-		name string
-		run  RunSnapshot
-		want RunDecision
-	}{
-		{"jobs still active are told to stop", RunSnapshot{Status: schemas.RunTerminating,
-			TerminationReason: schemas.RunStoppedByUser,
-			Jobs:              []JobSnapshot{sub(0, 0, 0, schemas.JobRunning), sub(0, 1, 0, schemas.JobTerminating), sub(0, 2, 0, schemas.JobDone)}},
-			RunDecision{Status: schemas.RunTerminating, TerminationReason: schemas.RunStoppedByUser,
-				Terminate: []JobTermination{{JobID: subID(0, 0, 0), Reason: schemas.JobTerminatedByUser}}}},
-		{"all finished: final status", RunSnapshot{Status: schemas.RunTerminating,
-			TerminationReason: schemas.RunRetryLimitExceeded, Jobs: []JobSnapshot{sub(0, 0, 0, schemas.JobFailed)}},
-			RunDecision{Status: schemas.RunFailed, TerminationReason: schemas.RunRetryLimitExceeded}},
-		{"scheduled run goes back to pending", RunSnapshot{Status: schemas.RunTerminating, Scheduled: true,
-			ResubmissionAttempt: 4, TerminationReason: schemas.RunAllJobsDone, Jobs: []JobSnapshot{sub(0, 0, 0, schemas.JobDone)}},
-			RunDecision{Status: schemas.RunPending, ClearFleet: true}},
-		{"scheduled run stopped by user stays stopped", RunSnapshot{Status: schemas.RunTerminating, Scheduled: true,
-			TerminationReason: schemas.RunAbortedByUser, Jobs: []JobSnapshot{sub(0, 0, 0, schemas.JobAborted)}},
-			RunDecision{Status: schemas.RunTerminated, TerminationReason: schemas.RunAbortedByUser}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			require.Equal(t, tt.want, DecideTerminating(tt.run))
-		})
-	}
-}
-
-func TestResubmitAfter(t *testing.T) {
-	tests := []struct {
-		name    string
-		attempt int
-		want    time.Duration
-	}{
-		{"not retried", 0, 0},
-		{"first", 1, 15 * time.Second},
-		{"second", 2, 30 * time.Second},
-		{"third", 3, time.Minute},
-		{"fourth", 4, 2 * time.Minute},
-		{"fifth", 5, 5 * time.Minute},
-		{"sixth", 6, 10 * time.Minute},
-		{"later stays at 10m", 42, 10 * time.Minute},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			require.Equal(t, tt.want, ResubmitAfter(tt.attempt))
-		})
-	}
-	require.False(t, ReadyForResubmission(2, t0, t0.Add(29*time.Second)))
-	require.True(t, ReadyForResubmission(2, t0, t0.Add(30*time.Second)))
-}
-
-func TestMaxDurationExceeded(t *testing.T) {
-	tests := []struct {
-		name    string
-		elapsed time.Duration
-		max     *int
-		want    bool
-	}{
-		{"no limit", 100 * time.Hour, nil, false},
-		{"zero is no limit", time.Hour, ptr(0), false},
-		{"before", 59 * time.Second, ptr(60), false},
-		{"at the deadline", 60 * time.Second, ptr(60), true},
-		{"after", time.Hour, ptr(60), true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			require.Equal(t, tt.want, MaxDurationExceeded(t0, t0.Add(tt.elapsed), tt.max))
+			require.Equal(t, tt.want, deriveActive(tt.run, now))
 		})
 	}
 }

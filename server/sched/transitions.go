@@ -35,20 +35,19 @@ func CanTransitionJob(from, to schemas.JobStatus) bool {
 // same status is not a transition and reports false.
 //
 //	pending ──resubmit──▶ submitted ◀──▶ provisioning ◀──▶ running
-//	   ▲  ▲                   └──────────┬────┴───────────────┘
-//	   │  └───── retryable failure ──────┤
-//	   │                                 ▼
-//	   └───── scheduled run ──────── terminating ──▶ terminated | failed | done
+//	   ▲                      └──────────┬────┴───────────────┘
+//	   └───── retryable failure ─────────┤
+//	                                     ▼
+//	                                terminating ──▶ terminated | failed | done
 //
 //	pending      ──▶ submitted (resubmitted) | terminating (stopped)
 //	submitted, provisioning, running
 //	             ──▶ each other | pending (retryable failure, nothing else active) | terminating
-//	terminating  ──▶ terminated | failed | done | pending (scheduled run, next trigger)
+//	terminating  ──▶ terminated | failed | done
 //
 // The active statuses (submitted, provisioning, running) are derived from the jobs every
 // cycle, so any of them may follow any other (a replica that retries takes a running run back
-// to provisioning or submitted). A scheduled run that finishes without being stopped returns
-// to pending to wait for its next trigger.
+// to provisioning or submitted).
 func CanTransitionRun(from, to schemas.RunStatus) bool {
 	if from == to {
 		return false
@@ -63,7 +62,7 @@ func CanTransitionRun(from, to schemas.RunStatus) bool {
 			return true
 		}
 	case schemas.RunTerminating:
-		return to.Finished() || to == schemas.RunPending
+		return to.Finished()
 	}
 	return false
 }
@@ -106,6 +105,27 @@ func CanTransitionInstance(from, to schemas.InstanceStatus) bool {
 		return to == schemas.InstanceIdle || to == schemas.InstanceTerminating
 	case schemas.InstanceTerminating:
 		return to == schemas.InstanceTerminated
+	}
+	return false
+}
+
+// CanTransitionFleet reports whether a fleet may move from one status to another. Staying in
+// the same status is not a transition and reports false.
+//
+//	submitted ──▶ active ──▶ terminating ──▶ terminated
+//	    ├──────────────────────▲
+//	    └──▶ failed
+//
+// SSH fleets are active from the start; a deleted fleet is terminating until all its
+// instances are terminated.
+func CanTransitionFleet(from, to schemas.FleetStatus) bool {
+	switch from {
+	case schemas.FleetSubmitted:
+		return to == schemas.FleetActive || to == schemas.FleetTerminating || to == schemas.FleetFailed
+	case schemas.FleetActive:
+		return to == schemas.FleetTerminating
+	case schemas.FleetTerminating:
+		return to == schemas.FleetTerminated
 	}
 	return false
 }

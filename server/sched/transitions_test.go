@@ -55,7 +55,7 @@ func TestCanTransitionRun(t *testing.T) {
 		{"running cannot be done directly", schemas.RunRunning, schemas.RunDone, false},
 		{"terminating to done", schemas.RunTerminating, schemas.RunDone, true},
 		{"terminating to failed", schemas.RunTerminating, schemas.RunFailed, true},
-		{"terminating to pending (scheduled)", schemas.RunTerminating, schemas.RunPending, true},
+		{"terminating does not go back to pending", schemas.RunTerminating, schemas.RunPending, false},
 		{"terminating back to running", schemas.RunTerminating, schemas.RunRunning, false},
 		{"done is final", schemas.RunDone, schemas.RunPending, false},
 		{"same status is no transition", schemas.RunSubmitted, schemas.RunSubmitted, false},
@@ -90,6 +90,29 @@ func TestCanTransitionInstance(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			require.Equal(t, tt.want, CanTransitionInstance(tt.from, tt.to))
+		})
+	}
+}
+
+func TestCanTransitionFleet(t *testing.T) {
+	tests := []struct {
+		name     string
+		from, to schemas.FleetStatus
+		want     bool
+	}{
+		{"submitted to active", schemas.FleetSubmitted, schemas.FleetActive, true},
+		{"submitted fails", schemas.FleetSubmitted, schemas.FleetFailed, true},
+		{"deleted while submitted", schemas.FleetSubmitted, schemas.FleetTerminating, true},
+		{"active deleted", schemas.FleetActive, schemas.FleetTerminating, true},
+		{"active cannot end without terminating", schemas.FleetActive, schemas.FleetTerminated, false},
+		{"terminating ends", schemas.FleetTerminating, schemas.FleetTerminated, true},
+		{"terminating does not come back", schemas.FleetTerminating, schemas.FleetActive, false},
+		{"terminated is final", schemas.FleetTerminated, schemas.FleetActive, false},
+		{"same status is no transition", schemas.FleetActive, schemas.FleetActive, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Equal(t, tt.want, CanTransitionFleet(tt.from, tt.to))
 		})
 	}
 }

@@ -119,6 +119,13 @@ type JobProvisioningData struct {
 	GpuDriver        *GpuDriver           `json:"gpu_driver"`
 }
 
+// RemoteBackendData is JobProvisioningData.backend_data of an SSH fleet
+// host (backend "remote"): the SSH host key the server pinned for it, so
+// that clients check the host they attach to against it.
+type RemoteBackendData struct {
+	SSHHostKey string `json:"ssh_host_key"`
+}
+
 // Instance is an instance as the API shows it.
 type Instance struct {
 	ID                       string         `json:"id"`

@@ -37,15 +37,16 @@ type Env struct {
 	Logs logstore.Store
 	// CodeUploadLimit caps uploaded code and archives in bytes (0: none).
 	CodeUploadLimit int64
+	// Clouds are the backend types the server can configure and the
+	// projects' opened backends; nil when it has none.
+	Clouds *Clouds
 	// Wake asks the named background pipelines to run at once; nil when
 	// background processing is off.
 	Wake func(pipelines ...string)
 }
 
 // WakeUp pokes pipelines when background processing runs in this process.
-func (e *Env) WakeUp(pipelines ...string) { e.wake(pipelines...) }
-
-func (e *Env) wake(pipelines ...string) {
+func (e *Env) WakeUp(pipelines ...string) {
 	if e.Wake != nil {
 		e.Wake(pipelines...)
 	}

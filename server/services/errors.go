@@ -12,13 +12,15 @@ type Kind int
 // Error kinds. Business errors (the first three) become 400 with upstream's
 // detail list; the others mirror upstream's auth and routing answers.
 const (
-	KindInvalid          Kind = iota // 400, code "error"
-	KindNotFound                     // 400, code "resource_not_exists"
-	KindExists                       // 400, code "resource_exists"
-	KindForbidden                    // 403 {"detail": {"msg": "Access denied"}}
-	KindInvalidToken                 // 403 {"detail": {"msg": "Invalid token"}}
-	KindNotAuthenticated             // 403 {"detail": "Not authenticated"}
-	KindProjectNotFound              // 404 {"detail": {"msg": "Not found"}}
+	KindInvalid             Kind = iota // 400, code "error"
+	KindNotFound                        // 400, code "resource_not_exists"
+	KindExists                          // 400, code "resource_exists"
+	KindForbidden                       // 403 {"detail": {"msg": "Access denied"}}
+	KindInvalidToken                    // 403 {"detail": {"msg": "Invalid token"}}
+	KindNotAuthenticated                // 403 {"detail": "Not authenticated"}
+	KindProjectNotFound                 // 404 {"detail": {"msg": "Not found"}}
+	KindInvalidCredentials              // 400, code "invalid_credentials"
+	KindBackendNotAvailable             // 400, code "backend_not_available"
 )
 
 // Error is an error a client can act on; anything else is a server error.
@@ -37,6 +39,10 @@ func (e *Error) Code() schemas.ErrorCode {
 		return schemas.ErrorCodeResourceNotExists
 	case KindExists:
 		return schemas.ErrorCodeResourceExists
+	case KindInvalidCredentials:
+		return schemas.ErrorCodeInvalidCreds
+	case KindBackendNotAvailable:
+		return schemas.ErrorCodeBackendNotAvail
 	default:
 		return schemas.ErrorCodeError
 	}

@@ -34,7 +34,7 @@ func validateSpec(spec *schemas.FleetSpec) ([]RemoteHost, error) {
 		return nil, Invalid("Invalid fleet configuration: %v", err)
 	}
 	if c.SSHConfig == nil {
-		return nil, Invalid("Cloud fleets (`nodes`) need a cloud backend, and this server has none configured; use an SSH fleet (`ssh_config`)")
+		return nil, nil // a cloud fleet: its backends are checked by the caller
 	}
 	if err := c.ValidateSSHCredentials(); err != nil {
 		return nil, Invalid("Invalid fleet configuration: %v", err)
@@ -45,10 +45,10 @@ func validateSpec(spec *schemas.FleetSpec) ([]RemoteHost, error) {
 	}
 	seen := map[string]bool{}
 	for _, h := range hosts {
-		if seen[h.hostKey()] {
+		if seen[h.Address()] {
 			return nil, InvalidField("ssh_config.hosts", "Host %s is listed twice", h.hostKey())
 		}
-		seen[h.hostKey()] = true
+		seen[h.Address()] = true
 		if _, err := parsePrivateKey(h.PrivateKey); err != nil {
 			return nil, InvalidField("ssh_config", "The SSH key for %s: %v", h.Hostname, err)
 		}
@@ -81,12 +81,19 @@ func (s Fleets) GetPlan(ctx context.Context, actor *db.User, p *db.Project, spec
 			return nil, err
 		}
 	}
-	if err := s.checkHostsFree(ctx, p, hosts, current); err != nil {
+	if err := s.checkHostsFree(ctx, s.DB, p, hosts, current); err != nil {
 		return nil, err
 	}
-	spec.Configuration = spec.Configuration.WithoutSSHKeys()
+	if spec.Configuration.SSHConfig == nil {
+		if err := s.cloudPlan(ctx, p, spec, plan); err != nil {
+			return nil, err
+		}
+	}
+	// The spec goes back as given, keys included: the client applies the
+	// plan by sending it back. Only the server's own views lose the keys.
 	plan.Spec = spec
 	eff := spec
+	eff.Configuration = spec.Configuration.WithoutSSHKeys()
 	plan.EffectiveSpec = &eff
 	return plan, nil
 }
@@ -104,10 +111,12 @@ func refuseTerminating(f *db.Fleet) error {
 // a host runs one shim, and its pinned key is the server's, not a
 // project's. Hosts still being removed (terminating instances, of any
 // fleet, this one included) are refused too: their cleanup would undo the
-// new deployment.
-func (s Fleets) checkHostsFree(ctx context.Context, p *db.Project, hosts []RemoteHost, current *db.Fleet) error {
+// new deployment. Apply runs it in its write transaction; the unique index
+// on live instances' host_address settles concurrent applies, and the host
+// key (once connected) catches one machine under two addresses.
+func (s Fleets) checkHostsFree(ctx context.Context, idb bun.IDB, p *db.Project, hosts []RemoteHost, current *db.Fleet) error {
 	var used []db.Instance
-	err := s.DB.NewSelect().Model(&used).Where("deleted = ?", false).
+	err := idb.NewSelect().Model(&used).Where("deleted = ?", false).
 		Where("status != ?", string(schemas.InstanceTerminated)).
 		Where("remote_connection_info IS NOT NULL").Scan(ctx)
 	if err != nil {
@@ -115,7 +124,7 @@ func (s Fleets) checkHostsFree(ctx context.Context, p *db.Project, hosts []Remot
 	}
 	want := map[string]bool{}
 	for _, h := range hosts {
-		want[h.hostKey()] = true
+		want[h.Address()] = true
 	}
 	for _, in := range used {
 		terminating := in.Status == string(schemas.InstanceTerminating)
@@ -123,12 +132,12 @@ func (s Fleets) checkHostsFree(ctx context.Context, p *db.Project, hosts []Remot
 			continue
 		}
 		rh, err := s.remoteHost(&in)
-		if err != nil || !want[rh.hostKey()] {
+		if err != nil || !want[rh.Address()] {
 			continue
 		}
 		where := "a fleet of another project"
 		if in.ProjectID == p.ID {
-			where = "fleet " + s.fleetName(ctx, p.ID, *in.FleetID)
+			where = "fleet " + s.fleetName(ctx, idb, p.ID, *in.FleetID)
 		}
 		if terminating {
 			return Invalid("Host %s is still being removed from %s (instance %s is terminating); try again once it is gone",
@@ -144,8 +153,8 @@ func (s Fleets) checkHostsFree(ctx context.Context, p *db.Project, hosts []Remot
 }
 
 // fleetName names a fleet for messages ("?" when it cannot be read).
-func (s Fleets) fleetName(ctx context.Context, projectID, id string) string {
-	f, err := db.GetFleetByID(ctx, s.DB, projectID, id)
+func (s Fleets) fleetName(ctx context.Context, idb bun.IDB, projectID, id string) string {
+	f, err := db.GetFleetByID(ctx, idb, projectID, id)
 	if err != nil {
 		return "?"
 	}
@@ -197,18 +206,24 @@ func (s Fleets) Apply(ctx context.Context, actor *db.User, p *db.Project, req sc
 		if err := refuseTerminating(cur); err != nil {
 			return nil, err
 		}
-		if db.IsLeased(cur.Lease, s.now()) {
+		now, err := db.Clock(ctx, s.DB)
+		if err != nil {
+			return nil, err
+		}
+		if db.IsLeased(cur.Lease, now) {
 			return nil, Invalid("Fleet %s is being processed; try again in a few seconds", name)
 		}
 	}
-	if err := s.checkHostsFree(ctx, p, hosts, cur); err != nil {
-		return nil, err
+	var f *db.Fleet
+	if spec.Configuration.SSHConfig == nil {
+		f, err = s.storeCloud(ctx, p, cur, spec)
+	} else {
+		f, err = s.store(ctx, p, cur, spec, hosts)
 	}
-	f, err := s.store(ctx, p, cur, spec, hosts)
 	if err != nil {
 		return nil, err
 	}
-	s.wake(PipelineInstances)
+	s.WakeUp(PipelineInstances)
 	return s.Schema(ctx, p, f)
 }
 
@@ -224,6 +239,14 @@ func (s Fleets) store(ctx context.Context, p *db.Project, cur *db.Fleet, spec sc
 	}
 	f.Spec = marshal(stripped)
 	err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := db.LockProject(ctx, tx, p.ID, false); errors.Is(err, db.ErrNotFound) {
+			return &Error{Kind: KindProjectNotFound, Msg: "Not found"}
+		} else if err != nil {
+			return err
+		}
+		if err := s.checkHostsFree(ctx, tx, p, hosts, cur); err != nil {
+			return err
+		}
 		existing := map[string]db.Instance{}
 		next := 0
 		if cur == nil {
@@ -241,7 +264,7 @@ func (s Fleets) store(ctx context.Context, p *db.Project, cur *db.Fleet, spec sc
 			for _, in := range is {
 				next = max(next, in.InstanceNum+1)
 				if rh, err := s.remoteHost(&in); err == nil && schemas.InstanceStatus(in.Status).Active() {
-					existing[rh.hostKey()] = in
+					existing[rh.Address()] = in
 				}
 			}
 		}
@@ -257,16 +280,16 @@ func (s Fleets) store(ctx context.Context, p *db.Project, cur *db.Fleet, spec sc
 }
 
 // syncInstances adds an instance per new host and terminates the instances
-// of hosts no longer listed. Hosts not set up yet (pending) take the new
-// connection settings, so that re-applying a fixed spec (the right key or
-// user) takes effect on the next attempt; deployed hosts are left alone.
+// of hosts no longer listed, refusing (and so rolling back) when one of
+// them runs a job. Hosts not set up yet (pending) take the new connection
+// settings, so that re-applying a fixed spec (the right key or user) takes
+// effect on the next attempt; deployed hosts are left alone.
 func (s Fleets) syncInstances(ctx context.Context, tx bun.Tx, p *db.Project, f *db.Fleet, hosts []RemoteHost,
 	existing map[string]db.Instance, next int, now time.Time) error {
-	var add []db.Instance
 	keep := map[string]bool{}
 	for _, h := range hosts {
-		keep[h.hostKey()] = true
-		if in, ok := existing[h.hostKey()]; ok {
+		keep[h.Address()] = true
+		if in, ok := existing[h.Address()]; ok {
 			if err := s.updatePending(ctx, tx, &in, h); err != nil {
 				return err
 			}
@@ -274,26 +297,36 @@ func (s Fleets) syncInstances(ctx context.Context, tx bun.Tx, p *db.Project, f *
 		}
 		in := db.Instance{ID: uuid.NewString(), ProjectID: p.ID, FleetID: &f.ID, Name: fmt.Sprintf("%s-%d", f.Name, next),
 			InstanceNum: next, CreatedAt: now, LastProcessedAt: now.Add(-time.Hour), Status: string(schemas.InstancePending),
-			Health: "healthy", Backend: ptr("remote"), Region: ptr("remote"), Price: ptr(0.0)}
+			Health: "healthy", Backend: ptr("remote"), Region: ptr("remote"), Price: ptr(0.0), HostAddress: ptr(h.Address())}
 		next++
 		sealed, err := db.Seal(s.Sealer, db.InstancesSSHTarget, in.ID, marshal(h))
 		if err != nil {
 			return err
 		}
 		in.RemoteConnectionInfo = &sealed
-		add = append(add, in)
-	}
-	for k, in := range existing {
-		if !keep[k] {
-			in.Status = string(schemas.InstanceTerminating)
-			in.TerminationReason = ptr("terminated_by_user")
-			in.LastProcessedAt = dueNow()
-			if err := db.UpdateInstance(ctx, tx, &in, "status", "termination_reason", "last_processed_at"); err != nil {
-				return err
-			}
+		if err := db.InsertInstances(ctx, tx, []db.Instance{in}); errors.Is(err, db.ErrConflict) {
+			return Invalid("Host %s is already in an active fleet; delete it there first", h.hostKey())
+		} else if err != nil {
+			return err
 		}
 	}
-	return db.InsertInstances(ctx, tx, add)
+	for k, in := range existing {
+		if keep[k] {
+			continue
+		}
+		if err := SetInstanceStatus(&in, schemas.InstanceTerminating); err != nil {
+			return err
+		}
+		ok, err := db.TerminateIdleInstance(ctx, tx, in.ID, "terminated_by_user", dueNow())
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return Invalid("Failed to update fleet %s: host %s (instance %s) is in use; stop its runs first, or keep it in the fleet",
+				f.Name, k, in.Name)
+		}
+	}
+	return nil
 }
 
 // updatePending reseals the connection settings of a pending instance when

@@ -133,7 +133,9 @@ func (s Fleets) Get(ctx context.Context, p *db.Project, req schemas.GetFleetRequ
 
 // Delete starts the termination of fleets: their instances are terminated
 // by the background, then the fleet disappears. Fleets used by active runs
-// are refused.
+// are refused; the check and the change are one transaction, and an
+// instance is only terminated while it runs no job (see
+// db.TerminateIdleInstance), so a job placed meanwhile keeps its host.
 func (s Fleets) Delete(ctx context.Context, p *db.Project, names []string) error {
 	var fs []*db.Fleet
 	for _, n := range names {
@@ -149,28 +151,30 @@ func (s Fleets) Delete(ctx context.Context, p *db.Project, names []string) error
 	for i, f := range fs {
 		ids[i] = f.ID
 	}
-	if n, err := db.CountActiveJobsOnFleets(ctx, s.DB, ids); err != nil {
-		return err
-	} else if n > 0 {
-		return Invalid("Failed to delete fleets: %d active jobs run on them; stop the runs first", n)
-	}
 	err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if n, err := db.CountActiveJobsOnFleets(ctx, tx, ids); err != nil {
+			return err
+		} else if n > 0 {
+			return Invalid("Failed to delete fleets: %d active jobs run on them; stop the runs first", n)
+		}
 		is, err := db.ListFleetInstances(ctx, tx, ids...)
 		if err != nil {
 			return err
 		}
 		for _, f := range fs {
-			f.Status = string(schemas.FleetTerminating)
+			if err := SetFleetStatus(f, schemas.FleetTerminating); err != nil {
+				return err
+			}
 			if err := db.UpdateFleet(ctx, tx, f, "status"); err != nil {
 				return err
 			}
 		}
-		return terminateInstances(ctx, tx, is)
+		return terminateIdle(ctx, tx, is, "Failed to delete fleets")
 	})
 	if err != nil {
 		return err
 	}
-	s.wake(PipelineInstances, PipelineFleets)
+	s.WakeUp(PipelineInstances, PipelineFleets)
 	return nil
 }
 
@@ -182,45 +186,51 @@ func (s Fleets) DeleteInstances(ctx context.Context, p *db.Project, name string,
 	} else if err != nil {
 		return err
 	}
-	is, err := db.ListFleetInstances(ctx, s.DB, f.ID)
+	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		is, err := db.ListFleetInstances(ctx, tx, f.ID)
+		if err != nil {
+			return err
+		}
+		var pick []db.Instance
+		for _, n := range nums {
+			found := false
+			for _, in := range is {
+				if in.InstanceNum == n {
+					pick, found = append(pick, in), true
+				}
+			}
+			if !found {
+				return NotFound("Fleet %s has no instance %d", name, n)
+			}
+		}
+		return terminateIdle(ctx, tx, pick, "Failed to delete instances")
+	})
 	if err != nil {
 		return err
 	}
-	var pick []db.Instance
-	for _, n := range nums {
-		found := false
-		for _, in := range is {
-			if in.InstanceNum == n {
-				if in.BusyBlocks > 0 {
-					return Invalid("Instance %s is busy; stop its runs first", in.Name)
-				}
-				pick, found = append(pick, in), true
-			}
-		}
-		if !found {
-			return NotFound("Fleet %s has no instance %d", name, n)
-		}
-	}
-	if err := terminateInstances(ctx, s.DB, pick); err != nil {
-		return err
-	}
-	s.wake(PipelineInstances)
+	s.WakeUp(PipelineInstances)
 	return nil
 }
 
-func terminateInstances(ctx context.Context, idb bun.IDB, is []db.Instance) error {
+// terminateIdle moves live instances to terminating, refusing (what: the
+// start of the message) when one of them runs a job.
+func terminateIdle(ctx context.Context, tx bun.Tx, is []db.Instance, what string) error {
 	for i := range is {
 		in := &is[i]
 		if !schemas.InstanceStatus(in.Status).Active() {
 			continue
 		}
-		in.Status = string(schemas.InstanceTerminating)
-		in.TerminationReason = ptr("terminated_by_user")
+		if err := SetInstanceStatus(in, schemas.InstanceTerminating); err != nil {
+			return err
+		}
 		// Due at once: the pipeline otherwise waits out its interval since
 		// the last health check before cleaning the host up.
-		in.LastProcessedAt = dueNow()
-		if err := db.UpdateInstance(ctx, idb, in, "status", "termination_reason", "last_processed_at"); err != nil {
+		ok, err := db.TerminateIdleInstance(ctx, tx, in.ID, "terminated_by_user", dueNow())
+		if err != nil {
 			return err
+		}
+		if !ok {
+			return Invalid("%s: instance %s is busy; stop its runs first", what, in.Name)
 		}
 	}
 	return nil

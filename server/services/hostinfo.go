@@ -15,8 +15,13 @@ import (
 func (s Fleets) RemoteHostOf(in *db.Instance) (*RemoteHost, error) { return s.remoteHost(in) }
 
 // ApplyHostInfo turns a deployed host's facts into the instance's type,
-// offer, provisioning data and blocks, and marks it idle.
-func ApplyHostInfo(in *db.Instance, rh *RemoteHost, info *sshfleet.HostInfo) error {
+// offer, provisioning data and blocks; the instances pipeline then makes it
+// idle. An error says why the host cannot serve as the fleet's instance.
+//
+// hostKey is the host's pinned SSH host key (authorized_keys format, ""
+// when unknown): it goes in the provisioning data's backend_data, where
+// `dstack attach` checks the host against it.
+func ApplyHostInfo(in *db.Instance, rh *RemoteHost, info *sshfleet.HostInfo, hostKey string) error {
 	res := schemas.Resources{CPUs: info.CPUs, MemoryMiB: int(info.Memory >> 20), Gpus: []schemas.Gpu{},
 		Disk: schemas.Disk{SizeMiB: int(info.DiskSize >> 20)}}
 	if info.Arch == "arm64" {
@@ -49,12 +54,12 @@ func ApplyHostInfo(in *db.Instance, rh *RemoteHost, info *sshfleet.HostInfo) err
 	if j := rh.ProxyJump; j != nil {
 		jpd.SSHProxy = &schemas.SSHConnectionParams{Hostname: j.Hostname, Username: j.User, Port: j.Port}
 	}
+	if hostKey != "" {
+		jpd.BackendData = ptr(marshal(schemas.RemoteBackendData{SSHHostKey: hostKey}))
+	}
 	offer := schemas.InstanceOffer{Backend: "remote", Instance: it, Region: "remote", Price: 0, BackendData: []byte("{}"),
 		Availability: schemas.AvailabilityAvailable, InstanceRuntime: "shim", Blocks: blocks, TotalBlocks: blocks}
 	now := time.Now().UTC()
-	in.Status = string(schemas.InstanceIdle)
-	in.StatusMessage = nil
-	in.Unreachable = false
 	in.StartedAt = &now
 	in.Offer = ptr(marshal(offer))
 	in.JobProvisioningData = ptr(marshal(jpd))

@@ -3,6 +3,7 @@ package services
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/dstackgo/dstack/server/schemas"
 )
@@ -89,6 +90,10 @@ func resolveHosts(c schemas.FleetConfiguration) ([]RemoteHost, error) {
 
 // hostKey identifies a host across fleets.
 func (h RemoteHost) hostKey() string { return fmt.Sprintf("%s:%d", h.Hostname, h.Port) }
+
+// Address is the host as instances.host_address holds it: hostKey in
+// lower case (host names are case-insensitive).
+func (h RemoteHost) Address() string { return strings.ToLower(h.hostKey()) }
 
 func marshal(v any) string {
 	b, err := json.Marshal(v)

@@ -123,7 +123,9 @@ func (s Projects) RemoveMembers(ctx context.Context, actor *db.User, a *Access, 
 }
 
 // memberUser validates a member setting and resolves its user. Only
-// admins grant the admin role; a manager may keep an existing admin as is.
+// admins change who is an admin: a manager may keep an existing admin as
+// is, but neither grant the role nor take it away (a demoted admin could
+// then be removed).
 func (s Projects) memberUser(ctx context.Context, idb bun.IDB, a *Access, ms schemas.MemberSetting) (*db.User, error) {
 	if !ms.ProjectRole.Valid() {
 		return nil, InvalidField("project_role", "Project role %q is invalid: use admin, manager or user", ms.ProjectRole)
@@ -134,11 +136,16 @@ func (s Projects) memberUser(ctx context.Context, idb bun.IDB, a *Access, ms sch
 	} else if err != nil {
 		return nil, err
 	}
-	if ms.ProjectRole == schemas.ProjectRoleAdmin && !a.GlobalAdmin && a.Role != schemas.ProjectRoleAdmin {
-		m, err := db.GetMember(ctx, idb, a.Project.ID, u.ID)
-		if err != nil || m.ProjectRole != string(schemas.ProjectRoleAdmin) {
-			return nil, Forbidden()
-		}
+	if a.GlobalAdmin || a.Role == schemas.ProjectRoleAdmin {
+		return u, nil
+	}
+	m, err := db.GetMember(ctx, idb, a.Project.ID, u.ID)
+	if err != nil && !errors.Is(err, db.ErrNotFound) {
+		return nil, err
+	}
+	wasAdmin := err == nil && m.ProjectRole == string(schemas.ProjectRoleAdmin)
+	if wasAdmin != (ms.ProjectRole == schemas.ProjectRoleAdmin) {
+		return nil, Forbidden()
 	}
 	return u, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"sync"
 
 	"github.com/google/uuid"
@@ -60,6 +61,11 @@ func (s Projects) Schema(ctx context.Context, p *db.Project, withMembers bool) (
 	if !withMembers {
 		return out, nil
 	}
+	bs, err := (Backends{s.Env}).List(ctx, p)
+	if err != nil {
+		return out, fmt.Errorf("list backends of %s: %w", p.Name, err)
+	}
+	out.Backends = bs
 	ms, err := db.ListMembers(ctx, s.DB, p.ID)
 	if err != nil {
 		return out, fmt.Errorf("list members of %s: %w", p.Name, err)
@@ -159,8 +165,12 @@ func (s Projects) Create(ctx context.Context, actor *db.User, req schemas.Create
 }
 
 // Delete soft-deletes projects; non-admins must be admins of each project.
+// As upstream, a project with unfinished runs or live fleets is refused:
+// its pipelines would go on working them with every route answering 404,
+// and its hosts could never join another fleet. The check and the delete
+// hold the project's lock, which every apply into it takes too.
 func (s Projects) Delete(ctx context.Context, actor *db.User, names []string) error {
-	var ids []string
+	var ps []*db.Project
 	for _, n := range names {
 		a, err := s.Resolve(ctx, actor, n)
 		var se *Error
@@ -172,12 +182,29 @@ func (s Projects) Delete(ctx context.Context, actor *db.User, names []string) er
 		if !a.GlobalAdmin && a.Role != schemas.ProjectRoleAdmin {
 			return Forbidden()
 		}
-		ids = append(ids, a.Project.ID)
+		ps = append(ps, a.Project)
 	}
 	now := s.now()
 	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		for _, id := range ids {
-			if err := db.SoftDeleteProject(ctx, tx, id, now, randomHex(4)); err != nil {
+		for _, p := range ps {
+			if err := db.LockProject(ctx, tx, p.ID, true); errors.Is(err, db.ErrNotFound) {
+				return NotFound("Project %s not found", p.Name)
+			} else if err != nil {
+				return err
+			}
+			runs, fleets, err := db.ProjectActiveWork(ctx, tx, p.ID)
+			if err != nil {
+				return err
+			}
+			if len(runs) > 0 {
+				return Invalid("Failed to delete project %s: it has active runs (%s); stop them first (dstack stop)",
+					p.Name, strings.Join(runs, ", "))
+			}
+			if len(fleets) > 0 {
+				return Invalid("Failed to delete project %s: it has fleets (%s); delete them first (dstack fleet delete)",
+					p.Name, strings.Join(fleets, ", "))
+			}
+			if err := db.SoftDeleteProject(ctx, tx, p.ID, now, randomHex(4)); err != nil {
 				return fmt.Errorf("delete project: %w", err)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+	"github.com/uptrace/bun"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/dstackgo/dstack/db"
@@ -51,7 +52,24 @@ func (s PublicKeys) Add(ctx context.Context, user *db.User, key string, name *st
 	default:
 		k.Name = k.Fingerprint
 	}
-	if err := db.InsertPublicKey(ctx, s.DB, k); errors.Is(err, db.ErrConflict) {
+	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		// One live user per key: the console signs in whoever registered
+		// the key it is offered, and a key of two users is nobody's.
+		if err := db.LockNamed(ctx, tx, "user_public_keys"); err != nil {
+			return err
+		}
+		owners, err := db.FindUsersByKeyFingerprint(ctx, tx, k.Fingerprint)
+		if err != nil {
+			return err
+		}
+		for _, o := range owners {
+			if o.ID != user.ID {
+				return InvalidField("key", "Key %s is registered to another dstack user; register a key of your own", k.Fingerprint)
+			}
+		}
+		return db.InsertPublicKey(ctx, tx, k)
+	})
+	if errors.Is(err, db.ErrConflict) {
 		return nil, Exists("Key %s is already added", k.Fingerprint)
 	} else if err != nil {
 		return nil, err

@@ -2,8 +2,12 @@ package services
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"regexp"
+	"sync"
 
 	"github.com/google/uuid"
 
@@ -93,8 +97,28 @@ func (s Repos) Delete(ctx context.Context, p *db.Project, ids []string) error {
 	return db.DeleteRepos(ctx, s.DB, p.ID, ids)
 }
 
-// UploadCode stores a code blob of a repo, once per hash.
+// checkBlobHash refuses a blob whose declared name is not the sha256 of its
+// content: blobs are found by hash, and a blob stored under someone else's
+// future hash would be served in place of theirs.
+func checkBlobHash(hash string, blob []byte) error {
+	sum := sha256.Sum256(blob)
+	got := hex.EncodeToString(sum[:])
+	if !blobHashRe().MatchString(hash) {
+		return InvalidField("file", "The upload's file name must be the sha256 hex digest of its content (%s), got %q", got, hash)
+	}
+	if hash != got {
+		return InvalidField("file", "The upload is named %s, but its content hashes to %s (sha256); it was changed or cut short on the way", hash, got)
+	}
+	return nil
+}
+
+var blobHashRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{64}$`) })
+
+// UploadCode stores a code blob of a repo under its sha256.
 func (s Repos) UploadCode(ctx context.Context, p *db.Project, repoID, hash string, blob []byte) error {
+	if err := checkBlobHash(hash, blob); err != nil {
+		return err
+	}
 	r, err := db.GetRepo(ctx, s.DB, p.ID, repoID)
 	if errors.Is(err, db.ErrNotFound) {
 		return NotFound("Repo %s not found; run repos/init first", repoID)
@@ -104,8 +128,11 @@ func (s Repos) UploadCode(ctx context.Context, p *db.Project, repoID, hash strin
 	return db.InsertCode(ctx, s.DB, &db.Code{ID: uuid.NewString(), RepoID: r.ID, BlobHash: hash, Blob: blob})
 }
 
-// UploadArchive stores a user's files archive, once per hash.
+// UploadArchive stores a user's files archive under its sha256.
 func (s Repos) UploadArchive(ctx context.Context, actor *db.User, hash string, blob []byte) (*schemas.FileArchive, error) {
+	if err := checkBlobHash(hash, blob); err != nil {
+		return nil, err
+	}
 	a, err := db.InsertFileArchive(ctx, s.DB, &db.FileArchive{ID: uuid.NewString(), UserID: actor.ID, BlobHash: hash, Blob: blob})
 	if err != nil {
 		return nil, err

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/dstackgo/dstack/db"
 	"github.com/dstackgo/dstack/server/sched"
@@ -59,12 +61,51 @@ func (s Runs) normalize(ctx context.Context, actor *db.User, spec *schemas.RunSp
 			}
 		}
 		spec.SSHKeyPub = actor.SSHPublicKey
+	} else if err := checkRunSSHKey(*spec.SSHKeyPub); err != nil {
+		return err
+	}
+	return s.checkArchives(ctx, actor, spec.FileArchives)
+}
+
+// checkRunSSHKey accepts one public key in authorized_keys format, without
+// options: the shim adds it to the host user's authorized_keys, where a
+// second line or an option would grant more than the run's own access.
+func checkRunSSHKey(key string) error {
+	key = strings.TrimSpace(key)
+	if strings.ContainsAny(key, "\r\n") {
+		return InvalidField("ssh_key_pub", "ssh_key_pub must be one public key on one line (authorized_keys format)")
+	}
+	_, _, options, rest, err := ssh.ParseAuthorizedKey([]byte(key))
+	switch {
+	case err != nil:
+		return InvalidField("ssh_key_pub", "ssh_key_pub is not an SSH public key in authorized_keys format (e.g. \"ssh-ed25519 AAAA... me@laptop\"): %v", err)
+	case len(options) > 0 || len(rest) > 0:
+		return InvalidField("ssh_key_pub", "ssh_key_pub must be a bare public key (\"TYPE BASE64 [COMMENT]\"), without authorized_keys options")
+	}
+	return nil
+}
+
+// checkArchives refuses file archives the actor did not upload.
+func (s Runs) checkArchives(ctx context.Context, actor *db.User, refs []schemas.FileArchiveRef) error {
+	for i, fa := range refs {
+		field := fmt.Sprintf("file_archives[%d].id", i)
+		if _, err := uuid.Parse(fa.ID); err != nil {
+			return InvalidField(field, "File archive id %q is not a UUID", fa.ID)
+		}
+		_, err := db.GetUserFileArchive(ctx, s.DB, fa.ID, actor.ID)
+		if errors.Is(err, db.ErrNotFound) {
+			return &Error{Kind: KindNotFound, Fields: []string{field},
+				Msg: fmt.Sprintf("File archive %s not found among your uploads; upload the files again (files/upload_archive)", fa.ID)}
+		} else if err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
 // GetPlan says where a run would go: offers from the project's fleets.
 func (s Runs) GetPlan(ctx context.Context, actor *db.User, p *db.Project, req schemas.GetRunPlanRequest) (*schemas.RunPlan, error) {
+	given := schemas.StoredRunSpec([]byte(marshal(req.RunSpec))) // before normalize fills in the shared parts
 	spec := req.RunSpec
 	if err := s.normalize(ctx, actor, &spec); err != nil {
 		return nil, err
@@ -90,17 +131,27 @@ func (s Runs) GetPlan(ctx context.Context, actor *db.User, p *db.Project, req sc
 	if req.MaxOffers != nil && *req.MaxOffers > 0 {
 		limit = *req.MaxOffers
 	}
-	plan := &schemas.RunPlan{ProjectName: p.Name, User: actor.Name, RunSpec: spec, Action: "create"}
+	// The spec goes back as given (the client applies the plan by sending
+	// it back); effective_run_spec is what the server made of it.
+	plan := &schemas.RunPlan{ProjectName: p.Name, User: actor.Name, RunSpec: given, Action: "create"}
 	for _, js := range jobs {
-		offers := sched.OffersForJob(js.Requirements, profile, cands)
+		var offers []schemas.InstanceOffer
+		for _, o := range sched.OffersForJob(js.Requirements, profile, cands) {
+			offers = append(offers, o.InstanceOffer)
+		}
+		extra, err := s.capacityOffers(ctx, p, &js, profile, req.ForOffersOnly)
+		if err != nil {
+			return nil, err
+		}
+		offers = append(offers, extra...)
 		jp := schemas.JobPlan{JobSpec: js, Offers: []schemas.InstanceOffer{}, TotalOffers: len(offers)}
 		for i, o := range offers {
 			if i >= limit {
 				break
 			}
-			jp.Offers = append(jp.Offers, o.InstanceOffer)
-			if jp.MaxPrice == nil || o.InstanceOffer.Price > *jp.MaxPrice {
-				jp.MaxPrice = ptr(o.InstanceOffer.Price)
+			jp.Offers = append(jp.Offers, o)
+			if jp.MaxPrice == nil || o.Price > *jp.MaxPrice {
+				jp.MaxPrice = ptr(o.Price)
 			}
 		}
 		jp.JobSpec.SSHKey = nil
@@ -113,6 +164,11 @@ func (s Runs) GetPlan(ctx context.Context, actor *db.User, p *db.Project, req sc
 				return nil, err
 			}
 			plan.CurrentResource = cur
+			// An active run asked to be what it is already: nothing to change
+			// in place (a client stops and resubmits it only when forced).
+			if !schemas.RunStatus(r.Status).Finished() && marshal(spec) == r.RunSpec {
+				plan.Action = "update"
+			}
 		} else if !errors.Is(err, db.ErrNotFound) {
 			return nil, err
 		}
@@ -123,28 +179,53 @@ func (s Runs) GetPlan(ctx context.Context, actor *db.User, p *db.Project, req sc
 }
 
 // Apply submits a run. A finished run with the same name is replaced; an
-// active one must be stopped first.
+// active one must be stopped first. Names are unique among a project's live
+// runs (a unique index): of concurrent applies of one name one wins, and a
+// generated name that another apply took meanwhile is generated anew.
 func (s Runs) Apply(ctx context.Context, actor *db.User, p *db.Project, req schemas.ApplyRunPlanRequest) (*schemas.Run, error) {
 	spec := req.Plan.RunSpec
 	if err := s.normalize(ctx, actor, &spec); err != nil {
 		return nil, err
 	}
-	var old *db.Run
-	if spec.RunName != nil {
-		r, err := db.GetRunByName(ctx, s.DB, p.ID, *spec.RunName)
-		switch {
-		case err == nil && !schemas.RunStatus(r.Status).Finished():
-			return nil, Invalid("Cannot override active run. Stop the run first.")
-		case err == nil:
-			old = r
-		case !errors.Is(err, db.ErrNotFound):
-			return nil, err
-		}
-	} else {
-		spec.RunName = ptr(randomName() + "-1")
-	}
 	secrets, err := (Secrets{s.Env}).Values(ctx, p.ID)
 	if err != nil {
+		return nil, err
+	}
+	generate := spec.RunName == nil
+	for attempt := 1; ; attempt++ {
+		if generate {
+			name, err := s.freeRunName(ctx, p.ID)
+			if err != nil {
+				return nil, err
+			}
+			spec.RunName = &name
+		}
+		run, err := s.store(ctx, actor, p, spec, secrets)
+		if errors.Is(err, db.ErrConflict) && generate && attempt < 5 {
+			continue
+		}
+		if errors.Is(err, db.ErrConflict) {
+			return nil, Invalid("Cannot override active run. Stop the run first.")
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.WakeUp(PipelineJobs)
+		return s.Render(ctx, p, run, 10)
+	}
+}
+
+// store writes a run and its jobs, replacing a finished run of the same
+// name; db.ErrConflict when a live run holds the name.
+func (s Runs) store(ctx context.Context, actor *db.User, p *db.Project, spec schemas.RunSpec, secrets map[string]string) (*db.Run, error) {
+	var old *db.Run
+	r, err := db.GetRunByName(ctx, s.DB, p.ID, *spec.RunName)
+	switch {
+	case err == nil && !schemas.RunStatus(r.Status).Finished():
+		return nil, db.ErrConflict
+	case err == nil:
+		old = r
+	case !errors.Is(err, db.ErrNotFound):
 		return nil, err
 	}
 	jobs, err := buildJobSpecs(*spec.RunName, &spec, MergedProfile(&spec), secrets)
@@ -159,9 +240,13 @@ func (s Runs) Apply(ctx context.Context, actor *db.User, p *db.Project, req sche
 		rows[i] = NewJobRow(run, js, 0, now)
 	}
 	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := db.LockProject(ctx, tx, p.ID, false); errors.Is(err, db.ErrNotFound) {
+			return &Error{Kind: KindProjectNotFound, Msg: "Not found"}
+		} else if err != nil {
+			return err
+		}
 		if old != nil {
-			old.Deleted = true
-			if err := db.UpdateRun(ctx, tx, old, "deleted"); err != nil {
+			if err := db.RetireFinishedRun(ctx, tx, old.ID); err != nil {
 				return err
 			}
 		}
@@ -170,8 +255,26 @@ func (s Runs) Apply(ctx context.Context, actor *db.User, p *db.Project, req sche
 	if err != nil {
 		return nil, fmt.Errorf("store run %s: %w", run.RunName, err)
 	}
-	s.wake(PipelineJobs)
-	return s.Render(ctx, p, run, 10)
+	return run, nil
+}
+
+// freeRunName generates a name as upstream does: an adjective-animal pair
+// with the first number that no live run of the project uses.
+func (s Runs) freeRunName(ctx context.Context, projectID string) (string, error) {
+	base := randomName()
+	taken, err := db.LiveRunNamesWithPrefix(ctx, s.DB, projectID, base+"-")
+	if err != nil {
+		return "", err
+	}
+	used := map[string]bool{}
+	for _, n := range taken {
+		used[n] = true
+	}
+	for i := 1; ; i++ {
+		if name := fmt.Sprintf("%s-%d", base, i); !used[name] {
+			return name, nil
+		}
+	}
 }
 
 // NewJobRow makes a submission of a job.

@@ -115,9 +115,8 @@ func (s Runs) render(ctx context.Context, project string, r *db.Run, jobs []db.J
 		}
 	}
 	out.Cost = math.Round(out.Cost*10000) / 10000
-	full := RunSnapshot(r, nil, nil) // the status message needs only the jobs
-	full.Jobs = snap.Jobs
-	out.StatusMessage = sched.RunStatusMessage(full)
+	snap.Status = schemas.RunStatus(r.Status) // the status message needs only the status and the jobs
+	out.StatusMessage = sched.RunStatusMessage(snap)
 	return out, nil
 }
 

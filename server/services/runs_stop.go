@@ -34,7 +34,7 @@ func (s Runs) Stop(ctx context.Context, p *db.Project, names []string, abort boo
 			return err
 		}
 	}
-	s.wake(PipelineRuns)
+	s.WakeUp(PipelineRuns)
 	return nil
 }
 
@@ -49,8 +49,15 @@ func (s Runs) stopOne(ctx context.Context, r *db.Run, reason schemas.RunTerminat
 			return nil
 		}
 		c := *r
-		c.Status, c.TerminationReason = string(schemas.RunTerminating), ptr(string(reason))
-		ok, err := db.UpdateRunIfFree(ctx, s.DB, &c, time.Now().UTC(), "status", "termination_reason")
+		if err := SetRunStatus(&c, schemas.RunTerminating); err != nil {
+			return err
+		}
+		c.TerminationReason = ptr(string(reason))
+		now, err := db.Clock(ctx, s.DB)
+		if err != nil {
+			return err
+		}
+		ok, err := db.UpdateRunIfFree(ctx, s.DB, &c, r.Status, now, "status", "termination_reason")
 		if err != nil || ok {
 			return err
 		}

@@ -3,63 +3,72 @@ package services
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 
 	"github.com/dstackgo/dstack/db"
 	"github.com/dstackgo/dstack/server/sched"
 	"github.com/dstackgo/dstack/server/schemas"
 )
 
-// JobSnapshot turns a job row into what sched decides on.
-func JobSnapshot(j *db.Job) sched.JobSnapshot {
-	var spec struct {
-		Retry *schemas.JobRetry `json:"retry"`
-	}
-	_ = json.Unmarshal([]byte(j.JobSpecData), &spec)
-	return jobSnapshot(j, spec.Retry)
-}
-
-// jobSnapshot is JobSnapshot for a caller that decoded the job spec already.
+// jobSnapshot turns a job row into what sched decides on; retry is the job spec's retry
+// policy, decoded by the caller.
 func jobSnapshot(j *db.Job, retry *schemas.JobRetry) sched.JobSnapshot {
 	s := sched.JobSnapshot{JobID: j.ID, ReplicaNum: j.ReplicaNum, JobNum: j.JobNum, SubmissionNum: j.SubmissionNum,
 		Status: schemas.JobStatus(j.Status), ExitStatus: j.ExitStatus, Provisioned: j.JobProvisioningData != nil,
-		LastProcessedAt: j.LastProcessedAt}
+		LastProcessedAt: j.LastProcessedAt, Retry: retry}
 	if j.TerminationReason != nil {
 		s.TerminationReason = schemas.JobTerminationReason(*j.TerminationReason)
 	}
 	if j.TerminationReasonMessage != nil {
 		s.TerminationReasonMessage = *j.TerminationReasonMessage
 	}
-	s.Retry = retry
 	return s
 }
 
-// RunSnapshot turns a run row and its job rows into what sched decides on.
-func RunSnapshot(r *db.Run, jobs []db.Job, spec *schemas.RunSpec) sched.RunSnapshot {
+// jobRetry decodes the retry policy of a stored job spec.
+func jobRetry(j *db.Job) (*schemas.JobRetry, error) {
+	var spec struct {
+		Retry *schemas.JobRetry `json:"retry"`
+	}
+	if err := json.Unmarshal([]byte(j.JobSpecData), &spec); err != nil {
+		return nil, fmt.Errorf("the stored spec of job %s cannot be read: %w", j.JobName, err)
+	}
+	return spec.Retry, nil
+}
+
+// RunSnapshot turns a run row and its job rows into what sched decides on. When the run's
+// spec or a job's spec cannot be read, the snapshot says why in Broken (the rest of it is
+// filled in as far as it goes) and sched stops the run rather than decide on wrong data.
+func RunSnapshot(r *db.Run, jobs []db.Job) sched.RunSnapshot {
 	s := sched.RunSnapshot{Status: schemas.RunStatus(r.Status), SubmittedAt: r.SubmittedAt, NextTriggeredAt: r.NextTriggeredAt,
 		ResubmissionAttempt: r.ResubmissionAttempt}
 	if r.TerminationReason != nil {
 		s.TerminationReason = schemas.RunTerminationReason(*r.TerminationReason)
 	}
-	if spec != nil {
-		p := MergedProfile(spec)
-		s.Scheduled = p.Schedule != nil
-		s.StopCriteria = p.ResolvedStopCriteria()
+	var spec schemas.RunSpec
+	if err := json.Unmarshal([]byte(r.RunSpec), &spec); err != nil {
+		s.Broken = fmt.Sprintf("the stored spec of run %s cannot be read: %v", r.RunName, err)
+	} else {
+		s.StopCriteria = MergedProfile(&spec).ResolvedStopCriteria()
 	}
 	retries := map[[2]int]*schemas.JobRetry{}
 	for i := range jobs {
 		j := &jobs[i]
 		k := [2]int{j.ReplicaNum, j.JobNum}
-		r, ok := retries[k]
+		retry, ok := retries[k]
 		if !ok {
-			r = JobSnapshot(j).Retry
-			retries[k] = r
+			var err error
+			if retry, err = jobRetry(j); err != nil && s.Broken == "" {
+				s.Broken = err.Error()
+			}
+			retries[k] = retry
 		}
-		s.Jobs = append(s.Jobs, jobSnapshot(j, r))
+		s.Jobs = append(s.Jobs, jobSnapshot(j, retry))
 	}
 	return s
 }
 
-// mergedProfile is the run's profile overridden by its configuration.
+// MergedProfile is the run's profile overridden by its configuration.
 func MergedProfile(spec *schemas.RunSpec) schemas.Profile {
 	var params schemas.ProfileParams
 	if p := spec.Configuration.Params(); p != nil {
@@ -68,16 +77,27 @@ func MergedProfile(spec *schemas.RunSpec) schemas.Profile {
 	return schemas.MergeRunProfile(spec.Profile, params)
 }
 
-// Candidates loads the project's fleet instances as scheduling candidates.
+// Candidates loads the project's fleet instances as scheduling candidates. An instance
+// whose stored data (its fleet's spec, its offer, its provisioning data) cannot be read is
+// left out, and the reason is logged: placing a job by wrong data is worse than not using
+// the instance.
 func Candidates(ctx context.Context, env *Env, projectID string) ([]sched.Candidate, error) {
 	fs, err := db.ListFleets(ctx, env.DB, db.FleetFilter{ProjectIDs: []string{projectID}, OnlyActive: true, Page: db.Page{Limit: -1}})
 	if err != nil {
 		return nil, err
 	}
+	specs := map[string]*schemas.FleetSpec{}
 	byID := map[string]*db.Fleet{}
 	ids := make([]string, len(fs))
 	for i := range fs {
-		byID[fs[i].ID], ids[i] = &fs[i], fs[i].ID
+		f := &fs[i]
+		byID[f.ID], ids[i] = f, f.ID
+		var spec schemas.FleetSpec
+		if err := json.Unmarshal([]byte(f.Spec), &spec); err != nil {
+			env.Log.Error("fleet left out of scheduling: its stored spec cannot be read", "fleet", f.Name, "err", err)
+			continue
+		}
+		specs[f.ID] = &spec
 	}
 	is, err := db.ListFleetInstances(ctx, env.DB, ids...)
 	if err != nil {
@@ -85,19 +105,22 @@ func Candidates(ctx context.Context, env *Env, projectID string) ([]sched.Candid
 	}
 	out := make([]sched.Candidate, 0, len(is))
 	for i := range is {
-		if c, ok := candidate(&is[i], byID[*is[i].FleetID]); ok {
-			out = append(out, c)
+		in := &is[i]
+		f := byID[*in.FleetID]
+		if f == nil || specs[f.ID] == nil || !schemas.InstanceStatus(in.Status).Active() {
+			continue
 		}
+		c, err := candidate(in, f, specs[f.ID])
+		if err != nil {
+			env.Log.Error("instance left out of scheduling", "instance", in.Name, "err", err)
+			continue
+		}
+		out = append(out, c)
 	}
 	return out, nil
 }
 
-func candidate(in *db.Instance, f *db.Fleet) (sched.Candidate, bool) {
-	if f == nil || !schemas.InstanceStatus(in.Status).Active() {
-		return sched.Candidate{}, false
-	}
-	var spec schemas.FleetSpec
-	_ = json.Unmarshal([]byte(f.Spec), &spec)
+func candidate(in *db.Instance, f *db.Fleet, spec *schemas.FleetSpec) (sched.Candidate, error) {
 	c := sched.Candidate{InstanceID: in.ID, InstanceName: in.Name, InstanceNum: in.InstanceNum, FleetID: f.ID, FleetName: f.Name,
 		Status: schemas.InstanceStatus(in.Status), Unreachable: in.Unreachable, HealthFailure: in.Health == "failure",
 		BusyBlocks: in.BusyBlocks}
@@ -108,18 +131,21 @@ func candidate(in *db.Instance, f *db.Fleet) (sched.Candidate, bool) {
 		c.TotalBlocks = *in.TotalBlocks
 	}
 	if in.Offer != nil {
-		_ = json.Unmarshal([]byte(*in.Offer), &c.Offer)
+		if err := json.Unmarshal([]byte(*in.Offer), &c.Offer); err != nil {
+			return c, fmt.Errorf("its stored offer cannot be read: %w", err)
+		}
 	}
 	if in.JobProvisioningData != nil {
 		var jpd schemas.JobProvisioningData
-		if json.Unmarshal([]byte(*in.JobProvisioningData), &jpd) == nil {
-			if jpd.Hostname != nil {
-				c.Hostname = *jpd.Hostname
-			}
-			if jpd.InternalIP != nil {
-				c.InternalIP = *jpd.InternalIP
-			}
+		if err := json.Unmarshal([]byte(*in.JobProvisioningData), &jpd); err != nil {
+			return c, fmt.Errorf("its stored provisioning data cannot be read: %w", err)
+		}
+		if jpd.Hostname != nil {
+			c.Hostname = *jpd.Hostname
+		}
+		if jpd.InternalIP != nil {
+			c.InternalIP = *jpd.InternalIP
 		}
 	}
-	return c, true
+	return c, nil
 }

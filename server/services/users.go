@@ -63,7 +63,7 @@ func (s Users) canCreateProjects(u *db.User) bool {
 // key pair first if the user has none (the official client requires it).
 func (s Users) WithCreds(ctx context.Context, u *db.User) (*schemas.UserWithCreds, error) {
 	if u.SSHPrivateKey == nil || u.SSHPublicKey == nil {
-		if err := s.setSSHKey(ctx, u); err != nil {
+		if err := s.firstSSHKey(ctx, u); err != nil {
 			return nil, err
 		}
 	}
@@ -76,6 +76,35 @@ func (s Users) WithCreds(ctx context.Context, u *db.User) (*schemas.UserWithCred
 		return nil, err
 	}
 	return &schemas.UserWithCreds{User: s.Schema(u), Creds: schemas.UserTokenCreds{Token: token}, SSHPrivateKey: &priv}, nil
+}
+
+// firstSSHKey gives a user without one an SSH key pair. Requests of one
+// user arrive together (a client's first commands, several clients at
+// once); the first pair stored is everyone's, or runs submitted with one
+// key would not let the user in with another.
+func (s Users) firstSSHKey(ctx context.Context, u *db.User) error {
+	priv, pub, err := userKeyPair(u.Name)
+	if err != nil {
+		return err
+	}
+	sealed, err := db.Seal(s.Sealer, db.UsersSSHPrivateKey, u.ID, priv)
+	if err != nil {
+		return err
+	}
+	stored, err := db.SetUserSSHKeyIfUnset(ctx, s.DB, u.ID, sealed, pub)
+	if err != nil {
+		return fmt.Errorf("store ssh key of %s: %w", u.Name, err)
+	}
+	if stored {
+		u.SSHPrivateKey, u.SSHPublicKey = &sealed, &pub
+		return nil
+	}
+	cur, err := db.GetUserByID(ctx, s.DB, u.ID)
+	if err != nil {
+		return err
+	}
+	u.SSHPrivateKey, u.SSHPublicKey = cur.SSHPrivateKey, cur.SSHPublicKey
+	return nil
 }
 
 func (s Users) setSSHKey(ctx context.Context, u *db.User) error {

@@ -33,6 +33,12 @@ type Config struct {
 	APIURL string
 	// Logger receives connection, refusal and session logs (nil discards).
 	Logger *slog.Logger
+	// HandshakeTimeout bounds the time from connecting to a session
+	// (the SSH handshake, the login, opening the session); 30 s when zero.
+	HandshakeTimeout time.Duration
+	// IdleTimeout closes a connection with no traffic for that long;
+	// 30 minutes when zero.
+	IdleTimeout time.Duration
 }
 
 // Server is the console's SSH server. New binds the address, so a busy
@@ -69,10 +75,24 @@ func New(cfg Config) (*Server, error) {
 		wish.WithPublicKeyAuth(s.publicKey),
 		wish.WithKeyboardInteractiveAuth(s.refuse),
 		// The last middleware runs first.
-		wish.WithMiddleware(bm.MiddlewareWithProgramHandler(s.program, termenv.Ascii), requirePTY, s.logSession),
+		wish.WithMiddleware(bm.MiddlewareWithProgramHandler(s.program, termenv.Ascii), requirePTY, s.logSession, handshakeDone),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("set up the console ssh server (host key %s): %w", cfg.HostKeyPath, err)
+	}
+	srv.IdleTimeout = cfg.IdleTimeout
+	if srv.IdleTimeout <= 0 {
+		srv.IdleTimeout = 30 * time.Minute
+	}
+	handshake := cfg.HandshakeTimeout
+	if handshake <= 0 {
+		handshake = 30 * time.Second
+	}
+	srv.ConnCallback = func(ctx ssh.Context, c net.Conn) net.Conn {
+		hc := &handshakeConn{Conn: c, until: time.Now().Add(handshake)}
+		_ = hc.SetDeadline(time.Time{})
+		ctx.SetValue(handshakeConnKey{}, hc)
+		return hc
 	}
 	srv.ConnectionFailedCallback = func(c net.Conn, err error) {
 		s.log.Info("console ssh connection failed", "remote", c.RemoteAddr().String(), "err", err)

@@ -98,12 +98,42 @@ func (b base) doJSON(ctx context.Context, method, path string, in, out any) erro
 	return decodeInto(method, path, resp, out)
 }
 
+// MaxAnswer bounds what the clients read of an agent's answer: a broken or
+// hostile host must not exhaust the server's memory. The largest answers
+// are a runner's pulls, whose two log buffers hold up to 16 MiB each.
+const MaxAnswer = 64 << 20
+
+// errTooLarge reports an answer past MaxAnswer.
+func errTooLarge(method, path string) error {
+	return fmt.Errorf("%s %s: the agent answered with more than %d MiB; dstack reads at most that much", method, path, MaxAnswer>>20)
+}
+
+// readAnswer reads a whole answer body, up to MaxAnswer.
+func readAnswer(method, path string, body io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(body, MaxAnswer+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: read response: %w", method, path, err)
+	}
+	if len(data) > MaxAnswer {
+		return nil, errTooLarge(method, path)
+	}
+	return data, nil
+}
+
+// drain reads what is left of an answer that is not used, a bounded
+// amount, so that its connection can be reused.
+func drain(body io.Reader) { _, _ = io.Copy(io.Discard, io.LimitReader(body, 1<<20)) }
+
 func decodeInto(method, path string, resp *http.Response, out any) error {
 	if out == nil {
-		_, _ = io.Copy(io.Discard, resp.Body)
+		drain(resp.Body)
 		return nil
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+	lr := &io.LimitedReader{R: resp.Body, N: MaxAnswer + 1}
+	if err := json.NewDecoder(lr).Decode(out); err != nil {
+		if lr.N <= 0 {
+			return errTooLarge(method, path)
+		}
 		return fmt.Errorf("%s %s: decode response: %w", method, path, err)
 	}
 	return nil

@@ -68,7 +68,7 @@ func (c *RunnerClient) UploadArchive(ctx context.Context, id string, archive io.
 		return err
 	}
 	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
+	drain(resp.Body)
 	return nil
 }
 
@@ -83,7 +83,7 @@ func (c *RunnerClient) UploadCode(ctx context.Context, code io.Reader) error {
 		return err
 	}
 	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
+	drain(resp.Body)
 	return nil
 }
 
@@ -98,7 +98,7 @@ func (c *RunnerClient) Run(ctx context.Context) (*schemas.JobInfoResponse, error
 	}
 	defer resp.Body.Close()
 	if !isJSON(resp) {
-		_, _ = io.Copy(io.Discard, resp.Body)
+		drain(resp.Body)
 		return nil, nil
 	}
 	var out schemas.JobInfoResponse

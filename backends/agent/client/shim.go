@@ -2,8 +2,6 @@ package client
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 
@@ -102,9 +100,9 @@ func (c *ShimClient) TaskMetrics(ctx context.Context, id string) (string, error)
 		return "", err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
+	data, err := readAnswer(http.MethodGet, path, resp.Body)
 	if err != nil {
-		return "", fmt.Errorf("GET %s: read body: %w", path, err)
+		return "", err
 	}
 	return string(data), nil
 }

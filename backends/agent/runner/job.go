@@ -49,6 +49,8 @@ func (s *Server) runJob(ctx context.Context, job *schemas.SubmitBody, env *jobEn
 	}()
 	if err := s.setupClusterSSH(job, env); err != nil {
 		s.note(slog.LevelWarn, "cannot set up cluster SSH", "err", err)
+	} else if ips := job.ClusterInfo.JobIPs; len(ips) > 1 && job.JobSpec.JobNum < len(ips) {
+		s.listenSSHOn(ips[job.JobSpec.JobNum])
 	}
 	if err := s.setupRepo(job, env, codePath); err != nil {
 		s.note(slog.LevelError, "cannot set up the repo", "err", err)

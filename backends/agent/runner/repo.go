@@ -3,6 +3,7 @@ package runner
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -128,7 +130,13 @@ func (s *Server) cloneRepo(job *schemas.SubmitBody, dir, diffPath string) error 
 			args = append(args, "--single-branch")
 		}
 	}
-	if err := git(ctx, "", append(args, creds.CloneURL, dir)...); err != nil {
+	auth, cleanup, err := s.gitAuth(creds)
+	if err != nil {
+		return err
+	}
+	err = gitWith(ctx, "", auth, append(args, creds.CloneURL, dir)...)
+	cleanup()
+	if err != nil {
 		return err
 	}
 	if data.RepoHash != "" {
@@ -150,15 +158,77 @@ func (s *Server) cloneRepo(job *schemas.SubmitBody, dir, diffPath string) error 
 
 var credInURL = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`//[^/@\s]+@`) })
 
+// gitAuth is the environment that makes git use the repo credentials: an
+// OAuth token goes in an HTTP Authorization header (not in the URL, where
+// it would show in the process list), a private key in a file of the
+// runner's temp dir for ssh. cleanup removes the key file.
+func (s *Server) gitAuth(creds *schemas.RepoCredentials) (env []string, cleanup func(), err error) {
+	cleanup = func() {}
+	if creds.OAuthToken != nil && *creds.OAuthToken != "" {
+		basic := base64.StdEncoding.EncodeToString([]byte("oauth2:" + *creds.OAuthToken))
+		env = append(env, "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraHeader",
+			"GIT_CONFIG_VALUE_0=Authorization: Basic "+basic)
+	}
+	if creds.PrivateKey != nil && *creds.PrivateKey != "" {
+		if err := os.MkdirAll(s.cfg.TempDir, 0o700); err != nil {
+			return nil, cleanup, fmt.Errorf("create temp dir: %w", err)
+		}
+		f, err := os.CreateTemp(s.cfg.TempDir, "git-key-*")
+		if err != nil {
+			return nil, cleanup, fmt.Errorf("write the repo's private key: %w", err)
+		}
+		key := strings.TrimRight(*creds.PrivateKey, "\n") + "\n"
+		_, err = f.WriteString(key)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		cleanup = func() { _ = os.Remove(f.Name()) }
+		if err != nil {
+			cleanup()
+			return nil, func() {}, fmt.Errorf("write the repo's private key: %w", err)
+		}
+		env = append(env, "GIT_SSH_COMMAND=ssh -i '"+f.Name()+"' -o IdentitiesOnly=yes -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=/dev/null")
+	}
+	return env, cleanup, nil
+}
+
 func git(ctx context.Context, dir string, args ...string) error {
+	return gitWith(ctx, dir, nil, args...)
+}
+
+// gitWith runs git with extra environment.
+func gitWith(ctx context.Context, dir string, env []string, args ...string) error {
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
+	cmd.Env = append(append(os.Environ(), "GIT_TERMINAL_PROMPT=0"), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		msg := credInURL().ReplaceAllString(out.String(), "//***@")
 		return fmt.Errorf("git %s: %w: %s", args[0], err, msg)
+	}
+	return nil
+}
+
+// checkArchiveDest refuses destinations a file archive must not replace
+// (extracting removes what is there first): the root, a top-level
+// directory, the job user's home or a directory above it.
+func checkArchiveDest(dest string, env *jobEnv) error {
+	dest = filepath.Clean(dest)
+	refuse := func(what string) error {
+		return fmt.Errorf("the destination %s is %s; a file archive replaces its destination, so it must be a path of its own (e.g. under the working directory)", dest, what)
+	}
+	switch {
+	case !filepath.IsAbs(dest):
+		return refuse("not an absolute path")
+	case dest == "/" || filepath.Dir(dest) == "/":
+		return refuse("the root or a top-level directory")
+	}
+	if env != nil && env.HomeDir != "" {
+		home := filepath.Clean(env.HomeDir)
+		if dest == home || strings.HasPrefix(home, dest+string(filepath.Separator)) {
+			return refuse("the home directory or a directory above it")
+		}
 	}
 	return nil
 }
@@ -187,6 +257,9 @@ func extractArchive(archive, dest string, env *jobEnv) error {
 		return fmt.Errorf("open archive: %w", err)
 	}
 	defer f.Close()
+	if err := checkArchiveDest(dest, env); err != nil {
+		return err
+	}
 	parent, base := filepath.Split(dest)
 	if err := mkdirOwned(filepath.Clean(parent), env); err != nil {
 		return fmt.Errorf("create destination dir: %w", err)

@@ -40,6 +40,9 @@ type Server struct {
 
 	addrMu sync.Mutex
 	addr   net.Addr
+
+	sshMu    sync.Mutex
+	widenSSH func(ip string) error // adds a listen address to the job's SSH server
 }
 
 // New returns a runner; nothing is started until Run.

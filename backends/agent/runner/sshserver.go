@@ -97,6 +97,14 @@ func (s *Server) startBuiltinSSH() (func(), error) {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	go func() { _ = srv.Serve(ln) }()
+	s.setWidenSSH(func(ip string) error {
+		ln, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(s.cfg.SSHPort)))
+		if err != nil {
+			return err
+		}
+		go func() { _ = srv.Serve(ln) }()
+		return nil
+	})
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()

@@ -45,6 +45,9 @@ func extractTar(r io.Reader, dest string, rename func(string) string, env *jobEn
 		if err != nil {
 			return err
 		}
+		if err := noSymlinkOnPath(dest, target, hdr.Typeflag == tar.TypeDir); err != nil {
+			return fmt.Errorf("tar entry %q: %w", hdr.Name, err)
+		}
 		if err := extractEntry(tr, hdr, target); err != nil {
 			return fmt.Errorf("extract %s: %w", hdr.Name, err)
 		}
@@ -65,6 +68,35 @@ func safeJoin(dest, name string) (string, error) {
 		return "", fmt.Errorf("tar entry %q escapes the destination", name)
 	}
 	return target, nil
+}
+
+// noSymlinkOnPath refuses a target whose parents under dest (and, for a
+// directory entry, the target itself) are symlinks: an archive may hold
+// links, but writing through one would land wherever it points, outside
+// the destination.
+func noSymlinkOnPath(dest, target string, self bool) error {
+	rel, err := filepath.Rel(dest, target)
+	if err != nil || rel == "." {
+		return err
+	}
+	parts := strings.Split(rel, string(filepath.Separator))
+	if !self {
+		parts = parts[:len(parts)-1]
+	}
+	p := dest
+	for _, part := range parts {
+		p = filepath.Join(p, part)
+		st, err := os.Lstat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil // created below as a plain directory
+		} else if err != nil {
+			return err
+		}
+		if st.Mode()&os.ModeSymlink != 0 {
+			return fmt.Errorf("it would be written through the symlink %s; archives may hold links but not write through them", p)
+		}
+	}
+	return nil
 }
 
 func extractEntry(tr *tar.Reader, hdr *tar.Header, target string) error {

@@ -25,6 +25,9 @@ func (s *Server) submit(cfg schemas.TaskConfigBody) error {
 	case cfg.ImageName == "":
 		return fmt.Errorf("%w: empty image_name", errBadRequest)
 	}
+	if _, err := parseHostKeys(cfg.HostSSHKeys); err != nil {
+		return err
+	}
 	if cfg.ContainerUser == "" {
 		cfg.ContainerUser = "root"
 	}
@@ -101,18 +104,29 @@ func (s *Server) prepare(cfg schemas.TaskConfigBody, dir, name string) (TaskSpec
 		spec.GPUIDs = ids
 	}
 	s.tasks.update(cfg.ID, func(t *task) { t.gpuIDs = spec.GPUIDs })
-	keys := authorizedKeys{user: cfg.HostSSHUser}
-	if err := keys.add(cfg.HostSSHKeys); err != nil {
+	keys, err := parseHostKeys(cfg.HostSSHKeys) // checked at submit
+	if err == nil {
+		err = s.hostKeys.add(cfg.HostSSHUser, cfg.ID, keys)
+	}
+	if err != nil {
 		s.gpus.release(spec.GPUIDs)
 		return spec, nil, fmt.Errorf("add host ssh keys: %w", err)
 	}
 	release := func() {
 		s.gpus.release(spec.GPUIDs)
-		if err := keys.remove(cfg.HostSSHKeys); err != nil {
-			s.log.Warn("cannot remove host ssh keys", "task", cfg.ID, "err", err)
+		if s.bgCtx.Err() == nil { // a shim stopping leaves running tasks (and their keys) be
+			s.releaseHostKeys(cfg.ID)
 		}
 	}
 	return spec, release, nil
+}
+
+// releaseHostKeys removes the keys only this task needed from the host
+// user's authorized_keys.
+func (s *Server) releaseHostKeys(id string) {
+	if err := s.hostKeys.release(id); err != nil {
+		s.log.Warn("cannot remove host ssh keys", "task", id, "err", err)
+	}
 }
 
 // startAndWait starts a created task, publishes its ports and waits for it.

@@ -82,6 +82,9 @@ func (s *Server) adopt(tasks []restoredTask) {
 				defer s.bg.Done()
 				defer s.gpus.release(gpus)
 				s.waitTask(s.bgCtx, id)
+				if s.bgCtx.Err() == nil {
+					s.releaseHostKeys(id)
+				}
 			}(rt.ID, rt.GPUIDs)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -22,6 +23,8 @@ type Server struct {
 	facts hostinfo.Facts
 	tasks *taskStore
 	gpus  *gpuLock
+	// hostKeys are the tasks' keys in host users' authorized_keys.
+	hostKeys *hostKeys
 
 	bgCtx    context.Context // parent of task goroutines; cancelled by Run's end
 	bgCancel context.CancelFunc
@@ -65,7 +68,8 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		"runner_binary", cfg.RunnerBinary)
 	s := &Server{
 		cfg: cfg, log: log, exec: ex, facts: facts, tasks: newTaskStore(), gpus: newGPULock(ids),
-		bgCtx: bgCtx, bgCancel: bgCancel, shutdownCh: make(chan bool, 1),
+		hostKeys: &hostKeys{state: filepath.Join(cfg.HomeDir, "host_ssh_keys.json")},
+		bgCtx:    bgCtx, bgCancel: bgCancel, shutdownCh: make(chan bool, 1),
 	}
 	if r, ok := ex.(restorer); ok {
 		restored, err := r.Restore(context.Background())

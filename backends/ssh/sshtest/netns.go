@@ -32,6 +32,9 @@ type netAlloc struct {
 	peerIP  string // 10.X.Y.1 on the outer end
 	hostIP  string // 10.X.Y.2 in the namespace
 	outerNS string // namespace of the outer end, "" = root
+	// inSubnet is a host of a reserved subnet: the outer end has the
+	// gateway address and a route to the host alone.
+	inSubnet bool
 }
 
 // allocNetwork claims a free subnet by creating its namespace: the name
@@ -84,6 +87,11 @@ func subnetInUse(ip string) bool {
 	return false
 }
 
+// altIP is a second address of the host in its subnet (10.X.Y.3).
+func (a netAlloc) altIP() string {
+	return strings.TrimSuffix(a.hostIP, ".2") + ".3"
+}
+
 // ipIn runs `ip` in namespace ns ("" = root).
 func ipIn(ns string, args ...string) error {
 	if ns != "" {
@@ -99,6 +107,17 @@ func ipIn(ns string, args ...string) error {
 // up creates the veth pair and addresses, and the root fallback route.
 func (a netAlloc) up() error {
 	outer, inner := a.name+"o", a.name+"i"
+	if a.inSubnet {
+		return runSteps([][]string{
+			{"", "link", "add", outer, "type", "veth", "peer", "name", inner, "netns", a.name},
+			{"", "addr", "add", a.peerIP + "/32", "dev", outer},
+			{"", "link", "set", outer, "up"},
+			{"", "route", "add", a.hostIP + "/32", "dev", outer, "src", a.peerIP},
+			{a.name, "link", "set", "lo", "up"},
+			{a.name, "addr", "add", a.hostIP + "/24", "dev", inner},
+			{a.name, "link", "set", inner, "up"},
+		})
+	}
 	steps := [][]string{
 		{"", "route", "add", "unreachable", a.subnet, "metric", fallbackMetric},
 		{"", "link", "add", outer, "type", "veth", "peer", "name", inner, "netns", a.name},
@@ -113,6 +132,10 @@ func (a netAlloc) up() error {
 		[]string{a.name, "addr", "add", a.hostIP + "/24", "dev", inner},
 		[]string{a.name, "link", "set", inner, "up"},
 	)
+	return runSteps(steps)
+}
+
+func runSteps(steps [][]string) error {
 	for _, s := range steps {
 		if err := ipIn(s[0], s[1:]...); err != nil {
 			return err
@@ -133,5 +156,7 @@ func (a netAlloc) setLink(state string) error {
 func (a netAlloc) down() {
 	_ = ipIn(a.outerNS, "link", "del", a.name+"o")
 	_ = ipIn("", "netns", "delete", a.name)
-	_ = ipIn("", "route", "del", "unreachable", a.subnet, "metric", fallbackMetric)
+	if !a.inSubnet {
+		_ = ipIn("", "route", "del", "unreachable", a.subnet, "metric", fallbackMetric)
+	}
 }

@@ -57,6 +57,9 @@ func (h *Host) writeConfig() error {
 	if !h.opts.NoSFTP {
 		lines = append(lines, "Subsystem sftp internal-sftp")
 	}
+	if h.AltAddr != "" {
+		lines = append(lines, "ListenAddress "+h.AltAddr+":"+strconv.Itoa(h.Port))
+	}
 	cfg := strings.Join(lines, "\n") + "\n"
 	if err := os.WriteFile(filepath.Join(h.dir, "sshd_config"), []byte(cfg), 0o600); err != nil {
 		return fmt.Errorf("write sshd_config: %w", err)

@@ -48,16 +48,29 @@ type Options struct {
 	Behind *Host
 	// NoSFTP leaves the sftp subsystem out of sshd_config.
 	NoSFTP bool
+	// Subnet and Addr put the host at a chosen address of a reserved
+	// subnet (ReserveSubnet), like a VM in a cloud subnet.
+	Subnet *Subnet
+	Addr   string
+	// User is an existing Unix user (NewUser) the host logs in, shared
+	// with other hosts; by default each host has a user of its own.
+	User string
+	// SecondAddress gives the host a second address, AltAddr, where sshd
+	// listens too: one machine known by two addresses (as by an IP address
+	// and a host name).
+	SecondAddress bool
 }
 
 // Host is a namespaced test host with a running sshd.
 type Host struct {
 	Name string // namespace and Unix user name
 	Addr string // sshd's IPv4 address
-	Port int    // sshd's port (22)
-	User string
-	Home string
-	UID  int
+	// AltAddr is the host's second address (Options.SecondAddress), "" if none.
+	AltAddr string
+	Port    int // sshd's port (22)
+	User    string
+	Home    string
+	UID     int
 	// ClientKey is the PEM private key authorized in ~/.ssh/authorized_keys.
 	ClientKey []byte
 	// HostKey is sshd's current host public key.
@@ -109,10 +122,18 @@ func NewHost(t testing.TB, opts Options) *Host {
 	Require(t)
 	h := &Host{t: t, dir: t.TempDir(), opts: opts, Port: 22}
 	var err error
-	if h.net, err = allocNetwork(opts.Behind); err != nil {
+	if opts.Subnet != nil {
+		h.net, err = opts.Subnet.alloc(opts.Addr)
+	} else {
+		h.net, err = allocNetwork(opts.Behind)
+	}
+	if err != nil {
 		t.Fatalf("sshtest: %v", err)
 	}
 	h.Name, h.User, h.Addr = h.net.name, h.net.name, h.net.hostIP
+	if opts.SecondAddress {
+		h.AltAddr = h.net.altIP()
+	}
 	t.Cleanup(h.Close)
 	if err := h.setup(); err != nil {
 		t.Fatalf("sshtest: host %s: %v", h.Name, err)
@@ -123,6 +144,11 @@ func NewHost(t testing.TB, opts Options) *Host {
 func (h *Host) setup() error {
 	if err := h.net.up(); err != nil {
 		return err
+	}
+	if h.AltAddr != "" {
+		if err := ipIn(h.net.name, "addr", "add", h.AltAddr+"/24", "dev", h.net.name+"i"); err != nil {
+			return err
+		}
 	}
 	if err := h.addUser(); err != nil {
 		return err
@@ -200,7 +226,9 @@ func (h *Host) SSHDLog() string {
 func (h *Host) Close() {
 	h.closeMu.Do(func() {
 		h.stopSSHD()
-		if h.UID > 0 {
+		if h.opts.User != "" {
+			killProcesses(-1, h.net.name)
+		} else if h.UID > 0 {
 			killProcesses(h.UID, h.net.name)
 			if out, err := exec.Command("userdel", "-r", "-f", h.User).CombinedOutput(); err != nil {
 				h.t.Logf("sshtest: userdel %s: %v: %s", h.User, err, out)
@@ -213,6 +241,9 @@ func (h *Host) Close() {
 }
 
 func (h *Host) addUser() error {
+	if h.opts.User != "" {
+		return h.useUser(h.opts.User)
+	}
 	_ = exec.Command("userdel", "-r", "-f", h.User).Run() // left by a crashed run holding this name
 	if out, err := exec.Command("useradd", "-m", "-s", "/bin/sh", h.User).CombinedOutput(); err != nil {
 		return fmt.Errorf("useradd: %v: %s", err, out)
@@ -286,3 +317,7 @@ func waitFor(d time.Duration, cond func() bool) bool {
 	}
 	return cond()
 }
+
+func parseKey(privPEM []byte) (ssh.Signer, error) { return ssh.ParsePrivateKey(privPEM) }
+
+func marshalAuthorized(s ssh.Signer) []byte { return ssh.MarshalAuthorizedKey(s.PublicKey()) }

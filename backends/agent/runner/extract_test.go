@@ -1,0 +1,162 @@
+package runner
+
+import (
+	"archive/tar"
+	"bytes"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/dstackgo/dstack/backends/agent/client"
+)
+
+// tarEntries builds a tar of entries in order: a name ending in "/" is a
+// dir, one with a link target a symlink, else a file with content.
+func tarEntries(t *testing.T, entries ...[3]string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	for _, e := range entries {
+		name, link, content := e[0], e[1], e[2]
+		h := &tar.Header{Name: name, Mode: 0o644}
+		switch {
+		case name[len(name)-1] == '/':
+			h.Typeflag, h.Mode = tar.TypeDir, 0o755
+		case link != "":
+			h.Typeflag, h.Linkname = tar.TypeSymlink, link
+		default:
+			h.Typeflag, h.Size = tar.TypeReg, int64(len(content))
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			if _, err := tw.Write([]byte(content)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestExtractStaysInTheDestination: an archive may hold symlinks (they are
+// kept, as links), but nothing is written through them: a later entry
+// under a link to outside the destination is refused.
+func TestExtractStaysInTheDestination(t *testing.T) {
+	for name, entries := range map[string][][3]string{
+		"through a symlinked dir":  {{"escape", "OUTSIDE", ""}, {"escape/pwned", "", "x"}},
+		"through a relative link":  {{"up", "../../OUTSIDE_BASE", ""}, {"up/pwned", "", "x"}},
+		"through a nested symlink": {{"a/", "", ""}, {"a/b", "OUTSIDE", ""}, {"a/b/pwned", "", "x"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			outside, dest := t.TempDir(), t.TempDir()
+			for i := range entries {
+				entries[i][1] = filepathReplace(entries[i][1], outside)
+			}
+			err := extractTar(bytes.NewReader(tarEntries(t, entries...)), dest, nil, nil)
+			if _, serr := os.Stat(filepath.Join(outside, "pwned")); serr == nil {
+				t.Fatalf("a file was written outside the destination (err %v)", err)
+			}
+			if err == nil {
+				t.Fatal("an archive writing through a symlink was accepted")
+			}
+		})
+	}
+	t.Run("links themselves are kept", func(t *testing.T) {
+		dest := t.TempDir()
+		data := tarEntries(t, [3]string{"lib/", "", ""}, [3]string{"lib/real.txt", "", "hi"},
+			[3]string{"lib/alias.txt", "real.txt", ""}, [3]string{"abs", "/etc/hostname", ""})
+		if err := extractTar(bytes.NewReader(data), dest, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := os.ReadFile(filepath.Join(dest, "lib", "alias.txt")); err != nil || string(b) != "hi" {
+			t.Fatalf("relative link: %q %v", b, err)
+		}
+		if l, err := os.Readlink(filepath.Join(dest, "abs")); err != nil || l != "/etc/hostname" {
+			t.Fatalf("absolute link: %q %v", l, err)
+		}
+	})
+}
+
+// filepathReplace puts the test's outside dir into a link target.
+func filepathReplace(link, outside string) string {
+	switch link {
+	case "OUTSIDE":
+		return outside
+	case "../../OUTSIDE_BASE":
+		return "../../../../../../../../../.." + outside
+	}
+	return link
+}
+
+// TestArchiveDestinationIsNeverAHomeOrRoot: a file archive replaces its
+// destination, which therefore may not be the root, the job user's home
+// or a directory above it.
+func TestArchiveDestinationIsNeverAHomeOrRoot(t *testing.T) {
+	base := t.TempDir()
+	home := filepath.Join(base, "home", "u")
+	if err := os.MkdirAll(home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(home, "keep-me")
+	if err := os.WriteFile(marker, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	archive := filepath.Join(base, "a.tar")
+	if err := os.WriteFile(archive, tarEntries(t, [3]string{"data/", "", ""}, [3]string{"data/f", "", "y"}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := &jobEnv{HomeDir: home, WorkDir: filepath.Join(home, "work")}
+	// "/" itself is checked without extracting (see below): an unguarded
+	// extraction would remove the machine's root.
+	for _, dest := range []string{home, filepath.Dir(home), home + "/"} {
+		if err := extractArchive(archive, filepath.Clean(dest), env); err == nil {
+			t.Errorf("destination %s accepted", dest)
+		}
+		if _, err := os.Stat(marker); err != nil {
+			t.Fatalf("extracting to %s removed the home dir: %v", dest, err)
+		}
+	}
+	for _, dest := range []string{"/", "/usr", "/etc", "/home"} {
+		if err := checkArchiveDest(dest, env); err == nil {
+			t.Errorf("destination %s accepted", dest)
+		}
+	}
+	if err := extractArchive(archive, filepath.Join(home, "data"), env); err != nil {
+		t.Fatalf("a dir in the home: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(home, "data", "f")); err != nil || string(b) != "y" {
+		t.Fatalf("extracted: %q %v", b, err)
+	}
+}
+
+// TestLogsWebSocketChecksOrigin: a web page (another origin) cannot read
+// the job's logs through the browser of someone who reaches the runner.
+func TestLogsWebSocketChecksOrigin(t *testing.T) {
+	tr := startRunner(t, nil)
+	tr.startJob(t, submitBody("echo hi"))
+	wsURL, err := client.LogsWebSocketURL(tr.url, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, resp, err := websocket.DefaultDialer.Dial(wsURL, http.Header{"Origin": {"http://evil.example"}})
+	if err == nil {
+		conn.Close()
+		t.Fatal("a cross-origin websocket was accepted")
+	}
+	if resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-origin answer: %v %v", resp, err)
+	}
+	conn, _, err = websocket.DefaultDialer.Dial(wsURL, http.Header{"Origin": {tr.url}})
+	if err != nil {
+		t.Fatalf("same-origin websocket: %v", err)
+	}
+	conn.Close()
+}

@@ -1,0 +1,181 @@
+package cli_test
+
+// Runs through the official CLI: tasks attached and detached, a service, a
+// dev environment, and the verbs that look at or end them.
+
+import (
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/dstackgo/dstack/backends/ssh/sshtest"
+)
+
+// officialRun is what runs/get says of a run.
+type officialRun struct {
+	Status              string `json:"status"`
+	LatestJobSubmission *struct {
+		Status     string `json:"status"`
+		ExitStatus *int   `json:"exit_status"`
+	} `json:"latest_job_submission"`
+}
+
+// runStatus reads a run's status through the API (no CLI start-up).
+func (e *officialEnv) runStatus(t testing.TB, project, name string) officialRun {
+	t.Helper()
+	var r officialRun
+	st := api(t, e.Server.URL, e.Server.Token, "/api/project/"+project+"/runs/get", map[string]any{"run_name": name}, &r)
+	require.Equal(t, 200, st, "runs/get %s", name)
+	return r
+}
+
+// waitRun waits until the run has one of statuses.
+func (e *officialEnv) waitRun(t testing.TB, project, name string, statuses ...string) officialRun {
+	t.Helper()
+	var r officialRun
+	waitFor(t, fmt.Sprintf("run %s %v", name, statuses), func() (bool, string) {
+		r = e.runStatus(t, project, name)
+		for _, s := range statuses {
+			if r.Status == s {
+				return true, r.Status
+			}
+		}
+		return false, r.Status
+	})
+	return r
+}
+
+func testOfficialRunVerbs(t *testing.T, env *officialEnv) {
+	hosts := make([]*sshtest.Host, 4)
+	for i := range hosts {
+		hosts[i] = sshtest.NewHost(t, sshtest.Options{})
+	}
+	env.CLI(t).ApplyFleet("runs", hosts)
+
+	t.Run("jobs", func(t *testing.T) {
+		t.Run("a short task attached prints its logs and exits 0", func(t *testing.T) {
+			t.Parallel()
+			c := env.CLI(t)
+			path := c.WriteFile("hi.dstack.yml", "type: task\nname: hi\ncommands:\n  - echo hi\n"+taskResources)
+			r := c.Want(0, "apply", "-f", path, "-y")
+			require.Contains(t, r.Stdout, "hi provisioning completed (running)")
+			require.Contains(t, r.Stdout, "\nhi\n", "the job's output")
+			require.Contains(t, r.Stdout, "Exited (0)")
+			require.Equal(t, "done", env.runStatus(t, "main", "hi").Status)
+		})
+		t.Run("a failing short task attached prints its logs and exits 1", func(t *testing.T) {
+			t.Parallel()
+			c := env.CLI(t)
+			path := c.WriteFile("bad.dstack.yml", "type: task\nname: bad\ncommands:\n  - echo about to fail\n  - exit 3\n"+taskResources)
+			r := c.Run("apply", "-f", path, "-y")
+			c.Check(r, 1, "about to fail\n", "Exited (3)", "Check dstack logs -d bad for more details.")
+			run := env.runStatus(t, "main", "bad")
+			require.Equal(t, "failed", run.Status)
+			require.Equal(t, 3, *run.LatestJobSubmission.ExitStatus)
+			c.Check(c.Run("logs", "bad"), 0, "about to fail")
+		})
+		t.Run("a detached task: ps, logs, attach, stop, delete", func(t *testing.T) {
+			t.Parallel()
+			testOfficialDetachedTask(t, env)
+		})
+		t.Run("a service", func(t *testing.T) {
+			t.Parallel()
+			c := env.CLI(t)
+			path := c.WriteFile("svc.dstack.yml", "type: service\nname: svc\nport: 8000\n"+
+				"commands:\n  - mkdir -p www && echo served > www/index.html\n  - exec busybox httpd -f -p 8000 -h www\n"+taskResources)
+			c.Check(c.Run("apply", "-f", path, "-y", "-d"), 0, "Run svc submitted, detaching...")
+			env.waitRun(t, "main", "svc", "running")
+			require.Regexp(t, `svc\s.*running`, c.Want(0, "ps").Stdout)
+			c.Check(c.Run("stop", "svc", "-y"), 0, "Stopped")
+			env.waitRun(t, "main", "svc", "terminated")
+		})
+	})
+	t.Run("more jobs", func(t *testing.T) {
+		t.Run("a dev environment attached, detached with Ctrl-C, aborted", func(t *testing.T) {
+			t.Parallel()
+			c := env.CLI(t)
+			path := c.WriteFile(".dstack.yml", "type: dev-environment\nname: dev\nide: vscode\n"+taskResources)
+			apply := c.Start("apply", "-f", path, "-y")
+			apply.WaitOutput("dev provisioning completed (running)", 2*time.Minute)
+			time.Sleep(2 * time.Second) // attached: the ssh tunnel and the log stream
+			r := apply.Interrupt()
+			require.Equal(t, 0, r.Code, r)
+			require.Contains(t, r.Stdout, "Detached")
+			require.Regexp(t, `dev\s.*running`, c.Want(0, "ps").Stdout, "detaching leaves it running")
+			c.Check(c.Run("stop", "dev", "-x", "-y"), 0, "Aborted")
+			env.waitRun(t, "main", "dev", "terminated", "aborted")
+		})
+		t.Run("offer", func(t *testing.T) {
+			t.Parallel()
+			c := env.CLI(t)
+			r := c.Want(0, "offer")
+			require.Contains(t, r.Stdout, "ssh (remote)")
+			require.Regexp(t, `(?m)^\s*1\s+ssh \(remote\)\s+cpu=`, r.Stdout)
+			var out struct {
+				Project string `json:"project"`
+				Offers  []struct {
+					Backend      string `json:"backend"`
+					Availability string `json:"availability"`
+				} `json:"offers"`
+				TotalOffers int `json:"total_offers"`
+			}
+			j := c.Want(0, "offer", "--json")
+			require.NoError(t, json.Unmarshal([]byte(j.Stdout), &out), j)
+			require.Equal(t, "main", out.Project)
+			require.NotEmpty(t, out.Offers)
+			require.Equal(t, "remote", out.Offers[0].Backend)
+			require.Equal(t, len(out.Offers), out.TotalOffers)
+		})
+	})
+}
+
+// testOfficialDetachedTask submits a task that keeps printing, looks at it
+// with ps and logs, attaches to it and runs a command in it over ssh,
+// stops it and deletes it.
+func testOfficialDetachedTask(t *testing.T, env *officialEnv) {
+	c := env.CLI(t)
+	path := c.WriteFile("loop.dstack.yml", "type: task\nname: loop\ncommands:\n"+
+		"  - for i in $(seq 1 1000); do echo line-$i; sleep 0.5; done\n"+taskResources)
+	c.Check(c.Run("apply", "-f", path, "-y", "-d"), 0, "Run loop submitted, detaching...")
+	env.waitRun(t, "main", "loop", "running")
+
+	// Applied again unchanged while it runs: nothing to do without --force.
+	c.Check(c.Run("apply", "-f", path, "-y", "-d"), 0, "Active run loop already exists. Detected no changes.", "Use --force to apply anyway.")
+	require.Regexp(t, `loop\s.*running`, c.Want(0, "ps").Stdout)
+	require.Regexp(t, `loop\s.*running`, c.Want(0, "ps", "-a").Stdout)
+	require.Regexp(t, `(?s)RESOURCES.*loop\s.*cpu=`, c.Want(0, "ps", "-v").Stdout)
+
+	waitFor(t, "the job's first lines in the logs", func() (bool, string) {
+		r := c.Run("logs", "loop")
+		return r.Code == 0 && strings.Contains(r.Stdout, "line-3\n"), r.String()
+	})
+	require.True(t, strings.HasPrefix(c.Want(0, "logs", "loop", "--job", "0").Stdout, "line-1\nline-2\n"))
+	require.Contains(t, c.Want(0, "logs", "loop", "--since", "1h").Stdout, "line-1\n")
+	require.NotContains(t, c.Want(0, "logs", "loop", "--since", time.Now().Add(time.Hour).UTC().Format(time.RFC3339)).Stdout, "line-")
+	require.Contains(t, c.Want(0, "logs", "loop", "--diagnose").Stdout, "job")
+	c.Check(c.Run("logs", "nope"), 1, "Run nope not found")
+
+	att := c.Start("attach", "loop")
+	att.WaitOutput("To connect to the run via SSH, use `ssh loop`.", 2*time.Minute)
+	if sshBin, err := exec.LookPath("ssh"); err == nil {
+		out, err := exec.Command(sshBin, "-F", filepath.Join(c.Home, ".ssh", "config"), "-o", "BatchMode=yes",
+			"loop", "echo in the job $DSTACK_RUN_NAME").CombinedOutput()
+		require.NoError(t, err, "ssh loop: %s", out)
+		require.Contains(t, string(out), "in the job loop")
+	}
+	r := att.Interrupt()
+	require.Equal(t, 0, r.Code, r)
+	require.Contains(t, r.Stdout, "Detached")
+
+	c.Check(c.Run("stop", "loop", "-y"), 0, "Stopped")
+	env.waitRun(t, "main", "loop", "terminated")
+	require.Regexp(t, `loop\s.*stopped`, c.Want(0, "ps", "-a").Stdout)
+	c.Check(c.Run("delete", "-f", path, "-y"), 0, "Run loop deleted")
+	require.NotContains(t, c.Want(0, "ps", "-a").Stdout, "loop")
+}

@@ -1,0 +1,72 @@
+package background
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"github.com/dstackgo/dstack/db"
+	"github.com/dstackgo/dstack/server/sched"
+	"github.com/dstackgo/dstack/server/schemas"
+	"github.com/dstackgo/dstack/server/services"
+)
+
+// replaceBackoff is how long a fleet waits after a failed launch before it
+// launches a replacement.
+const replaceBackoff = 30 * time.Second
+
+// CloudFleets keeps each active cloud fleet at nodes.min: instances that
+// ended (failed to launch, never became ready, were released) are replaced
+// by new pending ones.
+type CloudFleets struct {
+	Env *services.Env
+	Log *slog.Logger
+}
+
+// Name implements Pipeline.
+func (p *CloudFleets) Name() string { return "cloud_fleets" }
+
+// Claim implements Pipeline.
+func (p *CloudFleets) Claim() db.Claim {
+	return db.Claim{Table: "fleets", Where: "deleted = FALSE AND status = 'active' AND ssh_private_keys IS NULL", Limit: 16,
+		TTL: time.Minute, ProcessedBefore: time.Now().UTC().Add(-10 * time.Second)}
+}
+
+// Process implements Pipeline.
+func (p *CloudFleets) Process(ctx context.Context, id, token string) error {
+	now := time.Now().UTC()
+	defer func() { _, _ = db.ReleaseRow(context.WithoutCancel(ctx), p.Env.DB, "fleets", id, token, now) }()
+	var f db.Fleet
+	if err := p.Env.DB.NewSelect().Model(&f).Where("id = ?", id).Scan(ctx); err != nil {
+		return err
+	}
+	var spec schemas.FleetSpec
+	if err := json.Unmarshal([]byte(f.Spec), &spec); err != nil || spec.Configuration.SSHConfig != nil || spec.Configuration.Nodes == nil {
+		return err
+	}
+	is, err := db.ListFleetInstances(ctx, p.Env.DB, id)
+	if err != nil {
+		return err
+	}
+	active := 0
+	for _, in := range is {
+		if schemas.InstanceStatus(in.Status).Active() {
+			active++
+		}
+		// A launch that failed lately is not retried at once: the cloud
+		// is not asked for the same offers every few seconds.
+		if in.FinishedAt != nil && now.Sub(*in.FinishedAt) < replaceBackoff && in.TerminationReason != nil &&
+			*in.TerminationReason != sched.ReasonIdleTimeout && *in.TerminationReason != sched.ReasonTerminatedByUser {
+			return nil
+		}
+	}
+	if sched.NodesToAdd(spec.Configuration.Nodes.Min, active) == 0 {
+		return nil
+	}
+	added, err := services.AddCloudInstances(ctx, p.Env.DB, p.Env, &f, spec.Configuration.Nodes.Min, nil, 0)
+	if err == nil && len(added) > 0 {
+		p.Log.Info("fleet below nodes.min: instances added", "fleet", f.Name, "added", len(added))
+	}
+	return err
+}

@@ -1,0 +1,101 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/dstackgo/dstack/backends/aws/mototest"
+	"github.com/dstackgo/dstack/backends/ssh/sshtest"
+	"github.com/dstackgo/dstack/server"
+	"github.com/dstackgo/dstack/server/api/client"
+	"github.com/dstackgo/dstack/server/schemas"
+	"github.com/dstackgo/dstack/server/servertest"
+)
+
+// TestCloudFleetRunsATaskOnALaunchedVM runs a task on a cloud fleet with
+// nodes: 0..1: the run provisions an instance in moto (the cheapest offer
+// has no capacity, the next no quota, the third launches), the emulated VM
+// at the instance's private IP runs its user data, which downloads the
+// agent from the server; the task runs there, then the idle instance is
+// released and its VM terminated.
+func TestCloudFleetRunsATaskOnALaunchedVM(t *testing.T) {
+	sshtest.Require(t)
+	moto := mototest.Start(t)
+	proxy := mototest.NewProxy(t, moto, "")
+	proxy.Fail(mototest.Fault{Action: "RunInstances", Param: "InstanceType", Value: "t3.large", Code: "InsufficientInstanceCapacity",
+		Message: "We currently do not have sufficient t3.large capacity in the Availability Zone you requested."})
+	proxy.Fail(mototest.Fault{Action: "RunInstances", Param: "InstanceType", Value: "c5.2xlarge", Code: "VcpuLimitExceeded",
+		Message: "You have requested more vCPU capacity than your current vCPU limit of 2 allows."})
+	subnet := sshtest.ReserveSubnet(t)
+	user := sshtest.NewUser(t)
+	ec2c := mototest.EC2(t, moto, "us-east-1")
+	vpc, _ := mototest.Network(t, ec2c, subnet.CIDR)
+	mototest.Image(t, ec2c, "vm-image")
+	vms := mototest.StartVMs(t, ec2c, subnet, user, nil)
+
+	dir := t.TempDir()
+	conf := fmt.Sprintf("projects:\n- name: main\n  backends:\n  - type: aws\n    creds: {type: access_key, access_key: AKIAOK, secret_key: x}\n"+
+		"    regions: [us-east-1]\n    vpc_ids: {us-east-1: %s}\n    public_ips: false\n"+
+		"    os_images: {cpu: {name: vm-image, user: %s}}\n", vpc, user)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.yml"), []byte(conf), 0o600))
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := server.New(ctx, server.Options{Dir: dir, Host: subnet.Gateway, Port: servertest.FreePort(t), AdminToken: servertest.AdminToken,
+		AWSEndpoint: proxy.URL, AgentBinary: servertest.Binary(t), JobNetworkMode: 2, InstanceProvisioningTimeout: 3 * time.Minute})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	s := &testServer{Client: client.New(srv.URL(), servertest.AdminToken)}
+
+	var spec schemas.FleetSpec
+	require.NoError(t, json.Unmarshal([]byte(`{"configuration": {"type": "fleet", "name": "cloud", "nodes": "0..1", "idle_duration": "5s"},
+		"profile": {"name": "default"}}`), &spec))
+	var plan schemas.FleetPlan
+	require.NoError(t, s.Call(context.Background(), "/api/project/main/fleets/get_plan", schemas.GetFleetPlanRequest{Spec: spec}, &plan))
+	require.NotEmpty(t, plan.Offers, "the plan shows the AWS offers")
+	require.Equal(t, "t3.large", plan.Offers[0].Instance.Name, "cheapest first")
+	s.applyFleet(t, spec)
+
+	run := runSpecOf(t, "cloud-task", `{"type": "task", "commands": ["echo hello from $(hostname -I)"],
+		"resources": {"cpu": "2..", "memory": "8GB..", "disk": "100GB.."}}`)
+	var r schemas.Run
+	require.NoError(t, s.Call(context.Background(), "/api/project/main/runs/apply",
+		schemas.ApplyRunPlanRequest{Plan: schemas.ApplyRunPlanInput{RunSpec: run}, Force: true}, &r))
+	var got schemas.Run
+	eventually(t, 4*time.Minute, "the run finishes", func() error {
+		got = schemas.Run{}
+		if err := s.Call(context.Background(), "/api/project/main/runs/get", schemas.GetRunRequest{RunName: ptrTo("cloud-task")}, &got); err != nil {
+			return err
+		}
+		if got.Status.Finished() {
+			return nil
+		}
+		return fmt.Errorf("status %s", got.Status)
+	})
+	require.Equal(t, schemas.RunDone, got.Status, "%+v", got.LatestJobSubmission)
+	require.Equal(t, 1, proxy.Fired("InsufficientInstanceCapacity"))
+	require.Equal(t, 1, proxy.Fired("VcpuLimitExceeded"))
+	running := mototest.Instances(t, ec2c, "running")
+	require.Len(t, running, 1)
+	require.Equal(t, "c5.4xlarge", string(running[0].InstanceType))
+	require.NotNil(t, vms.Host(*running[0].InstanceId), "an emulated VM ran the instance")
+
+	eventually(t, 2*time.Minute, "the idle instance is released and its VM terminated", func() error {
+		if n := len(mototest.Instances(t, ec2c, "running", "pending")); n != 0 {
+			return fmt.Errorf("%d instances still run", n)
+		}
+		return nil
+	})
+	require.NoError(t, s.Call(context.Background(), "/api/project/main/fleets/delete", schemas.DeleteFleetsRequest{Names: []string{"cloud"}}, nil))
+	require.Empty(t, vms.Errors())
+}

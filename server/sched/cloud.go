@@ -1,0 +1,151 @@
+package sched
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/dstackgo/dstack/server/schemas"
+)
+
+// MaxOffersTried is how many offers one provisioning tries (upstream's
+// DSTACK_SERVER_MAX_OFFERS_TRIED default).
+const MaxOffersTried = 25
+
+// ProvisioningTroubleshooting is the link upstream adds to provisioning failures.
+const ProvisioningTroubleshooting = "https://dstack.ai/docs/guides/troubleshooting/#provisioning-fails"
+
+// FleetConstraint is what a cloud fleet allows its instances to be: its resources (the
+// defaults when unset), spot policy, max price and reservation, and its backends, regions and
+// instance types.
+func FleetConstraint(spec schemas.FleetSpec) Constraint {
+	c := spec.Configuration
+	res := schemas.DefaultResourcesSpec()
+	if c.Resources != nil {
+		res = *c.Resources
+	}
+	profile := schemas.MergeFleetProfile(spec.Profile, c)
+	req := schemas.Requirements{Resources: res, MaxPrice: profile.MaxPrice, Reservation: profile.Reservation}
+	return Constraint{Requirements: req, Profile: profile}
+}
+
+// CloudFleet is a cloud fleet (nodes, not ssh_config) as the scheduler sees it.
+type CloudFleet struct {
+	FleetID   string
+	FleetName string
+	// Imported is true for a fleet of another project; Project names it.
+	Project  string
+	Imported bool
+	Cluster  bool
+	// Active counts its instances that are not terminating or terminated.
+	Active int
+	// Max is nodes.max (nil: no limit).
+	Max *int
+	// Offers are the backend offers the fleet allows, cheapest first.
+	Offers []schemas.InstanceOffer
+}
+
+// CanGrow reports whether the fleet may get another instance.
+func (f *CloudFleet) CanGrow() bool { return f.Max == nil || f.Active < *f.Max }
+
+// CapacityPlan is where a job that no existing instance can take gets a new instance.
+type CapacityPlan struct {
+	// FleetID is the fleet the instance goes into ("" when none can take it).
+	FleetID   string
+	FleetName string
+	// Reason is the job's termination message when FleetID is "".
+	Reason string
+}
+
+// PlanCapacity picks the cloud fleet a new instance for the job goes into: among the fleets
+// the run's profile selects (own fleets unless named with their project; cluster fleets
+// only for multi-node jobs) that can grow, the one whose cheapest allowed offer also meets
+// the job's requirements and is cheapest (fleet order on ties). jobOffers filters a fleet's
+// offers by the job's requirements and profile. The job fails with upstream's message when no
+// fleet can grow, or none has an offer for it.
+func PlanCapacity(job JobReq, fleets []CloudFleet, jobOffers func(*CloudFleet) []schemas.InstanceOffer) CapacityPlan {
+	p := &job.Profile
+	var best *CloudFleet
+	bestPrice := 0.0
+	eligible, growable := 0, 0
+	for i := range fleets {
+		f := &fleets[i]
+		if job.RunFleetID != "" && f.FleetID != job.RunFleetID {
+			continue
+		}
+		if job.multinode() && !f.Cluster {
+			continue
+		}
+		if p.Fleets != nil && !slices.ContainsFunc(p.Fleets, func(r schemas.EntityReference) bool {
+			return r.Name == f.FleetName && ((r.Project == nil && !f.Imported) || (r.Project != nil && *r.Project == f.Project))
+		}) {
+			continue
+		}
+		eligible++
+		if !f.CanGrow() {
+			continue
+		}
+		growable++
+		offers := jobOffers(f)
+		if len(offers) == 0 {
+			continue
+		}
+		if best == nil || offers[0].Price < bestPrice {
+			best, bestPrice = f, offers[0].Price
+		}
+	}
+	switch {
+	case best != nil:
+		return CapacityPlan{FleetID: best.FleetID, FleetName: best.FleetName}
+	case eligible == 0:
+		if p.Fleets != nil {
+			return CapacityPlan{Reason: msgSpecifiedFleets}
+		}
+		return CapacityPlan{Reason: msgNoMatchingFleet}
+	case growable == 0:
+		return CapacityPlan{Reason: "No fleet can provision another instance: every matching fleet is at its `nodes` maximum"}
+	}
+	names := []string{}
+	for i := range fleets {
+		names = append(names, fmt.Sprintf("%q", fleets[i].FleetName))
+	}
+	return CapacityPlan{Reason: fmt.Sprintf("No offers matching the run requirements in fleet %s.\nSee %s",
+		strings.Join(names, ", "), ProvisioningTroubleshooting)}
+}
+
+// OfferError is a failed launch of one offer.
+type OfferError struct {
+	Instance, Backend, Region, Error string
+}
+
+// LaunchFailure is upstream's message for a provisioning that found no instance: no offers,
+// or every tried offer failed (each distinct error once, at most three).
+func LaunchFailure(fleet string, total, tried int, errs []OfferError) string {
+	if total == 0 {
+		return fmt.Sprintf("No offers matching the run requirements in fleet %q.\nSee %s", fleet, ProvisioningTroubleshooting)
+	}
+	limit := ""
+	if tried < total {
+		limit = " (attempt limit reached)"
+	}
+	msg := fmt.Sprintf("Failed to provision in fleet %q: tried %d of %d offers%s, all failed.", fleet, tried, total, limit)
+	if len(errs) > 0 {
+		seen := map[string]bool{}
+		var parts []string
+		for _, e := range errs {
+			if seen[e.Error] {
+				continue
+			}
+			seen[e.Error] = true
+			parts = append(parts, fmt.Sprintf("%s in %s/%s: %s", e.Instance, e.Backend, e.Region, e.Error))
+		}
+		if len(parts) > 3 {
+			parts = append(parts[:3], fmt.Sprintf("and %d more", len(parts)-3))
+		}
+		msg += "\nErrors: " + strings.Join(parts, "; ") + "."
+	}
+	return msg + "\nSee " + ProvisioningTroubleshooting
+}
+
+// NodesToAdd is how many instances a cloud fleet needs to reach nodes.min.
+func NodesToAdd(min, active int) int { return max(min-active, 0) }
