@@ -126,6 +126,21 @@ var errShimDown = errors.New("the dstack shim is not running")
 func (p *Instances) healthcheck(ctx context.Context, t sshfleet.Target) error {
 	ctx, cancel := context.WithTimeout(ctx, healthCheckTimeout)
 	defer cancel()
+	err := p.probeShim(ctx, t)
+	if errors.Is(err, errConnectionLost) && ctx.Err() == nil {
+		// A pooled connection found dead says little about the host: try
+		// a fresh one, whose failure says why the host cannot be reached.
+		err = p.probeShim(ctx, t)
+	}
+	return err
+}
+
+// errConnectionLost marks a probe that failed because its pooled SSH
+// connection died under it.
+var errConnectionLost = errors.New("the SSH connection was lost")
+
+// probeShim makes one healthcheck request to the shim.
+func (p *Instances) probeShim(ctx context.Context, t sshfleet.Target) error {
 	conn, err := p.Pool.Get(ctx, t)
 	if err != nil {
 		if ctx.Err() != nil && sshfleet.KindOf(err) == "" {
@@ -156,6 +171,9 @@ func (p *Instances) healthcheck(ctx context.Context, t sshfleet.Target) error {
 				t.Addr(), healthProbeTimeout)
 		}
 		p.Pool.Evict(t)
+		if sshfleet.KindOf(err) == sshfleet.KindConnection {
+			return fmt.Errorf("cannot reach the dstack shim on %s: %w (%w)", t.Addr(), err, errConnectionLost)
+		}
 		return fmt.Errorf("cannot reach the dstack shim on %s: %w", t.Addr(), err)
 	}
 	res.Body.Close()
