@@ -73,7 +73,7 @@ func findOfficialCLI() (string, error) {
 			}
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute) // Python starts slowly on a busy machine
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, "--version")
 	cmd.Env = sandboxEnv(os.TempDir())
