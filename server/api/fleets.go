@@ -37,7 +37,7 @@ func (r *Router) fleetRoutes(g *gin.RouterGroup) {
 		if err := bind(c, &req); err != nil {
 			return nil, err
 		}
-		return fleets.List(c.Request.Context(), access(c).Project)
+		return fleets.List(c.Request.Context(), access(c).Project, req.IncludeImported)
 	}))
 	p.POST("/fleets/get", r.project(ProjectMember, func(c *gin.Context) (any, error) {
 		var req schemas.GetFleetRequest

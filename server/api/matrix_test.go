@@ -147,6 +147,32 @@ var matrix = []matrixRow{
 	{name: "repos/list: members", path: "/api/project/p/repos/list", want: member},
 	{name: "repos/get: members", path: "/api/project/p/repos/get", body: `{"repo_id":"nope","include_creds":true}`, want: codes{403, 403, 403, 400, 400, 400, 400}},
 	{name: "files/get_archive_by_hash: any user, their own archives", path: "/api/files/get_archive_by_hash", body: `{"hash":"0000"}`, want: codes{403, 403, 400, 400, 400, 400, 400}},
+
+	// Volumes and gateways: members read; volumes are members' to delete,
+	// gateways their admins'. Creation is refused (400) past the guard.
+	{name: "volumes/list (global): any user, their projects' volumes", path: "/api/volumes/list", body: `{}`, want: authed},
+	{name: "volumes/list: members", path: "/api/project/p/volumes/list", want: member},
+	{name: "volumes/get: members", path: "/api/project/p/volumes/get", body: `{"name":"nope"}`, want: codes{403, 403, 403, 400, 400, 400, 400}},
+	{name: "volumes/create: members, refused without a volume backend", path: "/api/project/p/volumes/create", body: `{"configuration":{"type":"volume","backend":"aws","region":"eu-west-1","size":"100GB"}}`, want: codes{403, 403, 403, 400, 400, 400, 400}},
+	{name: "volumes/delete: members", path: "/api/project/p/volumes/delete", body: `{"names":["nope"]}`, want: codes{403, 403, 403, 400, 400, 400, 400}},
+	{name: "volumes: missing project is 404", path: "/api/project/nope/volumes/list", want: missingProject},
+	{name: "gateways/list: members", path: "/api/project/p/gateways/list", body: `{"include_imported":true}`, want: member},
+	{name: "gateways/get: members", path: "/api/project/p/gateways/get", body: `{"name":"nope"}`, want: codes{403, 403, 403, 400, 400, 400, 400}},
+	{name: "gateways/create: project admin, refused without gateways", path: "/api/project/p/gateways/create", body: `{"configuration":{"type":"gateway","backend":"aws","region":"eu-west-1"}}`, want: codes{403, 403, 403, 403, 403, 400, 400}},
+	{name: "gateways/delete: project admin", path: "/api/project/p/gateways/delete", body: `{"names":["nope"]}`, want: codes{403, 403, 403, 403, 403, 400, 400}},
+	{name: "gateways/set_default: project admin", path: "/api/project/p/gateways/set_default", body: `{"name":"nope"}`, want: codes{403, 403, 403, 403, 403, 400, 400}},
+	{name: "gateways/set_wildcard_domain: project admin", path: "/api/project/p/gateways/set_wildcard_domain", body: `{"name":"nope","wildcard_domain":"example.com"}`, want: codes{403, 403, 403, 403, 403, 400, 400}},
+
+	// Exports: members see them, project admins change them; imports the same
+	// on the importing side.
+	{name: "exports/list: members", path: "/api/project/p/exports/list", want: member},
+	{name: "exports/create: project admin", path: "/api/project/p/exports/create", body: `{"name":"shared","importer_projects":["pub"]}`, want: projAdmins, iso: fresh},
+	{name: "exports/update: project admin", path: "/api/project/p/exports/update", body: `{"name":"nope","set_global":true}`, want: codes{403, 403, 403, 403, 403, 400, 400}},
+	{name: "exports/delete: project admin", path: "/api/project/p/exports/delete", body: `{"name":"nope"}`, want: codes{403, 403, 403, 403, 403, 400, 400}},
+	{name: "exports: not even a public project opens exports to non-members", path: "/api/project/pub/exports/list", want: member},
+	{name: "imports/list: members", path: "/api/project/p/imports/list", want: member},
+	{name: "imports/delete: project admin", path: "/api/project/p/imports/delete", body: `{"export_project_name":"pub","export_name":"nope"}`, want: codes{403, 403, 403, 403, 403, 400, 400}},
+	{name: "exports: missing project is 404", path: "/api/project/nope/exports/list", want: missingProject},
 }
 
 func TestRoleMatrix(t *testing.T) {

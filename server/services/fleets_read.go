@@ -77,13 +77,44 @@ func InstanceSchema(project, fleet string, in *db.Instance) schemas.Instance {
 	return out
 }
 
-// List returns a project's live fleets with their instances.
-func (s Fleets) List(ctx context.Context, p *db.Project) ([]schemas.Fleet, error) {
+// List returns a project's live fleets with their instances, and with
+// includeImported the live fleets other projects export to it (their
+// project_name is the exporting project's).
+func (s Fleets) List(ctx context.Context, p *db.Project, includeImported bool) ([]schemas.Fleet, error) {
 	fs, err := db.ListFleets(ctx, s.DB, db.FleetFilter{ProjectIDs: []string{p.ID}, Page: db.Page{Limit: -1}})
 	if err != nil {
 		return nil, err
 	}
-	return s.render(ctx, map[string]string{p.ID: p.Name}, fs)
+	projects := map[string]string{p.ID: p.Name}
+	if includeImported {
+		owners, ifs, err := candidateOwners(ctx, s.Env, p.ID)
+		if err != nil {
+			return nil, err
+		}
+		ids := map[string]bool{}
+		for _, f := range ifs {
+			ids[f.FleetID] = true
+		}
+		var others []string
+		for id := range owners {
+			if id != p.ID {
+				others = append(others, id)
+			}
+		}
+		if len(others) > 0 {
+			theirs, err := db.ListFleets(ctx, s.DB, db.FleetFilter{ProjectIDs: others, Page: db.Page{Limit: -1}})
+			if err != nil {
+				return nil, err
+			}
+			for _, f := range theirs {
+				if ids[f.ID] {
+					fs = append(fs, f)
+				}
+			}
+		}
+		projects = owners
+	}
+	return s.render(ctx, projects, fs)
 }
 
 // render turns fleets into API objects, loading all instances in one query.
