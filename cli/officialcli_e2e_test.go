@@ -51,6 +51,10 @@ func TestOfficialCLI(t *testing.T) {
 		t.Parallel()
 		testOfficialRunVerbs(t, env)
 	})
+	t.Run("volumes, gateways, exports and imports", func(t *testing.T) {
+		t.Parallel()
+		testOfficialSharing(t, env)
+	})
 }
 
 func testOfficialProjectVerbs(t *testing.T, env *officialEnv) {

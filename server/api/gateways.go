@@ -31,6 +31,22 @@ func (r *Router) gatewayRoutes(g *gin.RouterGroup) {
 		}
 		return gateways.Create(c.Request.Context(), access(c).Project, req.Configuration)
 	}))
+	// dstack apply of a gateway configuration asks for a plan first; both
+	// steps get create's refusal.
+	p.POST("/get_plan", r.project(ProjectAdmin, func(c *gin.Context) (any, error) {
+		var req schemas.GetGatewayPlanRequest
+		if err := bindRequired(c, &req); err != nil {
+			return nil, err
+		}
+		return gateways.Create(c.Request.Context(), access(c).Project, req.Spec.Configuration)
+	}))
+	p.POST("/apply", r.project(ProjectAdmin, func(c *gin.Context) (any, error) {
+		var req schemas.ApplyGatewayPlanRequest
+		if err := bindRequired(c, &req); err != nil {
+			return nil, err
+		}
+		return gateways.Create(c.Request.Context(), access(c).Project, req.Plan.Spec.Configuration)
+	}))
 	p.POST("/delete", r.project(ProjectAdmin, func(c *gin.Context) (any, error) {
 		var req schemas.DeleteGatewaysRequest
 		if err := bindRequired(c, &req); err != nil {

@@ -63,6 +63,25 @@ type CreateGatewayRequest struct {
 	Configuration json.RawMessage `json:"configuration"`
 }
 
+// GatewaySpec is a gateway configuration with the path it was read from.
+type GatewaySpec struct {
+	Configuration     json.RawMessage `json:"configuration"`
+	ConfigurationPath *string         `json:"configuration_path"`
+}
+
+// GetGatewayPlanRequest is the body of gateways/get_plan.
+type GetGatewayPlanRequest struct {
+	Spec GatewaySpec `json:"spec"`
+}
+
+// ApplyGatewayPlanRequest is the body of gateways/apply.
+type ApplyGatewayPlanRequest struct {
+	Plan struct {
+		Spec GatewaySpec `json:"spec"`
+	} `json:"plan"`
+	Force bool `json:"force"`
+}
+
 // DeleteGatewaysRequest names gateways to delete.
 type DeleteGatewaysRequest struct {
 	Names []string `json:"names"`
