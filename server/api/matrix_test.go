@@ -159,6 +159,8 @@ var matrix = []matrixRow{
 	{name: "gateways/list: members", path: "/api/project/p/gateways/list", body: `{"include_imported":true}`, want: member},
 	{name: "gateways/get: members", path: "/api/project/p/gateways/get", body: `{"name":"nope"}`, want: codes{403, 403, 403, 400, 400, 400, 400}},
 	{name: "gateways/create: project admin, refused without gateways", path: "/api/project/p/gateways/create", body: `{"configuration":{"type":"gateway","backend":"aws","region":"eu-west-1"}}`, want: codes{403, 403, 403, 403, 403, 400, 400}},
+	{name: "gateways/get_plan: project admin, refused without gateways", path: "/api/project/p/gateways/get_plan", body: `{"spec":{"configuration":{"type":"gateway","backend":"aws","region":"eu-west-1"}}}`, want: codes{403, 403, 403, 403, 403, 400, 400}},
+	{name: "gateways/apply: project admin, refused without gateways", path: "/api/project/p/gateways/apply", body: `{"plan":{"spec":{"configuration":{"type":"gateway","backend":"aws","region":"eu-west-1"}}},"force":false}`, want: codes{403, 403, 403, 403, 403, 400, 400}},
 	{name: "gateways/delete: project admin", path: "/api/project/p/gateways/delete", body: `{"names":["nope"]}`, want: codes{403, 403, 403, 403, 403, 400, 400}},
 	{name: "gateways/set_default: project admin", path: "/api/project/p/gateways/set_default", body: `{"name":"nope"}`, want: codes{403, 403, 403, 403, 403, 400, 400}},
 	{name: "gateways/set_wildcard_domain: project admin", path: "/api/project/p/gateways/set_wildcard_domain", body: `{"name":"nope","wildcard_domain":"example.com"}`, want: codes{403, 403, 403, 403, 403, 400, 400}},
