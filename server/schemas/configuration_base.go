@@ -74,12 +74,6 @@ func (b *BaseRunConfiguration) checkType(want string) error {
 	return nil
 }
 
-// IsCustomImage reports whether the run uses a user image (image, or docker: true) rather
-// than dstack's default one; it decides server-side GPU vendor defaults.
-func (b BaseRunConfiguration) IsCustomImage() bool {
-	return b.Image != nil || (b.Docker != nil && *b.Docker)
-}
-
 // validateBase checks the common fields (`what` names the configuration kind in messages).
 func (b BaseRunConfiguration) validateBase(what string) error {
 	if b.Name != nil && !resourceNameRe().MatchString(*b.Name) {

@@ -115,28 +115,6 @@ func (c *ServiceConfiguration) unmarshalNode(d *decoder, n *vnode) error {
 	return c.checkType(ConfigurationTypeService)
 }
 
-// ReplicaGroups returns the service's replica groups: its groups, or one group "0" made of
-// the top-level replicas (null → 1), commands, resources and scaling.
-func (c ServiceConfiguration) ReplicaGroups() []ReplicaGroup {
-	if c.Replicas.Groups != nil {
-		return c.Replicas.Groups
-	}
-	replicas, name := RangeExactly(1), DefaultReplicaGroup
-	if c.Replicas.Range != nil {
-		replicas = *c.Replicas.Range
-	}
-	return []ReplicaGroup{{Name: &name, Replicas: replicas, Commands: c.Commands,
-		Resources: c.Resources, Scaling: c.Scaling}}
-}
-
-// ResolvedHTTPS is the https setting with the default (true) applied.
-func (c ServiceConfiguration) ResolvedHTTPS() ServiceHTTPS {
-	if c.HTTPS == nil {
-		return ServiceHTTPS{Enabled: true}
-	}
-	return *c.HTTPS
-}
-
 // Validate checks the configuration as upstream's model and server do.
 func (c ServiceConfiguration) Validate() error {
 	if err := c.checkType(ConfigurationTypeService); err != nil {

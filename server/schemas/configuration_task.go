@@ -87,15 +87,6 @@ func (c TaskConfiguration) NodeGroups() []NodeGroup {
 	return []NodeGroup{{Name: &name, Nodes: nodes, Resources: c.Resources, Commands: c.Commands, Ports: c.Ports}}
 }
 
-// NodesNum returns the total number of nodes.
-func (c TaskConfiguration) NodesNum() int {
-	total := 0
-	for _, g := range c.NodeGroups() {
-		total += g.Nodes
-	}
-	return total
-}
-
 // Validate checks the configuration as upstream's model and server do.
 func (c TaskConfiguration) Validate() error {
 	if err := c.checkType(ConfigurationTypeTask); err != nil {
