@@ -57,7 +57,7 @@ func (s *testServer) logPages(t testing.TB, req schemas.PollLogsRequest) (events
 		}
 		req.NextToken = page.NextToken
 	}
-	t.Fatal("logs/poll did not end")
+	require.FailNow(t, "logs/poll did not end")
 	return nil, nil
 }
 

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -156,7 +157,7 @@ func TestStopWaitsForTheRunsPipeline(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 		select {
 		case err := <-stopped:
-			t.Fatalf("the stop wrote under the pipeline's lease (err %v)", err)
+			require.FailNow(t, fmt.Sprintf("the stop wrote under the pipeline's lease (err %v)", err))
 		default:
 		}
 		// The pipeline writes its pass (the run still submitted) and lets go.

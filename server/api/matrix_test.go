@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -233,7 +234,7 @@ func checkCell(t *testing.T, a int, want int, r *apitest.Response) {
 		}
 		apitest.RequireBody(t, r, http.StatusForbidden, body)
 	default:
-		t.Fatalf("bad expectation %d", want)
+		require.FailNow(t, fmt.Sprintf("bad expectation %d", want))
 	}
 }
 
