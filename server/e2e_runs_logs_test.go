@@ -20,9 +20,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dstackgo/dstack/backends/mototest"
+	"github.com/dstackgo/dstack/backends/ssh/sshtest"
 	"github.com/dstackgo/dstack/db"
 	"github.com/dstackgo/dstack/db/dbtest"
-	"github.com/dstackgo/dstack/backends/ssh/sshtest"
 	"github.com/dstackgo/dstack/server"
 	"github.com/dstackgo/dstack/server/schemas"
 )
