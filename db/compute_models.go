@@ -118,7 +118,8 @@ type Job struct {
 	SubmittedAt              time.Time  `bun:"submitted_at"`
 	LastProcessedAt          time.Time  `bun:"last_processed_at"`
 	FinishedAt               *time.Time `bun:"finished_at"`
-	StartedAt                *time.Time `bun:"started_at"` // when the runner started it
+	StartedAt                *time.Time `bun:"started_at"`     // when the runner started it
+	LogsWantedAt             *time.Time `bun:"logs_wanted_at"` // when a client first asked for logs not pulled yet
 	Status                   string     `bun:"status"`
 	TerminationReason        *string    `bun:"termination_reason"`
 	TerminationReasonMessage *string    `bun:"termination_reason_message"`

@@ -97,6 +97,21 @@ func GetJob(ctx context.Context, idb bun.IDB, id string) (*Job, error) {
 	return j, mapErr(err)
 }
 
+// MarkLogsWanted records that a client asked at now for the logs of a job
+// that is running and whose runner has not been pulled yet; it reports
+// whether this was the first such ask. It writes that column alone, so it
+// needs no lease.
+func MarkLogsWanted(ctx context.Context, idb bun.IDB, jobID, running string, now time.Time) (bool, error) {
+	res, err := idb.NewUpdate().Model((*Job)(nil)).Set("logs_wanted_at = ?", now).
+		Where("id = ?", jobID).Where("status = ?", running).
+		Where("runner_timestamp IS NULL").Where("logs_wanted_at IS NULL").Exec(ctx)
+	if err != nil {
+		return false, mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
 // UpdateRun writes the named columns of r.
 func UpdateRun(ctx context.Context, idb bun.IDB, r *Run, columns ...string) error {
 	res, err := idb.NewUpdate().Model(r).Column(columns...).WherePK().Exec(ctx)

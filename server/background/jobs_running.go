@@ -185,7 +185,8 @@ func (p *JobsRunning) advance(ctx context.Context, j *db.Job) (sched.AgentReport
 // pullDue reports whether a running job's runner is pulled in this pass
 // (see sched.RunnerPullDue).
 func (p *JobsRunning) pullDue(j *db.Job) bool {
-	pull := sched.RunnerPull{SubmittedAt: j.SubmittedAt, StartedAt: j.StartedAt, Pulled: j.RunnerTimestamp != nil}
+	pull := sched.RunnerPull{SubmittedAt: j.SubmittedAt, StartedAt: j.StartedAt, Pulled: j.RunnerTimestamp != nil,
+		LogsWanted: j.LogsWantedAt != nil}
 	return sched.RunnerPullDue(pull, time.Now().UTC())
 }
 
