@@ -48,6 +48,7 @@ func New(env *services.Env, log *slog.Logger, middleware ...gin.HandlerFunc) *Ro
 	r.runRoutes(api)
 	r.repoRoutes(api)
 	r.backendRoutes(api)
+	r.eventRoutes(api)
 	return r
 }
 
