@@ -112,6 +112,7 @@ func newApp(b Build, stdout, stderr io.Writer) *cli.App {
 			fleetCommand(),
 			offerCommand(),
 			secretCommand(),
+			eventCommand(),
 			consoleCommand(),
 			adminCommand(),
 			shimCommand(b),
