@@ -116,6 +116,7 @@ func newApp(b Build, stdout, stderr io.Writer) *cli.App {
 			gatewayCommand(),
 			exportCommand(),
 			importCommand(),
+			eventCommand(),
 			consoleCommand(),
 			adminCommand(),
 			shimCommand(b),

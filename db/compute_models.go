@@ -30,6 +30,9 @@ type Fleet struct {
 	Deleted         bool       `bun:"deleted"`
 	DeletedAt       *time.Time `bun:"deleted_at"`
 	Lease
+
+	// Events are stored with the row's next write (EventLog).
+	Events EventLog `bun:"-"`
 }
 
 // Instance is a row of instances. RemoteConnectionInfo (SSH target with its
@@ -74,6 +77,9 @@ type Instance struct {
 	HostAddress *string `bun:"host_address"`
 	HostKey     *string `bun:"host_key"`
 	Lease
+
+	// Events are stored with the row's next write (EventLog).
+	Events EventLog `bun:"-"`
 }
 
 // Run is a row of runs.
@@ -97,6 +103,9 @@ type Run struct {
 	NextTriggeredAt     *time.Time `bun:"next_triggered_at"`
 	Deleted             bool       `bun:"deleted"`
 	Lease
+
+	// Events are stored with the row's next write (EventLog).
+	Events EventLog `bun:"-"`
 }
 
 // Job is a row of jobs: one submission of one job of a run.
@@ -132,6 +141,9 @@ type Job struct {
 	RemoveAt                 *time.Time `bun:"remove_at"`
 	InstanceAssigned         bool       `bun:"instance_assigned"`
 	Lease
+
+	// Events are stored with the row's next write (EventLog).
+	Events EventLog `bun:"-"`
 }
 
 // Repo is a row of repos (repo_id in the API is Name).

@@ -153,7 +153,9 @@ func TestStopWaitsForTheRunsPipeline(t *testing.T) {
 		require.Equal(t, []string{r.ID}, ids)
 
 		stopped := make(chan error, 1)
-		go func() { stopped <- (services.Runs{Env: env}).Stop(ctx, &project, []string{r.RunName}, false) }()
+		go func() {
+			stopped <- (services.Runs{Env: env}).Stop(ctx, services.System, &project, []string{r.RunName}, false)
+		}()
 		time.Sleep(200 * time.Millisecond)
 		select {
 		case err := <-stopped:

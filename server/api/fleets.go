@@ -70,13 +70,13 @@ func (r *Router) fleetRoutes(g *gin.RouterGroup) {
 		if err := bindRequired(c, &req); err != nil {
 			return nil, err
 		}
-		return nil, fleets.Delete(c.Request.Context(), access(c).Project, req.Names)
+		return nil, fleets.Delete(c.Request.Context(), services.UserActor(actor(c)), access(c).Project, req.Names)
 	}))
 	p.POST("/fleets/delete_instances", r.project(manage, func(c *gin.Context) (any, error) {
 		var req schemas.DeleteFleetInstancesRequest
 		if err := bindRequired(c, &req); err != nil {
 			return nil, err
 		}
-		return nil, fleets.DeleteInstances(c.Request.Context(), access(c).Project, req.Name, req.InstanceNums)
+		return nil, fleets.DeleteInstances(c.Request.Context(), services.UserActor(actor(c)), access(c).Project, req.Name, req.InstanceNums)
 	}))
 }

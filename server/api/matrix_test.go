@@ -85,6 +85,7 @@ var matrix = []matrixRow{
 	// Users.
 	{name: "users/list: any user", path: "/api/users/list", want: authed},
 	{name: "users/get_my_user: any user", path: "/api/users/get_my_user", want: authed},
+	{name: "events/list: any user (each sees what they may)", path: "/api/events/list", want: authed},
 	{name: "users/get_user: anyone may read themselves", path: "/api/users/get_user", body: `{"username":"{{self}}"}`, want: authed},
 	{name: "users/get_user: others are hidden from non-admins", path: "/api/users/get_user", body: `{"username":"victim"}`, want: selfOrAdmin},
 	{name: "users/create: global admin", path: "/api/users/create", body: `{"username":"new-{{self}}","global_role":"user"}`, want: globalAdmin},

@@ -51,6 +51,7 @@ func New(env *services.Env, log *slog.Logger, middleware ...gin.HandlerFunc) *Ro
 	r.volumeRoutes(api)
 	r.gatewayRoutes(api)
 	r.exportRoutes(api)
+	r.eventRoutes(api)
 	return r
 }
 
