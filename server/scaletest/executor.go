@@ -49,7 +49,11 @@ func (h *Host) Create(_ context.Context, spec shim.TaskSpec) (string, error) {
 	r := runner.New(runner.Config{
 		HTTPPort: port, TempDir: filepath.Join(spec.Dir, "runner"), DstackDir: filepath.Join(spec.Dir, "dstack"),
 		WorkDir: filepath.Join(spec.Dir, "work"), Version: "hollow", KillGrace: time.Second,
-		LogBufferBytes: 64 << 10, LogsWaitTimeout: time.Minute, Commands: runScript,
+		LogBufferBytes: 64 << 10, LogsWaitTimeout: time.Minute,
+		Commands: func(ctx context.Context, commands []string, out io.Writer) (int, error) {
+			h.hosts.started(spec.Config.Name)
+			return runScript(ctx, commands, out)
+		},
 	}, h.hosts.log)
 	h.tasks[spec.ID] = &hollowTask{spec: spec, port: port, runner: r, done: make(chan struct{})}
 	if h.live[spec.Config.Name]++; h.live[spec.Config.Name] > 1 {

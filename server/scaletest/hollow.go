@@ -59,6 +59,9 @@ type Hosts struct {
 
 	doubles atomic.Int64 // task creations for a job that already had a live task on the host
 	dials   atomic.Int64
+
+	startMu sync.Mutex
+	starts  map[string]time.Time // job name → when its commands started
 }
 
 // NewHosts returns an empty set of hollow hosts, stopped at cleanup.
@@ -106,6 +109,7 @@ func NewHosts(tb testing.TB, log *slog.Logger) *Hosts {
 	hs := &Hosts{User: me.Username,
 		ClientKey: pem.EncodeToMemory(block), ClientPublic: string(ssh.MarshalAuthorizedKey(sshPub)),
 		log: log, dir: tb.TempDir(), sshConf: conf, ctx: ctx, cancel: cancel, hosts: map[string]*Host{},
+		starts: map[string]time.Time{},
 	}
 	tb.Cleanup(hs.close)
 	return hs
@@ -174,6 +178,21 @@ func (hs *Hosts) Hosts() []*Host {
 // DoubleSubmissions counts the tasks created for a job that had a live task
 // on the same host already (a job submitted twice).
 func (hs *Hosts) DoubleSubmissions() int64 { return hs.doubles.Load() }
+
+// Started returns when the commands of the job named name (its latest
+// submission) started on a hollow host.
+func (hs *Hosts) Started(name string) (time.Time, bool) {
+	hs.startMu.Lock()
+	defer hs.startMu.Unlock()
+	t, ok := hs.starts[name]
+	return t, ok
+}
+
+func (hs *Hosts) started(name string) {
+	hs.startMu.Lock()
+	hs.starts[name] = time.Now()
+	hs.startMu.Unlock()
+}
 
 // Dials counts the SSH connections made to hollow hosts.
 func (hs *Hosts) Dials() int64 { return hs.dials.Load() }
