@@ -237,6 +237,7 @@ type Host struct {
 	IP    string
 	hosts *Hosts
 	down  atomic.Bool
+	hang  atomic.Bool
 
 	mu       sync.Mutex
 	ports    map[int]*listener // 10998: the shim; others: runners
@@ -261,6 +262,10 @@ func (h *Host) SetDown(down bool) {
 		_ = c.Close()
 	}
 }
+
+// Hang makes the host's agents stall in the middle of every answer (true):
+// requests are read, and nothing is written back until Hang(false).
+func (h *Host) Hang(hang bool) { h.hang.Store(hang) }
 
 // LiveTasks returns the number of tasks created and not yet removed.
 func (h *Host) LiveTasks() int {
@@ -309,7 +314,7 @@ func (h *Host) serveSSH(nc net.Conn) {
 			continue
 		}
 		go ssh.DiscardRequests(chReqs)
-		if !ln.push(&channelConn{Channel: ch, port: int(dest.Port)}) {
+		if !ln.push(&channelConn{Channel: ch, port: int(dest.Port), host: h}) {
 			_ = ch.Close()
 		}
 	}
@@ -343,6 +348,15 @@ func (h *Host) closeListeners() {
 type channelConn struct {
 	ssh.Channel
 	port int
+	host *Host
+}
+
+// Write waits while the host hangs.
+func (c *channelConn) Write(p []byte) (int, error) {
+	for c.host.hang.Load() && c.host.hosts.ctx.Err() == nil {
+		time.Sleep(50 * time.Millisecond)
+	}
+	return c.Channel.Write(p)
 }
 
 func (c *channelConn) LocalAddr() net.Addr {
