@@ -24,6 +24,8 @@ type Backend interface {
 	EncryptionStatus(ctx context.Context) (*schemas.EncryptionStatus, error)
 	// ServerStatus describes the running server (admins only).
 	ServerStatus(ctx context.Context) (*schemas.ServerStatus, error)
+	// ListBackends lists the backends of every project the user sees.
+	ListBackends(ctx context.Context) ([]ProjectBackends, error)
 	// Whoami says who the token belongs to and which server answers.
 	Whoami(ctx context.Context) (*Identity, error)
 }
