@@ -26,6 +26,8 @@ type Backend interface {
 	ServerStatus(ctx context.Context) (*schemas.ServerStatus, error)
 	// ListEvents returns the project's latest events, newest first.
 	ListEvents(ctx context.Context, project string) ([]schemas.Event, error)
+	// ListBackends lists the backends of every project the user sees.
+	ListBackends(ctx context.Context) ([]ProjectBackends, error)
 	// Whoami says who the token belongs to and which server answers.
 	Whoami(ctx context.Context) (*Identity, error)
 }

@@ -23,6 +23,7 @@ type fakeBackend struct {
 	logs    map[string][]schemas.LogEvent // by job submission id
 	enc     *schemas.EncryptionStatus
 	status  *schemas.ServerStatus
+	bends   []ProjectBackends
 	errs    map[string]error // by method name
 	down    bool             // every call fails as unreachable
 	stopped []string
@@ -140,4 +141,8 @@ func (f *fakeBackend) addLogs(sub string, lines ...string) {
 			Message: base64.StdEncoding.EncodeToString([]byte(l + "\n"))})
 	}
 	f.logs[sub] = evs
+}
+
+func (f *fakeBackend) ListBackends(context.Context) ([]ProjectBackends, error) {
+	return f.bends, f.fail("ListBackends")
 }

@@ -108,7 +108,10 @@ func newFake() *fakeBackend {
 		events: testEvents(),
 		enc:    testEncryption(),
 		status: testServerStatus(),
-		errs:   map[string]error{},
+		bends: []ProjectBackends{{Project: "main", Backends: []BackendRow{{Type: "aws", Regions: []string{"us-east-1", "eu-west-1"},
+			Config: []byte(`{"type": "aws", "regions": ["us-east-1", "eu-west-1"], "vpc_name": "dstack", "public_ips": false, "tags": {"team": "ml"}, "iam_instance_profile": null}`)}}},
+			{Project: "research"}},
+		errs: map[string]error{},
 	}
 	for i := 1; i <= 60; i++ {
 		f.addLogs("sub-train-llama", fmt.Sprintf("step %d: loss=%.3f", i, 2.0/float64(i)))

@@ -71,6 +71,8 @@ func TestGoldenPages(t *testing.T) {
 		}, keys: []string{"5"}},
 		{name: "events", keys: []string{"6"}},
 		{name: "events_empty", setup: func(f *fakeBackend) { f.events = nil }, keys: []string{"6"}},
+		{name: "backends", keys: []string{"7"}},
+		{name: "backends_none", setup: func(f *fakeBackend) { f.bends = nil }, keys: []string{"7"}},
 		{name: "help", keys: []string{"?"}},
 		{name: "lost_server", setup: func(f *fakeBackend) { f.errs["Whoami"] = nil }, keys: []string{"!down"}},
 	}

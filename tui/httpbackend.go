@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -81,6 +82,40 @@ func (b *HTTPBackend) ListEvents(ctx context.Context, project string) ([]schemas
 
 // eventsPageSize is how many events the Events page shows (the route's maximum).
 const eventsPageSize = 100
+
+// ListBackends implements Backend: projects/list names the projects,
+// projects/{name}/get gives each one's backends (a project the user may
+// not read is left out).
+func (b *HTTPBackend) ListBackends(ctx context.Context) ([]ProjectBackends, error) {
+	var ps []schemas.Project
+	if err := b.call(ctx, "/api/projects/list", nil, &ps); err != nil {
+		return nil, err
+	}
+	out := make([]ProjectBackends, 0, len(ps))
+	for _, p := range ps {
+		var full schemas.Project
+		err := b.call(ctx, "/api/projects/"+url.PathEscape(p.ProjectName)+"/get", nil, &full)
+		if errors.Is(err, ErrForbidden) || errors.Is(err, ErrNotAvailable) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		pb := ProjectBackends{Project: p.ProjectName}
+		for _, bi := range full.Backends {
+			var head struct {
+				Type    string   `json:"type"`
+				Regions []string `json:"regions"`
+			}
+			if err := json.Unmarshal(bi.Config, &head); err != nil {
+				return nil, fmt.Errorf("backend %s of project %s: %w", bi.Name, p.ProjectName, err)
+			}
+			pb.Backends = append(pb.Backends, BackendRow{Type: head.Type, Regions: head.Regions, Config: bi.Config})
+		}
+		out = append(out, pb)
+	}
+	return out, nil
+}
 
 // Whoami implements Backend: the token's user and the server's version.
 func (b *HTTPBackend) Whoami(ctx context.Context) (*Identity, error) {

@@ -59,6 +59,10 @@ func TestHTTPBackendRoutes(t *testing.T) {
 		"/api/admin/encryption/status":  testEncryption(),
 		"/api/users/get_my_user":        schemas.UserWithCreds{User: schemas.User{Username: "alice", GlobalRole: "user"}},
 		"/api/server/get_info":          schemas.ServerInfo{ServerVersion: ptr("0.21.2")},
+		"/api/projects/list":            []schemas.Project{{ProjectName: "main"}, {ProjectName: "secret"}},
+		"/api/projects/main/get": schemas.Project{ProjectName: "main", Backends: []schemas.BackendInfo{{Name: "aws",
+			Config: []byte(`{"type":"aws","regions":["us-east-1"],"vpc_name":null}`)}}},
+		"/api/projects/secret/get": &stubAnswer{status: 403, body: `{"detail":{"msg":"Access denied","code":null}}`},
 	}}
 	srv := httptest.NewServer(stub)
 	defer srv.Close()
@@ -95,6 +99,13 @@ func TestHTTPBackendRoutes(t *testing.T) {
 	id, err := b.Whoami(ctx)
 	require.NoError(t, err)
 	require.Equal(t, &Identity{Username: "alice", ServerURL: srv.URL, ServerVersion: "0.21.2"}, id)
+
+	bs, err := b.ListBackends(ctx)
+	require.NoError(t, err)
+	require.Len(t, bs, 1, "a project the user may not read is left out")
+	require.Equal(t, "main", bs[0].Project)
+	require.Equal(t, "aws", bs[0].Backends[0].Type)
+	require.Equal(t, []string{"us-east-1"}, bs[0].Backends[0].Regions)
 
 }
 

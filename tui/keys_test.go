@@ -17,7 +17,8 @@ func TestPageSwitching(t *testing.T) {
 		want page
 	}{
 		{"tab", pageFleets}, {"tab", pageLogs}, {"shift+tab", pageFleets}, {"5", pageServer},
-		{"tab", pageEvents}, {"tab", pageRuns}, {"shift+tab", pageEvents}, {"4", pageKeys}, {"1", pageRuns},
+		{"tab", pageEvents}, {"tab", pageBackends}, {"tab", pageRuns}, {"shift+tab", pageBackends}, {"6", pageEvents},
+		{"7", pageBackends}, {"4", pageKeys}, {"1", pageRuns},
 	}
 	for _, tt := range tests {
 		h.keys(tt.key)

@@ -18,10 +18,11 @@ const (
 	pageKeys
 	pageServer
 	pageEvents
+	pageBackends
 	pageCount
 )
 
-var pageNames = [pageCount]string{"Runs", "Fleets", "Logs", "Keys", "Server", "Events"}
+var pageNames = [pageCount]string{"Runs", "Fleets", "Logs", "Keys", "Server", "Events", "Backends"}
 
 // identityMsg answers Whoami.
 type identityMsg struct {
@@ -57,7 +58,7 @@ func New(c Common) *Model {
 	m := &Model{c: c}
 	m.runs = newRunsPage(c)
 	m.logs = newLogsPage(c)
-	m.pages = [pageCount]Page{m.runs, newFleetsPage(c), m.logs, newKeysPage(c), newServerPage(c), newEventsPage(c)}
+	m.pages = [pageCount]Page{m.runs, newFleetsPage(c), m.logs, newKeysPage(c), newServerPage(c), newEventsPage(c), newBackendsPage(c)}
 	m.resize()
 	return m
 }

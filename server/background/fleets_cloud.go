@@ -6,15 +6,13 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"github.com/dstackgo/dstack/db"
 	"github.com/dstackgo/dstack/server/sched"
 	"github.com/dstackgo/dstack/server/schemas"
 	"github.com/dstackgo/dstack/server/services"
 )
-
-// replaceBackoff is how long a fleet waits after a failed launch before it
-// launches a replacement.
-const replaceBackoff = 30 * time.Second
 
 // CloudFleets keeps each active cloud fleet at nodes.min: instances that
 // ended (failed to launch, never became ready, were released) are replaced
@@ -54,14 +52,18 @@ func (p *CloudFleets) Process(ctx context.Context, id, token string) error {
 		if schemas.InstanceStatus(in.Status).Active() {
 			active++
 		}
-		// A launch that failed lately is not retried at once: the cloud
-		// is not asked for the same offers every few seconds.
-		if in.FinishedAt != nil && now.Sub(*in.FinishedAt) < replaceBackoff && in.TerminationReason != nil &&
-			*in.TerminationReason != sched.ReasonIdleTimeout && *in.TerminationReason != sched.ReasonTerminatedByUser {
-			return nil
-		}
 	}
 	if sched.NodesToAdd(spec.Configuration.Nodes.Min, active) == 0 {
+		return nil
+	}
+	// Failed launches are not retried at once: the cloud is not asked for
+	// the same offers every few seconds, and less often the more they fail.
+	ended, err := endedInstances(ctx, p.Env.DB, id)
+	if err != nil {
+		return err
+	}
+	if wait := sched.RelaunchWait(ended, now); wait > 0 {
+		p.Log.Debug("fleet below nodes.min waits before a relaunch", "fleet", f.Name, "wait", wait)
 		return nil
 	}
 	added, err := services.AddCloudInstances(ctx, p.Env.DB, p.Env, services.System, &f, spec.Configuration.Nodes.Min, nil, 0)
@@ -69,4 +71,25 @@ func (p *CloudFleets) Process(ctx context.Context, id, token string) error {
 		p.Log.Info("fleet below nodes.min: instances added", "fleet", f.Name, "added", len(added))
 	}
 	return err
+}
+
+// endedInstances are the latest ended instances of a fleet, deleted ones
+// included (an instance that never became ready is deleted once its VM is
+// terminated), for the relaunch back-off.
+func endedInstances(ctx context.Context, idb bun.IDB, fleetID string) ([]sched.EndedInstance, error) {
+	var is []db.Instance
+	err := idb.NewSelect().Model(&is).Column("finished_at", "termination_reason").Where("fleet_id = ?", fleetID).
+		Where("finished_at IS NOT NULL").OrderExpr("finished_at DESC").Limit(16).Scan(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]sched.EndedInstance, len(is))
+	for i, in := range is {
+		r := ""
+		if in.TerminationReason != nil {
+			r = *in.TerminationReason
+		}
+		out[i] = sched.EndedInstance{FinishedAt: *in.FinishedAt, Failed: r != sched.ReasonIdleTimeout && r != sched.ReasonTerminatedByUser}
+	}
+	return out, nil
 }

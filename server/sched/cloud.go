@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/dstackgo/dstack/server/schemas"
 )
@@ -149,3 +150,46 @@ func LaunchFailure(fleet string, total, tried int, errs []OfferError) string {
 
 // NodesToAdd is how many instances a cloud fleet needs to reach nodes.min.
 func NodesToAdd(min, active int) int { return max(min-active, 0) }
+
+// Relaunch back-off: the first replacement after a failed launch waits
+// RelaunchBackoffBase, each further consecutive failure doubles the wait,
+// up to RelaunchBackoffMax, so a region out of capacity or a quota is not
+// asked every few seconds for hours.
+const (
+	RelaunchBackoffBase = 30 * time.Second
+	RelaunchBackoffMax  = 10 * time.Minute
+)
+
+// EndedInstance is an ended instance of a cloud fleet, as the relaunch
+// back-off sees it.
+type EndedInstance struct {
+	FinishedAt time.Time
+	// Failed is true for a launch that failed or an instance that never
+	// became ready; false for one released or deleted (idle timeout, a
+	// user's delete): that one had served, and resets the count.
+	Failed bool
+}
+
+// RelaunchWait is how long a cloud fleet below nodes.min still waits
+// before it launches a replacement: the back-off of its consecutive
+// failures (the failed instances that ended after the last one that did
+// not fail), counted from the latest failure. Zero means launch now.
+func RelaunchWait(ended []EndedInstance, now time.Time) time.Duration {
+	sorted := slices.Clone(ended)
+	slices.SortFunc(sorted, func(a, b EndedInstance) int { return b.FinishedAt.Compare(a.FinishedAt) })
+	failures := 0
+	for _, e := range sorted {
+		if !e.Failed {
+			break
+		}
+		failures++
+	}
+	if failures == 0 {
+		return 0
+	}
+	wait := RelaunchBackoffMax
+	if failures <= 10 {
+		wait = min(RelaunchBackoffBase<<(failures-1), RelaunchBackoffMax)
+	}
+	return max(wait-now.Sub(sorted[0].FinishedAt), 0)
+}

@@ -114,6 +114,37 @@ func TestIdleRelease(t *testing.T) {
 	require.False(t, ok)
 }
 
+func TestRelaunchWait(t *testing.T) {
+	failed := func(ago time.Duration) EndedInstance { return EndedInstance{FinishedAt: t0.Add(-ago), Failed: true} }
+	tests := []struct {
+		name  string
+		ended []EndedInstance
+		want  time.Duration
+	}{
+		{name: "nothing ended", want: 0},
+		{name: "released instances are no reason to wait", ended: []EndedInstance{{FinishedAt: t0}}, want: 0},
+		{name: "one failure: the base wait", ended: []EndedInstance{failed(10 * time.Second)}, want: 20 * time.Second},
+		{name: "one failure long ago", ended: []EndedInstance{failed(time.Hour)}, want: 0},
+		{name: "three failures: four times the base, from the latest",
+			ended: []EndedInstance{failed(5 * time.Minute), failed(time.Minute), failed(3 * time.Minute)}, want: time.Minute},
+		{name: "an instance that served resets the count",
+			ended: []EndedInstance{failed(time.Hour), failed(50 * time.Minute), {FinishedAt: t0.Add(-40 * time.Minute)},
+				failed(10 * time.Second)}, want: 20 * time.Second},
+		{name: "many failures: the maximum", ended: func() []EndedInstance {
+			var out []EndedInstance
+			for i := range 40 {
+				out = append(out, failed(time.Duration(i)*time.Second))
+			}
+			return out
+		}(), want: RelaunchBackoffMax},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Equal(t, tt.want, RelaunchWait(tt.ended, t0))
+		})
+	}
+}
+
 func TestStrays(t *testing.T) {
 	vms := []TaggedVM{{VMID: "i-1", Row: "a"}, {VMID: "i-2", Row: "b"}, {VMID: "i-3", Row: "c"}, {VMID: "i-4", Row: "d"},
 		{VMID: "i-5", Row: "e"}, {VMID: "i-6", Row: "f"}}

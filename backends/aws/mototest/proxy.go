@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"strings"
@@ -39,6 +40,8 @@ type Proxy struct {
 	fired  map[string]int
 	// Seen counts requests by action.
 	seen map[string]int
+	// held are the actions whose answers wait for a release (Hold).
+	held map[string]chan struct{}
 }
 
 // NewProxy starts a proxy in front of the moto at target (stopped at
@@ -66,6 +69,23 @@ func NewProxy(t testing.TB, target, host string) *Proxy {
 			writeFault(w, form.Get("Action"), f)
 			return
 		}
+		if release := p.holding(form.Get("Action")); release != nil {
+			// moto acts on the request at once; its answer waits, as a
+			// cloud's answer that a crashing client never reads.
+			rec := httptest.NewRecorder()
+			rp.ServeHTTP(rec, r)
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(rec.Body.Bytes())
+			return
+		}
 		rp.ServeHTTP(w, r)
 	})}
 	go func() { _ = srv.Serve(ln) }()
@@ -79,6 +99,36 @@ func (p *Proxy) Fail(f Fault) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.faults = append(p.faults, &f)
+}
+
+// Hold makes the proxy forward requests of action to moto but keep their
+// answers until the returned release is called (a client that dies
+// meanwhile never gets one).
+func (p *Proxy) Hold(action string) (release func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.held == nil {
+		p.held = map[string]chan struct{}{}
+	}
+	ch := make(chan struct{})
+	p.held[action] = ch
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			if p.held[action] == ch {
+				delete(p.held, action)
+			}
+			close(ch)
+		})
+	}
+}
+
+func (p *Proxy) holding(action string) chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.held[action]
 }
 
 // Clear removes every fault.
