@@ -116,7 +116,7 @@ func waitPs(t *testing.T, run string, status schemas.RunStatus) {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("run %s not %s within 90s:\n%s", run, status, res.Stdout)
+			require.FailNow(t, fmt.Sprintf("run %s not %s within 90s:\n%s", run, status, res.Stdout))
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
@@ -165,7 +165,7 @@ func attachAndUse(t *testing.T, home string) {
 		require.NoError(t, err, "ssh web: %s", out)
 		require.Contains(t, string(out), "in the job web")
 	} else if os.Getenv("CI") == "true" {
-		t.Fatal("the OpenSSH client is missing (openssh-client)")
+		require.FailNow(t, "the OpenSSH client is missing (openssh-client)")
 	}
 
 	require.NoError(t, cmd.Process.Signal(os.Interrupt))
@@ -198,7 +198,7 @@ func runBinary(t *testing.T, dir string, args ...string) cliResult {
 	case errors.As(err, &ee):
 		res.Code = ee.ExitCode()
 	default:
-		t.Fatalf("run dstack %s: %v", strings.Join(args, " "), err)
+		require.FailNow(t, fmt.Sprintf("run dstack %s: %v", strings.Join(args, " "), err))
 	}
 	return res
 }

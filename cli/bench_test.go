@@ -6,6 +6,7 @@ package cli_test
 //	go test ./cli/ -run '^$' -bench Startup -benchtime 20x
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -14,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // BenchmarkServerStartup starts on an existing SQLite state: migrations
@@ -22,7 +25,7 @@ func BenchmarkServerStartup(b *testing.B) {
 	home := b.TempDir()
 	s := startServer(b, home, nil)
 	if code := s.Stop(b); code != 0 {
-		b.Fatalf("stop the priming server: exit %d\n%s", code, s.Output())
+		require.FailNow(b, fmt.Sprintf("stop the priming server: exit %d\n%s", code, s.Output()))
 	}
 	env := sandboxEnv(home)
 	benchStartup(b, func(int) []string { return env })
@@ -34,9 +37,7 @@ func BenchmarkServerStartupFresh(b *testing.B) {
 	root := b.TempDir()
 	benchStartup(b, func(i int) []string {
 		home := filepath.Join(root, strconv.Itoa(i))
-		if err := os.Mkdir(home, 0o700); err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, os.Mkdir(home, 0o700))
 		return sandboxEnv(home)
 	})
 }
@@ -55,9 +56,7 @@ func benchStartup(b *testing.B, envFor func(i int) []string) {
 		b.StartTimer()
 
 		start := time.Now()
-		if err := cmd.Start(); err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, cmd.Start())
 		exited := make(chan error, 1)
 		go func() { exited <- cmd.Wait() }()
 		for {
@@ -68,12 +67,12 @@ func benchStartup(b *testing.B, envFor func(i int) []string) {
 			}
 			select {
 			case err := <-exited:
-				b.Fatalf("server exited before listening: %v", err)
+				require.FailNow(b, fmt.Sprintf("server exited before listening: %v", err))
 			case <-time.After(time.Millisecond):
 			}
 			if time.Since(start) > 30*time.Second {
 				_ = cmd.Process.Kill()
-				b.Fatal("server not listening after 30s")
+				require.FailNow(b, "server not listening after 30s")
 			}
 		}
 		total += time.Since(start)
@@ -82,12 +81,10 @@ func benchStartup(b *testing.B, envFor func(i int) []string) {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case err := <-exited:
-			if err != nil {
-				b.Fatalf("exit after SIGTERM: %v", err)
-			}
+			require.NoError(b, err, "exit after SIGTERM")
 		case <-time.After(10 * time.Second):
 			_ = cmd.Process.Kill()
-			b.Fatal("server still running 10s after SIGTERM")
+			require.FailNow(b, "server still running 10s after SIGTERM")
 		}
 		b.StartTimer()
 	}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/dstackgo/dstack/backends/ssh/sshtest"
 )
 
@@ -21,9 +23,7 @@ type tmux struct {
 func newTmux(t *testing.T, env []string, cmd string) *tmux {
 	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("tmux is required for the console end-to-end test")
-		}
+		require.True(t, os.Getenv("CI") != "true", "tmux is required for the console end-to-end test")
 		t.Skip("tmux not installed")
 	}
 	m := &tmux{t: t, session: fmt.Sprintf("dstack-e2e-%d", time.Now().UnixNano())}
@@ -34,9 +34,7 @@ func newTmux(t *testing.T, env []string, cmd string) *tmux {
 		}
 	}
 	out, err := exec.Command("tmux", append(args, cmd)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("tmux: %v\n%s", err, out)
-	}
+	require.NoError(t, err, "tmux: %v\n%s", err, out)
 	t.Cleanup(func() { _ = exec.Command("tmux", "kill-session", "-t", m.session).Run() })
 	return m
 }
@@ -44,7 +42,7 @@ func newTmux(t *testing.T, env []string, cmd string) *tmux {
 func (m *tmux) keys(keys ...string) {
 	m.t.Helper()
 	if out, err := exec.Command("tmux", append([]string{"send-keys", "-t", m.session}, keys...)...).CombinedOutput(); err != nil {
-		m.t.Fatalf("tmux send-keys: %v\n%s", err, out)
+		require.FailNow(m.t, fmt.Sprintf("tmux send-keys: %v\n%s", err, out))
 	}
 }
 
@@ -67,7 +65,7 @@ func (m *tmux) waitFor(timeout time.Duration, texts ...string) string {
 			return s
 		}
 		if time.Now().After(deadline) {
-			m.t.Fatalf("the screen does not show %q within %s:\n%s", texts, timeout, s)
+			require.FailNow(m.t, fmt.Sprintf("the screen does not show %q within %s:\n%s", texts, timeout, s))
 		}
 		time.Sleep(150 * time.Millisecond)
 	}
@@ -85,9 +83,7 @@ func TestE2EConsole(t *testing.T) {
 	env := sandboxEnv(home, "NO_COLOR=1")
 	key := filepath.Join(home, "id_host")
 	write := func(name, text string) {
-		if err := os.WriteFile(filepath.Join(home, name), []byte(text), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(filepath.Join(home, name), []byte(text), 0o600))
 	}
 	write("id_host", string(host.ClientKey))
 	write("fleet.dstack.yml", fmt.Sprintf("type: fleet\nname: lab\nenv:\n  - DSTACK_SHIM_EXECUTOR=process\n"+
@@ -118,7 +114,7 @@ func TestE2EConsole(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for exec.Command("tmux", "has-session", "-t", m.session).Run() == nil {
 		if time.Now().After(deadline) {
-			t.Fatalf("q did not quit the console:\n%s", m.screen())
+			require.FailNow(t, fmt.Sprintf("q did not quit the console:\n%s", m.screen()))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -26,6 +27,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	"github.com/stretchr/testify/require"
 
 	"github.com/dstackgo/dstack/server/servertest"
 )
@@ -116,9 +118,7 @@ func (s *serverProc) start(tb testing.TB, port int) {
 	stdout, done := &lockedBuffer{ready: make(chan struct{})}, make(chan struct{})
 	s.Port, s.cmd, s.stdout, s.stderr, s.done = port, cmd, stdout, &lockedBuffer{}, done
 	cmd.Env, cmd.Stdout, cmd.Stderr = s.env, s.stdout, s.stderr
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, cmd.Start())
 	go func() { _ = cmd.Wait(); close(done) }()
 	tb.Cleanup(func() {
 		_ = cmd.Process.Kill()
@@ -161,9 +161,9 @@ func (s *serverProc) WaitReady(tb testing.TB) {
 				s.start(tb, 0)
 				continue
 			}
-			tb.Fatalf("server exited before it was ready (%v):\n%s", s.cmd.ProcessState, s.Output())
+			require.FailNow(tb, fmt.Sprintf("server exited before it was ready (%v):\n%s", s.cmd.ProcessState, s.Output()))
 		case <-time.After(30 * time.Second):
-			tb.Fatalf("server not ready after 30s:\n%s", s.Output())
+			require.FailNow(tb, fmt.Sprintf("server not ready after 30s:\n%s", s.Output()))
 		}
 		break
 	}
@@ -171,7 +171,7 @@ func (s *serverProc) WaitReady(tb testing.TB) {
 	m := tokenRe.FindStringSubmatch(out)
 	u := urlRe.FindStringSubmatch(out)
 	if m == nil || u == nil {
-		tb.Fatalf("no admin token or URL in the server's output:\n%s", s.Output())
+		require.FailNow(tb, fmt.Sprintf("no admin token or URL in the server's output:\n%s", s.Output()))
 	}
 	s.Token, s.URL = m[1], u[1]
 }
@@ -198,7 +198,7 @@ func (s *serverProc) Stop(tb testing.TB) int {
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	code, ok := s.WaitExit(10 * time.Second)
 	if !ok {
-		tb.Fatalf("server still running 10s after SIGTERM:\n%s", s.Output())
+		require.FailNow(tb, fmt.Sprintf("server still running 10s after SIGTERM:\n%s", s.Output()))
 	}
 	return code
 }
@@ -220,16 +220,16 @@ func wantRun(tb testing.TB, env []string, code int, want []string, args ...strin
 	cmd.Env, cmd.Stdout, cmd.Stderr = env, &stdout, &stderr
 	var ee *exec.ExitError
 	if err := cmd.Run(); err != nil && !errors.As(err, &ee) {
-		tb.Fatalf("dstack %s: %v", strings.Join(args, " "), err)
+		require.FailNow(tb, fmt.Sprintf("dstack %s: %v", strings.Join(args, " "), err))
 	}
 	r := runResult{Stdout: stdout.String(), Stderr: stderr.String(), Code: cmd.ProcessState.ExitCode()}
 	all := r.Stdout + r.Stderr
 	if r.Code != code {
-		tb.Fatalf("dstack %s: exit code %d, want %d\n%s", strings.Join(args, " "), r.Code, code, all)
+		require.FailNow(tb, fmt.Sprintf("dstack %s: exit code %d, want %d\n%s", strings.Join(args, " "), r.Code, code, all))
 	}
 	for _, w := range want {
 		if !strings.Contains(all, w) {
-			tb.Fatalf("dstack %s: output lacks %q:\n%s", strings.Join(args, " "), w, all)
+			require.FailNow(tb, fmt.Sprintf("dstack %s: output lacks %q:\n%s", strings.Join(args, " "), w, all))
 		}
 	}
 	return r
@@ -251,14 +251,10 @@ func api(tb testing.TB, url, token, path string, body, out any) int {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		tb.Fatalf("POST %s: %v", path, err)
-	}
+	require.NoError(tb, err, "POST %s", path)
 	defer res.Body.Close()
 	if res.StatusCode == http.StatusOK && out != nil {
-		if err := json.NewDecoder(res.Body).Decode(out); err != nil {
-			tb.Fatalf("POST %s: decode: %v", path, err)
-		}
+		require.NoError(tb, json.NewDecoder(res.Body).Decode(out), "POST %s: decode", path)
 	}
 	return res.StatusCode
 }
@@ -269,9 +265,7 @@ func postgresDSN(tb testing.TB) string {
 	tb.Helper()
 	dsn := os.Getenv("DSTACK_TEST_POSTGRES_DSN")
 	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			tb.Fatal("CI=true but DSTACK_TEST_POSTGRES_DSN is unset: the PostgreSQL end-to-end tests must run in CI")
-		}
+		require.True(tb, os.Getenv("CI") != "true", "CI=true but DSTACK_TEST_POSTGRES_DSN is unset: the PostgreSQL end-to-end tests must run in CI")
 		tb.Skip("DSTACK_TEST_POSTGRES_DSN is unset")
 	}
 	return dsn
@@ -296,18 +290,14 @@ func freshDatabase(tb testing.TB, dsn string) string {
 		_, err = db.ExecContext(ctx, q)
 		return err
 	}
-	if err := exec("CREATE DATABASE " + name); err != nil {
-		tb.Fatalf("create database %s: %v", name, err)
-	}
+	require.NoError(tb, exec("CREATE DATABASE "+name), "create database %s", name)
 	tb.Cleanup(func() {
 		if err := exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
 			tb.Logf("drop database %s: %v", name, err)
 		}
 	})
 	u, err := url.Parse(dsn)
-	if err != nil {
-		tb.Fatalf("DSTACK_TEST_POSTGRES_DSN: %v", err)
-	}
+	require.NoError(tb, err, "DSTACK_TEST_POSTGRES_DSN")
 	u.Scheme, u.Path = "postgresql+asyncpg", "/"+name
 	return u.String()
 }

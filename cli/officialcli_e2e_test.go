@@ -28,6 +28,10 @@ func TestOfficialCLI(t *testing.T) {
 		t.Parallel()
 		testOfficialSecretVerbs(t, env)
 	})
+	t.Run("event", func(t *testing.T) {
+		t.Parallel()
+		testOfficialEventVerbs(t, env)
+	})
 	t.Run("login and completion", func(t *testing.T) {
 		t.Parallel()
 		// `dstack server` points the client config of its user at itself:
@@ -50,6 +54,10 @@ func TestOfficialCLI(t *testing.T) {
 	t.Run("runs", func(t *testing.T) {
 		t.Parallel()
 		testOfficialRunVerbs(t, env)
+	})
+	t.Run("volumes, gateways, exports and imports", func(t *testing.T) {
+		t.Parallel()
+		testOfficialSharing(t, env)
 	})
 }
 
@@ -133,6 +141,39 @@ func testOfficialFleetVerbs(t *testing.T, env *officialEnv) {
 
 	c.Check(c.Run("fleet", "delete", "lab", "-y"), 0, "Fleet lab deleted")
 	require.NotContains(t, c.Want(0, "fleet").Stdout, "lab")
+	// What happened to the fleet and its hosts, and who did it.
+	c.Check(c.Run("event", "--within-fleet", "lab"), 0,
+		"[fleet lab] Fleet created. Status: ACTIVE",
+		"[instance lab-0] Instance created on fleet submission. Status: PENDING",
+		"[instance lab-0] Instance status changed PENDING -> PROVISIONING",
+		"[instance lab-1] Instance status changed IDLE -> TERMINATING. Termination reason: TERMINATED_BY_USER",
+		"[fleet lab] Fleet status changed ACTIVE -> TERMINATING")
+}
+
+// testOfficialEventVerbs reads events with `dstack event`: a user's own
+// actions on secrets, filtered by target, type and time.
+func testOfficialEventVerbs(t *testing.T, env *officialEnv) {
+	c := env.CLIFor(t, env.NewProject(t, "events"), env.Server.Token)
+	c.Want(0, "secret", "set", "ev_token", "one")
+	c.Want(0, "secret", "set", "ev_token", "two")
+	c.Want(0, "secret", "set", "other", "x")
+	r := c.Want(0, "event")
+	for _, want := range []string{"[👤admin][project events] Project created", "[👤admin][secret ev_token] Secret created",
+		"[👤admin][secret ev_token] Secret updated", "[👤admin][secret other] Secret created"} {
+		require.Contains(t, r.Stdout, want, r)
+	}
+	require.Less(t, strings.Index(r.Stdout, "Secret created"), strings.Index(r.Stdout, "Secret updated"), "oldest first")
+	r = c.Want(0, "event", "--target-secret", "ev_token")
+	require.NotContains(t, r.Stdout, "other", r)
+	require.Equal(t, 2, strings.Count(r.Stdout, "[secret ev_token]"), r)
+	r = c.Want(0, "event", "--include-target-type", "project", "--since", "1h")
+	require.Contains(t, r.Stdout, "Project created", r)
+	require.NotContains(t, r.Stdout, "Secret", r)
+	r = c.Want(0, "event", "list", "--since", "2000-01-01T00:00:00Z", "--target-secret", "other")
+	require.Contains(t, r.Stdout, "[secret other] Secret created", r)
+	// Another project's events are not in this one's list.
+	require.NotContains(t, c.Want(0, "event").Stdout, "hf_token")
+	c.Check(c.Run("event", "--include-target-type", "cluster"), 2, "invalid EventTargetType value: 'cluster'")
 }
 
 // testOfficialFleetShapes applies fleets of other shapes: a host reached

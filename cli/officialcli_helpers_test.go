@@ -29,6 +29,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/dstackgo/dstack/backends/ssh/sshtest"
 )
 
@@ -48,9 +50,7 @@ func officialCLIBinary(tb testing.TB) string {
 	tb.Helper()
 	officialCLIOnce.Do(func() { officialCLIPath, officialCLIErr = findOfficialCLI() })
 	if officialCLIErr != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("the official dstack CLI is required under CI=true: %v", officialCLIErr)
-		}
+		require.True(tb, os.Getenv("CI") != "true", "the official dstack CLI is required under CI=true: %v", officialCLIErr)
 		tb.Skipf("the official dstack CLI cannot run here: %v", officialCLIErr)
 	}
 	return officialCLIPath
@@ -109,9 +109,7 @@ func newOfficialEnv(t testing.TB) *officialEnv {
 func (e *officialEnv) NewProject(t testing.TB, name string) string {
 	t.Helper()
 	st := api(t, e.Server.URL, e.Server.Token, "/api/projects/create", map[string]any{"project_name": name}, nil)
-	if st != 200 {
-		t.Fatalf("projects/create %s: status %d", name, st)
-	}
+	require.True(t, st == 200, "projects/create %s: status %d", name, st)
 	return name
 }
 
@@ -127,9 +125,7 @@ func (e *officialEnv) CLIFor(t testing.TB, project, token string) *officialCLI {
 	t.Helper()
 	c := &officialCLI{t: t, bin: officialCLIBinary(t), Home: shortTempDir(t), URL: e.Server.URL, Project: project}
 	c.Dir = filepath.Join(c.Home, "work")
-	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.MkdirAll(c.Dir, 0o755))
 	// What `dstack project add --name P --url U --token T -y` writes (that
 	// verb has its own test): one CLI start-up less per user.
 	cfg := fmt.Sprintf("projects:\n- default: true\n  name: %s\n  token: %s\n  url: %s\n", project, token, e.Server.URL)
@@ -144,9 +140,7 @@ func (e *officialEnv) CLIFor(t testing.TB, project, token string) *officialCLI {
 func shortTempDir(t testing.TB) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("/tmp", "dcli")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	return dir
 }
@@ -224,12 +218,12 @@ func (c *officialCLI) RunWith(stdin []byte, args ...string) cliRun {
 	var ee *exec.ExitError
 	switch {
 	case ctx.Err() != nil:
-		c.t.Fatalf("still running after %s, killed:\n%s", timeout, r)
+		require.FailNow(c.t, fmt.Sprintf("still running after %s, killed:\n%s", timeout, r))
 	case err == nil:
 	case errors.As(err, &ee):
 		r.Code = ee.ExitCode()
 	default:
-		c.t.Fatalf("dstack %s: %v", strings.Join(args, " "), err)
+		require.FailNow(c.t, fmt.Sprintf("dstack %s: %v", strings.Join(args, " "), err))
 	}
 	return r
 }
@@ -248,11 +242,11 @@ func (c *officialCLI) Want(code int, args ...string) cliRun {
 func (c *officialCLI) Check(r cliRun, code int, want ...string) {
 	c.t.Helper()
 	if r.Code != code {
-		c.t.Fatalf("want exit code %d\n%s", code, r)
+		require.FailNow(c.t, fmt.Sprintf("want exit code %d\n%s", code, r))
 	}
 	for _, w := range want {
 		if !strings.Contains(r.Output(), w) {
-			c.t.Fatalf("output lacks %q\n%s", w, r)
+			require.FailNow(c.t, fmt.Sprintf("output lacks %q\n%s", w, r))
 		}
 	}
 }
@@ -266,10 +260,10 @@ func (c *officialCLI) WriteFile(name, content string) string {
 		p = filepath.Join(c.Dir, name)
 	}
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		c.t.Fatal(err)
+		require.NoError(c.t, err)
 	}
 	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		c.t.Fatal(err)
+		require.NoError(c.t, err)
 	}
 	return p
 }
@@ -312,7 +306,7 @@ func (c *officialCLI) ApplyFleet(name string, hosts []*sshtest.Host, extra ...st
 	r := c.Run("apply", "-f", path, "-y")
 	c.Check(r, 0, "Fleet "+name+" does not exist yet.")
 	if n := strings.Count(r.Stdout, " idle "); n != len(hosts) {
-		c.t.Fatalf("want %d idle instances\n%s", len(hosts), r)
+		require.FailNow(c.t, fmt.Sprintf("want %d idle instances\n%s", len(hosts), r))
 	}
 	return r
 }

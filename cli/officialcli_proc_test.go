@@ -5,11 +5,14 @@ package cli_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // cliProc is a CLI command left running (attach, an attached apply).
@@ -30,7 +33,7 @@ func (c *officialCLI) Start(args ...string) *cliProc {
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	p.start = time.Now()
 	if err := p.cmd.Start(); err != nil {
-		c.t.Fatal(err)
+		require.NoError(c.t, err)
 	}
 	go func() { _ = p.cmd.Wait(); close(p.done) }()
 	c.t.Cleanup(func() {
@@ -51,9 +54,9 @@ func (p *cliProc) WaitOutput(want string, timeout time.Duration) {
 			if strings.Contains(p.stdout.String()+p.stderr.String(), want) {
 				return
 			}
-			p.t.Fatalf("ended without printing %q\n%s", want, p.result())
+			require.FailNow(p.t, fmt.Sprintf("ended without printing %q\n%s", want, p.result()))
 		case <-deadline:
-			p.t.Fatalf("no %q within %s\n%s", want, timeout, p.result())
+			require.FailNow(p.t, fmt.Sprintf("no %q within %s\n%s", want, timeout, p.result()))
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -72,7 +75,7 @@ func (p *cliProc) Wait(timeout time.Duration) cliRun {
 	select {
 	case <-p.done:
 	case <-time.After(timeout):
-		p.t.Fatalf("still running after %s\n%s", timeout, p.result())
+		require.FailNow(p.t, fmt.Sprintf("still running after %s\n%s", timeout, p.result()))
 	}
 	r := p.result()
 	p.t.Logf("dstack %s: exit code %d in %s", strings.Join(p.args, " "), r.Code, r.Took.Round(10*time.Millisecond))
@@ -99,9 +102,7 @@ func waitFor(t testing.TB, what string, cond func() (ok bool, last string)) {
 		if ok {
 			return
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 2m; last:\n%s", what, last)
-		}
+		require.False(t, time.Now().After(deadline), "%s: not within 2m; last:\n%s", what, last)
 		time.Sleep(500 * time.Millisecond)
 	}
 }

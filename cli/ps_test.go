@@ -36,7 +36,7 @@ func BenchmarkPs(b *testing.B) {
 			b.ResetTimer()
 			for range b.N {
 				if res := runCLI(b, "", args...); res.Code != 0 {
-					b.Fatal(res.Stderr)
+					require.FailNow(b, fmt.Sprint(res.Stderr))
 				}
 			}
 			b.StopTimer()
@@ -56,9 +56,7 @@ func BenchmarkPsWallTime(b *testing.B) {
 				cmd := exec.Command(bin, "ps", "--url", url, "--token", apitest.AdminToken, "--project", "main")
 				cmd.Env = env
 				out, err := cmd.CombinedOutput()
-				if err != nil {
-					b.Fatalf("dstack ps: %v\n%s", err, out)
-				}
+				require.NoError(b, err, "dstack ps: %v\n%s", err, out)
 				return string(out)
 			}
 			rows := strings.Count(ps(), "\n") - 1

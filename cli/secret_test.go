@@ -8,6 +8,7 @@ package cli_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -15,6 +16,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 )
 
@@ -47,12 +50,12 @@ func TestE2EProjectAndSecretVerbs(t *testing.T) {
 		wantRun(t, env, 0, []string{"OK"}, "project", "set-default", "second")
 		cfg := readClientConfig(t, home)
 		if len(cfg.Projects) != 2 || cfg.Projects[1].Name != "second" || !cfg.Projects[1].Default || cfg.Projects[0].Default {
-			t.Fatalf("config after set-default: %+v", cfg.Projects)
+			require.FailNow(t, fmt.Sprintf("config after set-default: %+v", cfg.Projects))
 		}
 		wantRun(t, env, 0, []string{"OK"}, "project", "delete", "second", "-y")
 		wantRun(t, env, 0, nil, "project", "set-default", "main")
 		if cfg := readClientConfig(t, home); len(cfg.Projects) != 1 || cfg.Projects[0].Name != "main" {
-			t.Fatalf("config after delete: %+v", cfg.Projects)
+			require.FailNow(t, fmt.Sprintf("config after delete: %+v", cfg.Projects))
 		}
 	})
 
@@ -63,7 +66,7 @@ func TestE2EProjectAndSecretVerbs(t *testing.T) {
 		r := wantRun(t, env, 0, nil, "secret", "list", "--json")
 		var ss []struct{ Name string }
 		if err := json.Unmarshal([]byte(r.Stdout), &ss); err != nil || len(ss) != 1 || ss[0].Name != "hf_token" {
-			t.Fatalf("secret list --json (%v): %s", err, r.Stdout)
+			require.FailNow(t, fmt.Sprintf("secret list --json (%v): %s", err, r.Stdout))
 		}
 		wantRun(t, env, 0, []string{"OK"}, "secret", "delete", "hf_token", "-y")
 		wantRun(t, env, 1, []string{"Error: secret hf_token not found"}, "secret", "get", "hf_token")
@@ -76,9 +79,7 @@ func TestE2EProjectAndSecretVerbs(t *testing.T) {
 // server, a bad token, an unknown project and an unknown run.
 func e2eConnectionErrors(t *testing.T, s *serverProc, env []string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	closed := "http://" + ln.Addr().String()
 	ln.Close()
 	for _, c := range []struct {
@@ -97,7 +98,7 @@ func e2eConnectionErrors(t *testing.T, s *serverProc, env []string) {
 		}
 		r := wantRun(t, env, code, []string{c.want}, c.args...)
 		if n := strings.Count(strings.TrimSpace(r.Stderr), "\n"); n != 0 {
-			t.Errorf("dstack %s: want one line, got:\n%s", strings.Join(c.args, " "), r.Stderr)
+			assert.Fail(t, fmt.Sprintf("dstack %s: want one line, got:\n%s", strings.Join(c.args, " "), r.Stderr))
 		}
 	}
 }
@@ -112,12 +113,8 @@ type clientConfigFile struct {
 func readClientConfig(t *testing.T, home string) clientConfigFile {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(home, ".dstack", "config.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var c clientConfigFile
-	if err := yaml.Unmarshal(data, &c); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, yaml.Unmarshal(data, &c))
 	return c
 }

@@ -3,6 +3,8 @@ package crypto
 import (
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 var benchSizes = []struct {
@@ -21,9 +23,8 @@ func BenchmarkEncrypt(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(s.plaintext)))
 			for b.Loop() {
-				if _, err := r.Encrypt(s.plaintext, aad); err != nil {
-					b.Fatal(err)
-				}
+				_, err := r.Encrypt(s.plaintext, aad)
+				require.NoError(b, err)
 			}
 		})
 	}
@@ -37,9 +38,7 @@ func BenchmarkDecrypt(b *testing.B) {
 	rotated := mustKeyring(b, aesConfig("key2", 2), aesConfig("key1", 1))
 	for _, s := range benchSizes {
 		stored, err := current.Encrypt(s.plaintext, aad)
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		for _, c := range []struct {
 			name    string
 			keyring *Keyring
@@ -48,9 +47,8 @@ func BenchmarkDecrypt(b *testing.B) {
 				b.ReportAllocs()
 				b.SetBytes(int64(len(s.plaintext)))
 				for b.Loop() {
-					if _, err := c.keyring.Decrypt(stored, aad); err != nil {
-						b.Fatal(err)
-					}
+					_, err := c.keyring.Decrypt(stored, aad)
+					require.NoError(b, err)
 				}
 			})
 		}

@@ -6,10 +6,12 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -282,12 +284,12 @@ func TestConcurrentUse(t *testing.T) {
 			for range 100 {
 				stored, err := r.Encrypt("concurrent", aad)
 				if err != nil {
-					t.Error(err)
+					assert.NoError(t, err)
 					return
 				}
 				got, err := r.Decrypt(stored, aad)
 				if err != nil || got != "concurrent" {
-					t.Errorf("decrypt: %q, %v", got, err)
+					assert.Fail(t, fmt.Sprintf("decrypt: %q, %v", got, err))
 					return
 				}
 			}

@@ -30,6 +30,9 @@ type Fleet struct {
 	Deleted         bool       `bun:"deleted"`
 	DeletedAt       *time.Time `bun:"deleted_at"`
 	Lease
+
+	// Events are stored with the row's next write (EventLog).
+	Events EventLog `bun:"-"`
 }
 
 // Instance is a row of instances. RemoteConnectionInfo (SSH target with its
@@ -74,6 +77,9 @@ type Instance struct {
 	HostAddress *string `bun:"host_address"`
 	HostKey     *string `bun:"host_key"`
 	Lease
+
+	// Events are stored with the row's next write (EventLog).
+	Events EventLog `bun:"-"`
 }
 
 // Run is a row of runs.
@@ -97,6 +103,9 @@ type Run struct {
 	NextTriggeredAt     *time.Time `bun:"next_triggered_at"`
 	Deleted             bool       `bun:"deleted"`
 	Lease
+
+	// Events are stored with the row's next write (EventLog).
+	Events EventLog `bun:"-"`
 }
 
 // Job is a row of jobs: one submission of one job of a run.
@@ -118,7 +127,8 @@ type Job struct {
 	SubmittedAt              time.Time  `bun:"submitted_at"`
 	LastProcessedAt          time.Time  `bun:"last_processed_at"`
 	FinishedAt               *time.Time `bun:"finished_at"`
-	StartedAt                *time.Time `bun:"started_at"` // when the runner started it
+	StartedAt                *time.Time `bun:"started_at"`     // when the runner started it
+	LogsWantedAt             *time.Time `bun:"logs_wanted_at"` // when a client first asked for logs not pulled yet
 	Status                   string     `bun:"status"`
 	TerminationReason        *string    `bun:"termination_reason"`
 	TerminationReasonMessage *string    `bun:"termination_reason_message"`
@@ -131,6 +141,9 @@ type Job struct {
 	RemoveAt                 *time.Time `bun:"remove_at"`
 	InstanceAssigned         bool       `bun:"instance_assigned"`
 	Lease
+
+	// Events are stored with the row's next write (EventLog).
+	Events EventLog `bun:"-"`
 }
 
 // Repo is a row of repos (repo_id in the API is Name).

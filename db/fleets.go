@@ -61,8 +61,15 @@ func InsertInstances(ctx context.Context, idb bun.IDB, is []Instance) error {
 	if len(is) == 0 {
 		return nil
 	}
-	_, err := idb.NewInsert().Model(&is).Exec(ctx)
-	return mapErr(err)
+	var srcs []eventSource
+	for i := range is {
+		srcs = append(srcs, sources(&is[i])...)
+	}
+	_, err := writeWithEvents(ctx, idb, srcs, func(idb bun.IDB) (bool, error) {
+		_, err := idb.NewInsert().Model(&is).Exec(ctx)
+		return err == nil, mapErr(err)
+	})
+	return err
 }
 
 // UpdateInstance writes the named columns of in.
@@ -120,16 +127,19 @@ func ListInstances(ctx context.Context, idb bun.IDB, f InstanceFilter) ([]Instan
 // terminating, in one statement, so that a job placed at the same moment
 // (ReserveBlocks) either lands first and keeps the instance, or finds it
 // terminating. It reports whether the instance was idle.
-func TerminateIdleInstance(ctx context.Context, idb bun.IDB, id, reason string, due time.Time) (bool, error) {
-	res, err := idb.NewUpdate().Model((*Instance)(nil)).
-		Set("status = 'terminating'").Set("termination_reason = ?", reason).Set("last_processed_at = ?", due).
-		Where("id = ?", id).Where("deleted = ?", false).Where("busy_blocks = 0").
-		Where("status NOT IN ('terminating', 'terminated')").Exec(ctx)
-	if err != nil {
-		return false, mapErr(err)
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+// The events pending on in are stored when it applies.
+func TerminateIdleInstance(ctx context.Context, idb bun.IDB, in *Instance, reason string, due time.Time) (bool, error) {
+	return writeWithEvents(ctx, idb, sources(in), func(idb bun.IDB) (bool, error) {
+		res, err := idb.NewUpdate().Model((*Instance)(nil)).
+			Set("status = 'terminating'").Set("termination_reason = ?", reason).Set("last_processed_at = ?", due).
+			Where("id = ?", in.ID).Where("deleted = ?", false).Where("busy_blocks = 0").
+			Where("status NOT IN ('terminating', 'terminated')").Exec(ctx)
+		if err != nil {
+			return false, mapErr(err)
+		}
+		n, err := res.RowsAffected()
+		return n == 1, err
+	})
 }
 
 // SetInstanceHost records the identity of an instance's host (address or

@@ -144,8 +144,31 @@ func IsLeased(l Lease, now time.Time) bool {
 // the row is still held under token. It reports whether it applied; false
 // means the lease expired and another holder owns the row now.
 func UpdateLeased(ctx context.Context, idb bun.IDB, model any, token string, now time.Time, columns ...string) (bool, error) {
-	res, err := idb.NewUpdate().Model(model).Column(columns...).WherePK().Where("lock_token = ?", token).
-		Set("lock_owner = NULL").Set("lock_token = NULL").Set("lock_expires_at = NULL").
+	return writeWithEvents(ctx, idb, sources(model), func(idb bun.IDB) (bool, error) {
+		return updateLeased(ctx, idb, model, token, now, columns...)
+	})
+}
+
+// UpdateLeasedIfStatus is UpdateLeased applied only while the row's stored
+// status is still status.
+func UpdateLeasedIfStatus(ctx context.Context, idb bun.IDB, model any, token, status string, now time.Time, columns ...string) (bool, error) {
+	return writeWithEvents(ctx, idb, sources(model), func(idb bun.IDB) (bool, error) {
+		return updateLeasedWhere(ctx, idb, model, token, now, status, columns...)
+	})
+}
+
+func updateLeased(ctx context.Context, idb bun.IDB, model any, token string, now time.Time, columns ...string) (bool, error) {
+	return updateLeasedWhere(ctx, idb, model, token, now, "", columns...)
+}
+
+// updateLeasedWhere is the statement of UpdateLeased, with a status
+// condition unless status is empty.
+func updateLeasedWhere(ctx context.Context, idb bun.IDB, model any, token string, now time.Time, status string, columns ...string) (bool, error) {
+	q := idb.NewUpdate().Model(model).Column(columns...).WherePK().Where("lock_token = ?", token)
+	if status != "" {
+		q = q.Where("status = ?", status)
+	}
+	res, err := q.Set("lock_owner = NULL").Set("lock_token = NULL").Set("lock_expires_at = NULL").
 		Set("last_processed_at = ?", now).Exec(ctx)
 	if err != nil {
 		return false, mapErr(err)

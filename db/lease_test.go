@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/dstackgo/dstack/db"
@@ -83,7 +84,7 @@ func TestClaimRowsConcurrentClaimersGetDisjointBatches(t *testing.T) {
 				for {
 					ids, _, err := db.ClaimRows(context.Background(), d, c, now)
 					if err != nil {
-						t.Error(err)
+						assert.NoError(t, err)
 						return
 					}
 					if len(ids) == 0 {

@@ -186,3 +186,10 @@ func LockNamed(ctx context.Context, tx bun.Tx, name string) error {
 	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", lockKey(name))
 	return mapErr(err)
 }
+
+// ListUserMemberships returns the ids of the projects a user is a member of.
+func ListUserMemberships(ctx context.Context, idb bun.IDB, userID string) ([]string, error) {
+	var ids []string
+	err := idb.NewSelect().Model((*Member)(nil)).Column("project_id").Where("user_id = ?", userID).Scan(ctx, &ids)
+	return ids, mapErr(err)
+}

@@ -12,14 +12,26 @@ var finishedRunStatuses = []string{"terminated", "failed", "done"}
 
 // InsertRunWithJobs stores a new run and its first job submissions.
 func InsertRunWithJobs(ctx context.Context, idb bun.IDB, r *Run, jobs []Job) error {
-	if _, err := idb.NewInsert().Model(r).Exec(ctx); err != nil {
-		return mapErr(err)
+	_, err := writeWithEvents(ctx, idb, append(sources(r), jobSources(jobs)...), func(idb bun.IDB) (bool, error) {
+		if _, err := idb.NewInsert().Model(r).Exec(ctx); err != nil {
+			return false, mapErr(err)
+		}
+		if len(jobs) == 0 {
+			return true, nil
+		}
+		_, err := idb.NewInsert().Model(&jobs).Exec(ctx)
+		return err == nil, mapErr(err)
+	})
+	return err
+}
+
+// jobSources lists the jobs with pending events.
+func jobSources(jobs []Job) []eventSource {
+	var out []eventSource
+	for i := range jobs {
+		out = append(out, sources(&jobs[i])...)
 	}
-	if len(jobs) == 0 {
-		return nil
-	}
-	_, err := idb.NewInsert().Model(&jobs).Exec(ctx)
-	return mapErr(err)
+	return out
 }
 
 // InsertJobs stores new job submissions.
@@ -27,8 +39,11 @@ func InsertJobs(ctx context.Context, idb bun.IDB, jobs []Job) error {
 	if len(jobs) == 0 {
 		return nil
 	}
-	_, err := idb.NewInsert().Model(&jobs).Exec(ctx)
-	return mapErr(err)
+	_, err := writeWithEvents(ctx, idb, jobSources(jobs), func(idb bun.IDB) (bool, error) {
+		_, err := idb.NewInsert().Model(&jobs).Exec(ctx)
+		return err == nil, mapErr(err)
+	})
+	return err
 }
 
 // GetRun finds a run by id.
@@ -97,22 +112,29 @@ func GetJob(ctx context.Context, idb bun.IDB, id string) (*Job, error) {
 	return j, mapErr(err)
 }
 
+// MarkLogsWanted records that a client asked at now for the logs of a job
+// that is running and whose runner has not been pulled yet; it reports
+// whether this was the first such ask. It writes that column alone, so it
+// needs no lease.
+func MarkLogsWanted(ctx context.Context, idb bun.IDB, jobID, running string, now time.Time) (bool, error) {
+	res, err := idb.NewUpdate().Model((*Job)(nil)).Set("logs_wanted_at = ?", now).
+		Where("id = ?", jobID).Where("status = ?", running).
+		Where("runner_timestamp IS NULL").Where("logs_wanted_at IS NULL").Exec(ctx)
+	if err != nil {
+		return false, mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
 // UpdateRun writes the named columns of r.
 func UpdateRun(ctx context.Context, idb bun.IDB, r *Run, columns ...string) error {
-	res, err := idb.NewUpdate().Model(r).Column(columns...).WherePK().Exec(ctx)
-	if err != nil {
-		return mapErr(err)
-	}
-	return expectRow(res)
+	return updateRow(ctx, idb, r, columns...)
 }
 
 // UpdateJob writes the named columns of j.
 func UpdateJob(ctx context.Context, idb bun.IDB, j *Job, columns ...string) error {
-	res, err := idb.NewUpdate().Model(j).Column(columns...).WherePK().Exec(ctx)
-	if err != nil {
-		return mapErr(err)
-	}
-	return expectRow(res)
+	return updateRow(ctx, idb, j, columns...)
 }
 
 // UpdateJobIfFree writes the named columns of j unless a pipeline holds the
@@ -121,6 +143,12 @@ func UpdateJob(ctx context.Context, idb bun.IDB, j *Job, columns ...string) erro
 // that has moved on since); it reports whether it wrote. The checks and the
 // write are one statement.
 func UpdateJobIfFree(ctx context.Context, idb bun.IDB, j *Job, status string, now time.Time, columns ...string) (bool, error) {
+	return writeWithEvents(ctx, idb, sources(j), func(idb bun.IDB) (bool, error) {
+		return updateJobIfFree(ctx, idb, j, status, now, columns...)
+	})
+}
+
+func updateJobIfFree(ctx context.Context, idb bun.IDB, j *Job, status string, now time.Time, columns ...string) (bool, error) {
 	res, err := idb.NewUpdate().Model(j).Column(columns...).WherePK().Where("status = ?", status).
 		Where("(lock_expires_at IS NULL OR lock_expires_at < ?)", now).Exec(ctx)
 	if err != nil {
@@ -134,6 +162,12 @@ func UpdateJobIfFree(ctx context.Context, idb bun.IDB, j *Job, status string, no
 // row's lease at now or the row's status is no longer status; it reports
 // whether it wrote.
 func UpdateRunIfFree(ctx context.Context, idb bun.IDB, r *Run, status string, now time.Time, columns ...string) (bool, error) {
+	return writeWithEvents(ctx, idb, sources(r), func(idb bun.IDB) (bool, error) {
+		return updateRunIfFree(ctx, idb, r, status, now, columns...)
+	})
+}
+
+func updateRunIfFree(ctx context.Context, idb bun.IDB, r *Run, status string, now time.Time, columns ...string) (bool, error) {
 	res, err := idb.NewUpdate().Model(r).Column(columns...).WherePK().Where("status = ?", status).
 		Where("(lock_expires_at IS NULL OR lock_expires_at < ?)", now).Exec(ctx)
 	if err != nil {

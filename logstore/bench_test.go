@@ -5,6 +5,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // BenchmarkFileWrite appends batches of 100 typical 80-byte lines and reports lines/s.
@@ -19,9 +21,7 @@ func BenchmarkFileWrite(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	for b.Loop() {
-		if err := s.Write(ctx, jobK, ev); err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, s.Write(ctx, jobK, ev))
 	}
 	lines := float64(b.N * batch)
 	b.ReportMetric(lines/time.Since(start).Seconds(), "lines/s")
@@ -34,21 +34,17 @@ func BenchmarkFilePollDescending100k(b *testing.B) {
 	s := newFile(b, 0)
 	const n, per = 100_000, 10_000
 	for i := 0; i < n; i += per {
-		if err := s.Write(ctx, jobK, events(i, i+per)); err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, s.Write(ctx, jobK, events(i, i+per)))
 	}
 	st, err := os.Stat(s.Path(jobK))
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	for _, limit := range []int{100, 1000} {
 		b.Run(fmt.Sprintf("limit=%d", limit), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				p, err := s.Poll(ctx, Query{Key: jobK, Limit: limit, Descending: true})
 				if err != nil || len(p.Entries) != limit || p.NextToken == nil {
-					b.Fatalf("page of %d, err %v", len(p.Entries), err)
+					require.FailNow(b, fmt.Sprintf("page of %d, err %v", len(p.Entries), err))
 				}
 			}
 			b.ReportMetric(float64(st.Size())/1e6, "file-MB")
@@ -59,7 +55,7 @@ func BenchmarkFilePollDescending100k(b *testing.B) {
 		for b.Loop() {
 			p, err := s.Poll(ctx, Query{Key: jobK, Limit: 1000, NextToken: ptr("90000")})
 			if err != nil || len(p.Entries) != 1000 {
-				b.Fatalf("page of %d, err %v", len(p.Entries), err)
+				require.FailNow(b, fmt.Sprintf("page of %d, err %v", len(p.Entries), err))
 			}
 		}
 	})

@@ -1,7 +1,6 @@
 package logstore
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -10,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // motoStore creates log group `group` in moto and returns a store on it.
@@ -20,13 +21,10 @@ func motoStore(t *testing.T, group string) *CloudWatch {
 	admin := cloudwatchlogs.New(cloudwatchlogs.Options{
 		Region: "us-east-1", Credentials: creds, BaseEndpoint: aws.String(url),
 	})
-	if _, err := admin.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(group)}); err != nil {
-		t.Fatal(err)
-	}
+	_, err := admin.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(group)})
+	require.NoError(t, err)
 	s, err := NewCloudWatch(ctx, CloudWatchConfig{Group: group, Region: "us-east-1", Endpoint: url, Credentials: creds})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
 	return s
 }
@@ -57,16 +55,14 @@ func follow(t *testing.T, s Store, q Query) (all []string, calls int) {
 	for calls < 100 {
 		p, err := s.Poll(ctx, q)
 		calls++
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		all = append(all, msgs(p)...)
 		if p.NextToken == nil {
 			return all, calls
 		}
 		q.NextToken = p.NextToken
 	}
-	t.Fatal("token never became nil")
+	require.FailNow(t, "token never became nil")
 	return nil, calls
 }
 
@@ -75,9 +71,7 @@ func TestCloudWatchMissingGroup(t *testing.T) {
 	creds := credentials.NewStaticCredentialsProvider("test", "test", "")
 	_, err := NewCloudWatch(ctx, CloudWatchConfig{Group: "no-such-group", Region: "us-east-1", Endpoint: url, Credentials: creds})
 	want := "CloudWatch log group no-such-group does not exist in region us-east-1: create it first"
-	if err == nil || err.Error() != want {
-		t.Fatalf("err = %v, want %q", err, want)
-	}
+	require.EqualError(t, err, want, "err = %v, want %q", err, want)
 }
 
 func TestCloudWatchNoCredentials(t *testing.T) {
@@ -89,43 +83,33 @@ func TestCloudWatchNoCredentials(t *testing.T) {
 	t.Setenv("AWS_CONFIG_FILE", "/nonexistent/config")
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	_, err := NewCloudWatch(ctx, CloudWatchConfig{Group: "g", Region: "us-east-1", Endpoint: "http://127.0.0.1:1"})
-	if err == nil || !strings.HasPrefix(err.Error(), "no AWS credentials: ") {
-		t.Fatalf("err = %v, want no AWS credentials", err)
-	}
+	require.False(t, err == nil || !strings.HasPrefix(err.Error(), "no AWS credentials: "), "err = %v, want no AWS credentials", err)
 	t.Setenv("AWS_REGION", "")
 	t.Setenv("AWS_DEFAULT_REGION", "")
 	_, err = NewCloudWatch(ctx, CloudWatchConfig{Group: "g"})
-	if err == nil || !strings.HasPrefix(err.Error(), "no AWS region") {
-		t.Fatalf("err = %v, want no AWS region", err)
-	}
+	require.False(t, err == nil || !strings.HasPrefix(err.Error(), "no AWS region"), "err = %v, want no AWS region", err)
 }
 
 func TestCloudWatchWriteAndPoll(t *testing.T) {
 	s := motoStore(t, "dstack-logs")
 	if got := s.Describe(); got != "cloudwatch dstack-logs (us-east-1)" {
-		t.Errorf("Describe = %q", got)
+		assert.Fail(t, fmt.Sprintf("Describe = %q", got))
 	}
 	ev, at := recent(25)
 	// Out of order across and within batches: the store sorts.
 	shuffled := append(append([]Event{}, ev[20:]...), ev[:20]...)
 	shuffled[0], shuffled[1] = shuffled[1], shuffled[0]
-	if err := s.Write(ctx, jobK, shuffled[:10]); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Write(ctx, jobK, shuffled[10:]); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, s.Write(ctx, jobK, shuffled[:10]))
+	require.NoError(t, s.Write(ctx, jobK, shuffled[10:]))
 
 	p, err := s.Poll(ctx, Query{Key: jobK, Limit: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	wantURL := "https://console.aws.amazon.com/cloudwatch/home?region=us-east-1#logsV2:log-groups/log-group/dstack-logs/log-events/main%2Frun-1%2F" + jobK.JobSubmissionID + "%2Fjob"
 	if p.ExternalURL == nil || *p.ExternalURL != wantURL {
-		t.Errorf("external url = %v, want %s", p.ExternalURL, wantURL)
+		assert.Fail(t, fmt.Sprintf("external url = %v, want %s", p.ExternalURL, wantURL))
 	}
 	if len(p.Entries) != 10 || p.NextToken == nil || !p.Entries[0].Timestamp.Equal(at(0)) || p.Entries[0].Source != "stdout" {
-		t.Fatalf("first page: %v token %v", p.Entries, p.NextToken)
+		require.FailNow(t, fmt.Sprintf("first page: %v token %v", p.Entries, p.NextToken))
 	}
 
 	asc, calls := follow(t, s, Query{Key: jobK, Limit: 10})
@@ -133,47 +117,37 @@ func TestCloudWatchWriteAndPoll(t *testing.T) {
 	for i := range 25 {
 		want = append(want, fmt.Sprintf("line %d", i))
 	}
-	if fmt.Sprint(asc) != fmt.Sprint(want) || calls > 5 {
-		t.Errorf("ascending in %d calls = %v", calls, asc)
-	}
+	assert.False(t, fmt.Sprint(asc) != fmt.Sprint(want) || calls > 5, "ascending in %d calls = %v", calls, asc)
 	desc, calls := follow(t, s, Query{Key: jobK, Limit: 10, Descending: true})
 	for i, j := 0, len(want)-1; i < j; i, j = i+1, j-1 {
 		want[i], want[j] = want[j], want[i]
 	}
-	if fmt.Sprint(desc) != fmt.Sprint(want) || calls > 5 {
-		t.Errorf("descending in %d calls = %v", calls, desc)
-	}
+	assert.False(t, fmt.Sprint(desc) != fmt.Sprint(want) || calls > 5, "descending in %d calls = %v", calls, desc)
 
 	// Time bounds: start exclusive; end between events.
 	p, err = s.Poll(ctx, Query{Key: jobK, Limit: 3, StartTime: ptr(at(4)), EndTime: ptr(at(6).Add(500 * time.Millisecond))})
 	if err != nil || fmt.Sprint(msgs(p)) != "[line 5 line 6]" {
-		t.Errorf("window = %v, err %v", msgs(p), err)
+		assert.Fail(t, fmt.Sprintf("window = %v, err %v", msgs(p), err))
 	}
 	p, err = s.Poll(ctx, Query{Key: jobK, Limit: 2, Descending: true, EndTime: ptr(at(6).Add(500 * time.Millisecond))})
 	if err != nil || fmt.Sprint(msgs(p)) != "[line 6 line 5]" {
-		t.Errorf("descending window = %v, err %v", msgs(p), err)
+		assert.Fail(t, fmt.Sprintf("descending window = %v, err %v", msgs(p), err))
 	}
 
 	// A second stream: the runner log of the same submission.
-	if err := s.Write(ctx, runK, []Event{{at(3), []byte("runner \xff")}}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, s.Write(ctx, runK, []Event{{at(3), []byte("runner \xff")}}))
 	p, err = s.Poll(ctx, Query{Key: runK, Limit: 10})
 	if err != nil || fmt.Sprint(msgs(p)) != "[runner \ufffd]" || !strings.HasSuffix(*p.ExternalURL, "%2Frunner") {
-		t.Errorf("runner log = %v, err %v", msgs(p), err)
+		assert.Fail(t, fmt.Sprintf("runner log = %v, err %v", msgs(p), err))
 	}
 	if all, _ := follow(t, s, Query{Key: jobK, Limit: 100}); len(all) != 25 {
-		t.Errorf("job log has %d entries after runner write", len(all))
+		assert.Fail(t, fmt.Sprintf("job log has %d entries after runner write", len(all)))
 	}
 
 	// A stream never written is an empty page with a link.
 	p, err = s.Poll(ctx, Query{Key: other, Limit: 10})
-	if err != nil || len(p.Entries) != 0 || p.NextToken != nil || p.ExternalURL == nil {
-		t.Errorf("missing stream: %+v, err %v", p, err)
-	}
+	assert.False(t, err != nil || len(p.Entries) != 0 || p.NextToken != nil || p.ExternalURL == nil, "missing stream: %+v, err %v", p, err)
 	// A token CloudWatch rejects is a bad token.
 	_, err = s.Poll(ctx, Query{Key: jobK, Limit: 10, NextToken: ptr("garbage")})
-	if !errors.Is(err, ErrBadToken) {
-		t.Errorf("bad token: err = %v, want ErrBadToken", err)
-	}
+	assert.ErrorIs(t, err, ErrBadToken, "bad token: err = %v, want ErrBadToken", err)
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // fakeCW records PutLogEvents batches and serves scripted GetLogEvents pages.
@@ -75,9 +77,7 @@ func TestCloudWatchBatching(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, f := fakeStore()
-			if err := s.Write(ctx, jobK, tt.events); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, s.Write(ctx, jobK, tt.events))
 			var sizes []int
 			for _, b := range f.batches {
 				sizes = append(sizes, len(b))
@@ -85,18 +85,16 @@ func TestCloudWatchBatching(t *testing.T) {
 				for i, e := range b {
 					bytes += len(*e.Message) + cwEventOverhead
 					if len(*e.Message)+cwEventOverhead > 256<<10 || *e.Message == "" {
-						t.Errorf("event %d has %d bytes", i, len(*e.Message))
+						assert.Fail(t, fmt.Sprintf("event %d has %d bytes", i, len(*e.Message)))
 					}
-					if i > 0 && *e.Timestamp < *b[i-1].Timestamp {
-						t.Errorf("batch not sorted at %d", i)
-					}
+					assert.False(t, i > 0 && *e.Timestamp < *b[i-1].Timestamp, "batch not sorted at %d", i)
 				}
 				if bytes > 1<<20 || *b[len(b)-1].Timestamp-*b[0].Timestamp > 24*3600*1000 {
-					t.Errorf("batch of %d bytes spanning %d ms", bytes, *b[len(b)-1].Timestamp-*b[0].Timestamp)
+					assert.Fail(t, fmt.Sprintf("batch of %d bytes spanning %d ms", bytes, *b[len(b)-1].Timestamp-*b[0].Timestamp))
 				}
 			}
 			if fmt.Sprint(sizes) != fmt.Sprint(tt.sizes) {
-				t.Errorf("batches = %v, want %v", sizes, tt.sizes)
+				assert.Fail(t, fmt.Sprintf("batches = %v, want %v", sizes, tt.sizes))
 			}
 		})
 	}
@@ -115,17 +113,15 @@ func TestCloudWatchStreamCreation(t *testing.T) {
 	s, f := fakeStore()
 	ev := []Event{{time.Now(), []byte("x")}}
 	for range 3 {
-		if err := s.Write(ctx, jobK, ev); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, s.Write(ctx, jobK, ev))
 	}
 	if f.creates != 1 || len(f.batches) != 3 || !f.streams["main/run-1/"+jobK.JobSubmissionID+"/job"] {
-		t.Fatalf("creates=%d batches=%d streams=%v", f.creates, len(f.batches), f.streams)
+		require.FailNow(t, fmt.Sprintf("creates=%d batches=%d streams=%v", f.creates, len(f.batches), f.streams))
 	}
 	// Deleted by retention: recreated on the next write.
 	delete(f.streams, "main/run-1/"+jobK.JobSubmissionID+"/job")
 	if err := s.Write(ctx, jobK, ev); err != nil || f.creates != 2 || len(f.batches) != 4 {
-		t.Fatalf("after deletion: err=%v creates=%d batches=%d", err, f.creates, len(f.batches))
+		require.FailNow(t, fmt.Sprintf("after deletion: err=%v creates=%d batches=%d", err, f.creates, len(f.batches)))
 	}
 }
 
@@ -143,18 +139,18 @@ func TestCloudWatchPollTokens(t *testing.T) {
 	f.pages = []*cloudwatchlogs.GetLogEventsOutput{page(3, "f/1", "b/1")}
 	p, err := s.Poll(ctx, Query{Key: jobK, Limit: 3, Descending: true})
 	if err != nil || tok(p) != "b/1" || fmt.Sprint(msgs(p)) != "[2 1 0]" || !p.Entries[0].Timestamp.Equal(time.UnixMilli(1002)) {
-		t.Fatalf("page = %v %s %v", msgs(p), tok(p), err)
+		require.FailNow(t, fmt.Sprintf("page = %v %s %v", msgs(p), tok(p), err))
 	}
 	// Empty pages are skipped while the token moves, and the end is nil.
 	f.pages = []*cloudwatchlogs.GetLogEventsOutput{page(0, "f/2", ""), page(0, "f/3", ""), page(2, "f/4", ""), page(0, "f/4", "")}
 	f.getTokens = nil
 	p, _ = s.Poll(ctx, Query{Key: jobK, Limit: 3, NextToken: ptr("f/1")})
 	if tok(p) != "f/4" || len(p.Entries) != 2 || fmt.Sprint(f.getTokens) != "[f/1 f/2 f/3]" {
-		t.Fatalf("skip empty: %v %s calls %v", msgs(p), tok(p), f.getTokens)
+		require.FailNow(t, fmt.Sprintf("skip empty: %v %s calls %v", msgs(p), tok(p), f.getTokens))
 	}
 	p, _ = s.Poll(ctx, Query{Key: jobK, Limit: 3, NextToken: p.NextToken})
 	if tok(p) != "<nil>" || len(p.Entries) != 0 {
-		t.Fatalf("end: %v %s", msgs(p), tok(p))
+		require.FailNow(t, fmt.Sprintf("end: %v %s", msgs(p), tok(p)))
 	}
 	// Out of retries: descending keeps the token, ascending does not.
 	var endless []*cloudwatchlogs.GetLogEventsOutput
@@ -166,16 +162,16 @@ func TestCloudWatchPollTokens(t *testing.T) {
 		p, _ = s.Poll(ctx, Query{Key: jobK, Limit: 3, Descending: desc})
 		want := map[bool]string{false: "<nil>", true: "b/9"}[desc]
 		if tok(p) != want || len(f.getTokens) != cwMaxEmptyPages {
-			t.Errorf("desc=%v: token %s after %d calls, want %s", desc, tok(p), len(f.getTokens), want)
+			assert.Fail(t, fmt.Sprintf("desc=%v: token %s after %d calls, want %s", desc, tok(p), len(f.getTokens), want))
 		}
 	}
 }
 
 func TestQuoteAll(t *testing.T) {
 	if got := quoteAll("/aws/dstack logs~_.-ü:+"); got != "%2Faws%2Fdstack%20logs~_.-%C3%BC%3A%2B" {
-		t.Errorf("quoteAll = %q", got)
+		assert.Fail(t, fmt.Sprintf("quoteAll = %q", got))
 	}
 	if got := splitMessage("aé", 2); fmt.Sprint(got) != "[a é]" {
-		t.Errorf("splitMessage = %q", got)
+		assert.Fail(t, fmt.Sprintf("splitMessage = %q", got))
 	}
 }

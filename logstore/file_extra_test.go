@@ -10,6 +10,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -17,9 +20,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 func TestFileMalformedLines(t *testing.T) {
 	s := NewFile(t.TempDir())
 	path := s.Path(jobK)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 	lines := []string{
 		`{"timestamp":"2026-08-21T13:11:00.000000Z","log_source":"stdout","message":"line 0"}`,
 		``,
@@ -35,26 +36,24 @@ func TestFileMalformedLines(t *testing.T) {
 		`{"timestamp":"2026-08-21T13:11:04.004000Z","log_source":"stdout","message":"line 4"}`,
 		`{"timestamp":"2026-08-21T13:11:09.000Z","log_source":"stdout","mess`, // write in progress
 	}
-	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o644))
 	if got := pollAll(t, s, Query{Key: jobK, Limit: 2}); fmt.Sprint(got) != "[0 1 2 3 4]" {
-		t.Errorf("ascending = %v", got)
+		assert.Fail(t, fmt.Sprintf("ascending = %v", got))
 	}
 	if got := pollAll(t, s, Query{Key: jobK, Limit: 2, Descending: true}); fmt.Sprint(got) != "[4 3 2 1 0]" {
-		t.Errorf("descending = %v", got)
+		assert.Fail(t, fmt.Sprintf("descending = %v", got))
 	}
 	// Malformed lines count as consumed in the ascending token.
 	p, err := s.Poll(ctx, Query{Key: jobK, Limit: 2})
 	if err != nil || tok(p) != "5" {
-		t.Errorf("token = %s, err %v; want 5", tok(p), err)
+		assert.Fail(t, fmt.Sprintf("token = %s, err %v; want 5", tok(p), err))
 	}
 	if p.Entries[1].Source != "stdout" {
-		t.Errorf("source = %q", p.Entries[1].Source)
+		assert.Fail(t, fmt.Sprintf("source = %q", p.Entries[1].Source))
 	}
 	p, _ = s.Poll(ctx, Query{Key: jobK, Limit: 2, NextToken: ptr("5")})
 	if p.Entries[0].Source != "stderr" {
-		t.Errorf("source = %q, want stderr kept", p.Entries[0].Source)
+		assert.Fail(t, fmt.Sprintf("source = %q, want stderr kept", p.Entries[0].Source))
 	}
 }
 
@@ -69,7 +68,7 @@ func TestFileBadTokens(t *testing.T) {
 			for _, tk := range bad {
 				_, err := s.Poll(ctx, Query{Key: key, Limit: 10, Descending: desc, NextToken: ptr(tk)})
 				if !errors.Is(err, ErrBadToken) {
-					t.Errorf("key %s desc=%v token %q: err = %v, want ErrBadToken", key.Run, desc, tk, err)
+					assert.Fail(t, fmt.Sprintf("key %s desc=%v token %q: err = %v, want ErrBadToken", key.Run, desc, tk, err))
 				}
 			}
 		}
@@ -104,24 +103,22 @@ func TestFileConcurrentWriters(t *testing.T) {
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		t.Fatal(err)
+		require.FailNow(t, fmt.Sprint(err))
 	}
 	for w := range writers {
 		for _, diag := range []bool{false, true} {
 			k := Key{Project: "p", Run: fmt.Sprintf("run-%d", w), JobSubmissionID: "sub", Diagnose: diag}
 			got := pollAll(t, s, Query{Key: k, Limit: 333})
 			if len(got) != batches*perBatch {
-				t.Fatalf("%+v: %d lines", k, len(got))
+				require.FailNow(t, fmt.Sprintf("%+v: %d lines", k, len(got)))
 			}
 			for i, n := range got {
-				if n != i {
-					t.Fatalf("%+v: line %d is %d", k, i, n)
-				}
+				require.True(t, n == i, "%+v: line %d is %d", k, i, n)
 			}
 		}
 	}
 	if got := pollAll(t, s, Query{Key: jobK, Limit: 1000}); len(got) != writers*2*batches*2 {
-		t.Fatalf("shared log: %d lines, want %d", len(got), writers*2*batches*2)
+		require.FailNow(t, fmt.Sprintf("shared log: %d lines, want %d", len(got), writers*2*batches*2))
 	}
 }
 
@@ -132,22 +129,18 @@ func TestFileWriteInvalidKey(t *testing.T) {
 		{Project: "", Run: "r", JobSubmissionID: "s"},
 		{Project: "p", Run: "r", JobSubmissionID: ".."},
 	} {
-		if err := s.Write(ctx, k, events(0, 1)); err == nil {
-			t.Errorf("%+v: no error", k)
-		}
+		assert.Error(t, s.Write(ctx, k, events(0, 1)), "%+v: no error", k)
 	}
-	if err := s.Write(ctx, jobK, nil); err != nil {
-		t.Errorf("empty write: %v", err)
-	}
+	assert.NoError(t, s.Write(ctx, jobK, nil), "empty write")
 	if _, err := os.Stat(s.Path(jobK)); !os.IsNotExist(err) {
-		t.Errorf("empty write created the file: %v", err)
+		assert.Fail(t, fmt.Sprintf("empty write created the file: %v", err))
 	}
 	if got := s.Describe(); got != "file "+s.dir {
-		t.Errorf("Describe = %q", got)
+		assert.Fail(t, fmt.Sprintf("Describe = %q", got))
 	}
 	want := filepath.Join(s.dir, "main", "logs", "run-1", jobK.JobSubmissionID, "runner.log")
 	if got := s.Path(runK); got != want {
-		t.Errorf("Path = %q, want %q", got, want)
+		assert.Fail(t, fmt.Sprintf("Path = %q, want %q", got, want))
 	}
 }
 
@@ -162,35 +155,23 @@ func TestFileGolden(t *testing.T) {
 		{time.UnixMilli(1787317862000), []byte("ctl \x00\x01\x08\x0c\x1b[31mred\x1b[0m\x7f \u2028")},
 		{time.UnixMilli(1787317862001), []byte("")},
 	}
-	if err := s.Write(ctx, jobK, ev); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, s.Write(ctx, jobK, ev))
 	got, err := os.ReadFile(s.Path(jobK))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	golden := filepath.Join("testdata", "golden.jsonl")
 	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(golden, got, 0o644))
 	}
 	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != string(want) {
-		t.Fatalf("format changed:\n got: %s\nwant: %s", got, want)
-	}
+	require.NoError(t, err)
+	require.True(t, string(got) == string(want), "format changed:\n got: %s\nwant: %s", got, want)
 	// And it reads back.
 	p, err := s.Poll(ctx, Query{Key: jobK, Limit: 10})
 	if err != nil || len(p.Entries) != len(ev) {
-		t.Fatalf("read back %d entries, err %v", len(p.Entries), err)
+		require.FailNow(t, fmt.Sprintf("read back %d entries, err %v", len(p.Entries), err))
 	}
 	for i, e := range p.Entries {
-		if !e.Timestamp.Equal(ev[i].Timestamp) || e.Message != validUTF8(ev[i].Message) {
-			t.Errorf("entry %d = %+v", i, e)
-		}
+		assert.False(t, !e.Timestamp.Equal(ev[i].Timestamp) || e.Message != validUTF8(ev[i].Message), "entry %d = %+v", i, e)
 	}
 }
 
@@ -210,7 +191,7 @@ func TestValidUTF8(t *testing.T) {
 		"":                     "",
 	} {
 		if got := validUTF8([]byte(in)); got != want {
-			t.Errorf("validUTF8(%q) = %q, want %q", in, got, want)
+			assert.Fail(t, fmt.Sprintf("validUTF8(%q) = %q, want %q", in, got, want))
 		}
 	}
 }
@@ -222,19 +203,17 @@ func TestFileDescendingReadsOnlyTail(t *testing.T) {
 	if err := os.Truncate(s.Path(jobK), 64<<30); err != nil {
 		t.Skipf("no sparse files here: %v", err)
 	}
-	if err := s.Write(ctx, jobK, events(1, 10)); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, s.Write(ctx, jobK, events(1, 10)))
 	start := time.Now()
 	p, err := s.Poll(ctx, Query{Key: jobK, Limit: 3, Descending: true})
 	if err != nil || fmt.Sprint(lineNums(t, p)) != "[9 8 7]" || p.NextToken == nil {
-		t.Fatalf("page %v token %s err %v", lineNums(t, p), tok(p), err)
+		require.FailNow(t, fmt.Sprintf("page %v token %s err %v", lineNums(t, p), tok(p), err))
 	}
 	p, err = s.Poll(ctx, Query{Key: jobK, Limit: 3, Descending: true, NextToken: p.NextToken})
 	if err != nil || fmt.Sprint(lineNums(t, p)) != "[6 5 4]" {
-		t.Fatalf("page %v err %v", lineNums(t, p), err)
+		require.FailNow(t, fmt.Sprintf("page %v err %v", lineNums(t, p), err))
 	}
 	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("took %v", d)
+		assert.Fail(t, fmt.Sprintf("took %v", d))
 	}
 }

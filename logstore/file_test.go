@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 var (
@@ -37,9 +40,7 @@ func newFile(t testing.TB, n int) *File {
 	t.Helper()
 	s := NewFile(t.TempDir())
 	if n > 0 {
-		if err := s.Write(ctx, jobK, events(0, n)); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, s.Write(ctx, jobK, events(0, n)))
 	}
 	return s
 }
@@ -48,9 +49,7 @@ func newFile(t testing.TB, n int) *File {
 func lineOffsets(t testing.TB, path string) []int64 {
 	t.Helper()
 	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	offs := []int64{0}
 	for i, c := range data {
 		if c == '\n' && i+1 < len(data) {
@@ -66,11 +65,10 @@ func lineNums(t testing.TB, p Page) []int {
 	out := []int{}
 	for _, e := range p.Entries {
 		var n int
-		if _, err := fmt.Sscanf(e.Message, "line %d", &n); err != nil {
-			t.Fatalf("unexpected message %q", e.Message)
-		}
+		_, err := fmt.Sscanf(e.Message, "line %d", &n)
+		require.NoError(t, err, "unexpected message %q", e.Message)
 		if !e.Timestamp.Equal(ts(n)) || (e.Source != SourceStdout && e.Source != "stderr") {
-			t.Fatalf("line %d: timestamp %v source %q", n, e.Timestamp, e.Source)
+			require.FailNow(t, fmt.Sprintf("line %d: timestamp %v source %q", n, e.Timestamp, e.Source))
 		}
 		out = append(out, n)
 	}
@@ -132,17 +130,15 @@ func TestFilePaging(t *testing.T) {
 				tt.q.Key = jobK
 			}
 			p, err := s.Poll(ctx, tt.q)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if got := lineNums(t, p); fmt.Sprint(got) != fmt.Sprint(tt.wantLines) {
-				t.Errorf("lines = %v, want %v", got, tt.wantLines)
+				assert.Fail(t, fmt.Sprintf("lines = %v, want %v", got, tt.wantLines))
 			}
 			if tok(p) != tt.wantToken {
-				t.Errorf("token = %s, want %s", tok(p), tt.wantToken)
+				assert.Fail(t, fmt.Sprintf("token = %s, want %s", tok(p), tt.wantToken))
 			}
 			if p.ExternalURL != nil {
-				t.Errorf("external url = %q, want nil", *p.ExternalURL)
+				assert.Fail(t, fmt.Sprintf("external url = %q, want nil", *p.ExternalURL))
 			}
 		})
 	}
@@ -154,16 +150,14 @@ func pollAll(t *testing.T, s Store, q Query) []int {
 	var all []int
 	for range 1000 {
 		p, err := s.Poll(ctx, q)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		all = append(all, lineNums(t, p)...)
 		if p.NextToken == nil {
 			return all
 		}
 		q.NextToken = p.NextToken
 	}
-	t.Fatal("token never became nil")
+	require.FailNow(t, "token never became nil")
 	return nil
 }
 
@@ -173,12 +167,10 @@ func TestFileFollowTokens(t *testing.T) {
 		asc := pollAll(t, s, Query{Key: jobK, Limit: limit})
 		desc := pollAll(t, s, Query{Key: jobK, Limit: limit, Descending: true})
 		if len(asc) != 23 || len(desc) != 23 {
-			t.Fatalf("limit %d: got %d asc, %d desc lines", limit, len(asc), len(desc))
+			require.FailNow(t, fmt.Sprintf("limit %d: got %d asc, %d desc lines", limit, len(asc), len(desc)))
 		}
 		for i := range 23 {
-			if asc[i] != i || desc[i] != 22-i {
-				t.Fatalf("limit %d: asc %v desc %v", limit, asc, desc)
-			}
+			require.False(t, asc[i] != i || desc[i] != 22-i, "limit %d: asc %v desc %v", limit, asc, desc)
 		}
 	}
 }
@@ -187,35 +179,33 @@ func TestFileTokensAcrossAppends(t *testing.T) {
 	s := newFile(t, 5)
 	p, err := s.Poll(ctx, Query{Key: jobK, Limit: 5})
 	if err != nil || tok(p) != "<nil>" || len(p.Entries) != 5 {
-		t.Fatalf("first page: %v %s %v", lineNums(t, p), tok(p), err)
+		require.FailNow(t, fmt.Sprintf("first page: %v %s %v", lineNums(t, p), tok(p), err))
 	}
 	p, _ = s.Poll(ctx, Query{Key: jobK, Limit: 3})
 	if tok(p) != "3" {
-		t.Fatalf("token = %s", tok(p))
+		require.FailNow(t, fmt.Sprintf("token = %s", tok(p)))
 	}
 	dp, _ := s.Poll(ctx, Query{Key: jobK, Limit: 2, Descending: true})
 	if fmt.Sprint(lineNums(t, dp)) != "[4 3]" {
-		t.Fatalf("desc page: %v", lineNums(t, dp))
+		require.FailNow(t, fmt.Sprintf("desc page: %v", lineNums(t, dp)))
 	}
-	if err := s.Write(ctx, jobK, events(5, 9)); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, s.Write(ctx, jobK, events(5, 9)))
 	// The ascending token keeps its place and now sees the new lines.
 	p, _ = s.Poll(ctx, Query{Key: jobK, Limit: 3, NextToken: p.NextToken})
 	if fmt.Sprint(lineNums(t, p)) != "[3 4 5]" || tok(p) != "6" {
-		t.Fatalf("after append: %v %s", lineNums(t, p), tok(p))
+		require.FailNow(t, fmt.Sprintf("after append: %v %s", lineNums(t, p), tok(p)))
 	}
 	p, _ = s.Poll(ctx, Query{Key: jobK, Limit: 3, NextToken: p.NextToken})
 	if fmt.Sprint(lineNums(t, p)) != "[6 7 8]" || tok(p) != "<nil>" {
-		t.Fatalf("after append, last: %v %s", lineNums(t, p), tok(p))
+		require.FailNow(t, fmt.Sprintf("after append, last: %v %s", lineNums(t, p), tok(p)))
 	}
 	// The descending token still points at older lines only.
 	dp, _ = s.Poll(ctx, Query{Key: jobK, Limit: 10, Descending: true, NextToken: dp.NextToken})
 	if fmt.Sprint(lineNums(t, dp)) != "[2 1 0]" || tok(dp) != "<nil>" {
-		t.Fatalf("desc after append: %v %s", lineNums(t, dp), tok(dp))
+		require.FailNow(t, fmt.Sprintf("desc after append: %v %s", lineNums(t, dp), tok(dp)))
 	}
 	if all := pollAll(t, s, Query{Key: jobK, Limit: 4, Descending: true}); len(all) != 9 || all[0] != 8 {
-		t.Fatalf("desc all: %v", all)
+		require.FailNow(t, fmt.Sprintf("desc all: %v", all))
 	}
 }
 
@@ -223,24 +213,20 @@ func TestFileLongLines(t *testing.T) {
 	s := NewFile(t.TempDir())
 	big := bytes.Repeat([]byte("x\"é"), 100_000) // ~400 KB of JSON, more than a chunk
 	ev := []Event{{ts(0), []byte("short")}, {ts(1), big}, {ts(2), []byte("tail")}}
-	if err := s.Write(ctx, jobK, ev); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, s.Write(ctx, jobK, ev))
 	for _, desc := range []bool{false, true} {
 		var got []Entry
 		q := Query{Key: jobK, Limit: 1, Descending: desc}
 		for {
 			p, err := s.Poll(ctx, q)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			got = append(got, p.Entries...)
 			if q.NextToken = p.NextToken; q.NextToken == nil {
 				break
 			}
 		}
 		if len(got) != 3 || got[1].Message != string(big) {
-			t.Fatalf("desc=%v: got %d entries", desc, len(got))
+			require.FailNow(t, fmt.Sprintf("desc=%v: got %d entries", desc, len(got)))
 		}
 	}
 }

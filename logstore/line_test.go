@@ -2,9 +2,12 @@ package logstore
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/stretchr/testify/require"
 )
 
 // FuzzLine checks that every message survives a write/read round trip and
@@ -20,17 +23,15 @@ func FuzzLine(f *testing.F) {
 		ev := Event{Timestamp: time.UnixMilli(1787317860123), Message: b}
 		line := appendLine(nil, ev)
 		e, ok := parseLine(line[:len(line)-1])
-		if !ok || e.Message != validUTF8(b) || !e.Timestamp.Equal(ev.Timestamp) {
-			t.Fatalf("round trip of %q: %+v %v", b, e, ok)
-		}
+		require.False(t, !ok || e.Message != validUTF8(b) || !e.Timestamp.Equal(ev.Timestamp), "round trip of %q: %+v %v", b, e, ok)
 		if fast, ok := parseCompact(b); ok && utf8.Valid(b) { // parseLine rejects invalid UTF-8 first
 			var slow fileLine
 			if err := json.Unmarshal(b, &slow); err != nil || slow.Message == nil {
-				t.Fatalf("fast parser accepted %q, json: %v", b, err)
+				require.FailNow(t, fmt.Sprintf("fast parser accepted %q, json: %v", b, err))
 			}
 			if fast.Timestamp != slow.Timestamp || fast.LogSource != slow.LogSource || *fast.Message != *slow.Message {
-				t.Fatalf("%q: fast %q/%q/%q, json %q/%q/%q", b, fast.Timestamp, fast.LogSource, *fast.Message,
-					slow.Timestamp, slow.LogSource, *slow.Message)
+				require.FailNow(t, fmt.Sprintf("%q: fast %q/%q/%q, json %q/%q/%q", b, fast.Timestamp, fast.LogSource, *fast.Message,
+					slow.Timestamp, slow.LogSource, *slow.Message))
 			}
 		}
 	})

@@ -16,7 +16,7 @@ import (
 // startBackground builds the pipelines and lets the services wake them.
 func (s *Server) startBackground() {
 	log := s.log.With("component", "background")
-	popts := sshfleet.PoolOptions{HostKeys: background.HostKeys{DB: s.db}, Logger: log.With("component", "ssh")}
+	popts := sshfleet.PoolOptions{HostKeys: background.HostKeys{DB: s.db}, Logger: log.With("component", "ssh"), Dial: s.opts.SSHDial}
 	bopts := background.Options{Replica: uuid.NewString()[:8]}
 	if s.metrics != nil {
 		popts.Observer, bopts.OnClaim = s.metrics, s.metrics.Claimed

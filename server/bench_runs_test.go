@@ -2,7 +2,7 @@ package server_test
 
 // Benchmarks of the run path:
 //
-//	go test ./server/ -run '^$' -bench 'ApplyToRunning|ClaimApply' -benchtime 5x
+//	go test ./server/ -run '^$' -bench 'ApplyToRunning|ApplyToFirstLogLine|ClaimApply' -benchtime 5x
 //
 // BenchmarkApplyToRunning needs sshtest (root, sshd); BenchmarkClaimApply's
 // postgres half needs DSTACK_TEST_POSTGRES_DSN.
@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
@@ -64,6 +65,44 @@ func BenchmarkApplyToRunning(b *testing.B) {
 		b.StopTimer()
 		b.Logf("%s: running after %s", name, elapsed.Round(time.Millisecond))
 		s.stopRun(b, true, name)
+		s.waitRun(b, name, time.Minute, finished)
+		s.waitFleet(b, "bench", 30*time.Second, allInstances(schemas.InstanceIdle))
+		b.StartTimer()
+	}
+	b.ReportMetric(total.Seconds()/float64(b.N), "s/run")
+}
+
+// BenchmarkApplyToFirstLogLine measures, per run, the time from runs/apply
+// of a short task (`echo hi`) to its line in logs/poll, polled every 50 ms as
+// a client following the run would.
+func BenchmarkApplyToFirstLogLine(b *testing.B) {
+	h := sshtest.NewHost(b, sshtest.Options{})
+	s := startServer(b, server.Options{})
+	s.applyFleet(b, sshFleetSpec(b, "bench", h))
+	s.waitFleet(b, "bench", 90*time.Second, allInstances(schemas.InstanceIdle))
+	ctx := context.Background()
+	var total time.Duration
+	for i := 0; b.Loop(); i++ {
+		name := fmt.Sprintf("bench-logs-%d", i)
+		b.StopTimer()
+		var plan schemas.RunPlan
+		require.NoError(b, s.Call(ctx, "/api/project/main/runs/get_plan", schemas.GetRunPlanRequest{RunSpec: taskSpec(b, name, 1, "echo hi")}, &plan))
+		b.StartTimer()
+		start := time.Now()
+		var run schemas.Run
+		require.NoError(b, s.Call(ctx, "/api/project/main/runs/apply", schemas.ApplyRunPlanRequest{Plan: schemas.ApplyRunPlanInput{RunSpec: plan.RunSpec}}, &run))
+		for {
+			require.NoError(b, s.Call(ctx, "/api/project/main/runs/get", schemas.GetRunRequest{RunName: &name}, &run))
+			if sub := run.LatestJobSubmission; sub != nil && slices.Contains(s.logs(b, name, sub.ID, 100, false), "hi\n") {
+				break
+			}
+			require.Less(b, time.Since(start), time.Minute, "run %s: no log line, %s", name, run.Status)
+			time.Sleep(50 * time.Millisecond)
+		}
+		elapsed := time.Since(start)
+		total += elapsed
+		b.StopTimer()
+		b.Logf("%s: first log line after %s", name, elapsed.Round(time.Millisecond))
 		s.waitRun(b, name, time.Minute, finished)
 		s.waitFleet(b, "bench", 30*time.Second, allInstances(schemas.InstanceIdle))
 		b.StartTimer()

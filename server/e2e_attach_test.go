@@ -31,9 +31,7 @@ import (
 
 func TestOfficialCLIAttachPath(t *testing.T) {
 	if _, err := exec.LookPath("ssh"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("the OpenSSH client is missing (openssh-client)")
-		}
+		require.True(t, os.Getenv("CI") != "true", "the OpenSSH client is missing (openssh-client)")
 		t.Skip("no OpenSSH client")
 	}
 	h := sshtest.NewHost(t, sshtest.Options{})

@@ -50,7 +50,7 @@ func TestCloudFleetRunsATaskOnALaunchedVM(t *testing.T) {
 		AWSEndpoint: proxy.URL, AgentBinary: servertest.Binary(t), JobNetworkMode: 2, InstanceProvisioningTimeout: 3 * time.Minute})
 	if err != nil {
 		cancel()
-		t.Fatal(err)
+		require.NoError(t, err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()

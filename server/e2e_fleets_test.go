@@ -12,6 +12,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -119,7 +120,7 @@ func (s *testServer) awaitFleet(t *testing.T, name string, timeout time.Duration
 			return f
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("fleet %s: condition not met within %s; last: %v (err %v)", name, timeout, summary(f), err)
+			require.FailNow(t, fmt.Sprintf("fleet %s: condition not met within %s; last: %v (err %v)", name, timeout, summary(f), err))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -149,7 +150,7 @@ func (s *testServer) waitFleetGone(t *testing.T, name string, timeout time.Durat
 		}
 		require.Equal(t, schemas.FleetTerminating, f.Status, "fleet %s while being deleted", name)
 		if time.Now().After(deadline) {
-			t.Fatalf("fleet %s still there after %s: %v", name, timeout, summary(f))
+			require.FailNow(t, fmt.Sprintf("fleet %s still there after %s: %v", name, timeout, summary(f)))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

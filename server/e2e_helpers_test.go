@@ -77,7 +77,7 @@ func (s *testServer) waitFleet(t testing.TB, name string, timeout time.Duration,
 			return &f
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("fleet %s: condition not met within %s; last: %+v (err %v)", name, timeout, summary(&f), err)
+			require.FailNow(t, fmt.Sprintf("fleet %s: condition not met within %s; last: %+v (err %v)", name, timeout, summary(&f), err))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

@@ -63,9 +63,9 @@ func startBinaryServer(t *testing.T, dir string, env ...string) *binaryServer {
 	select {
 	case s.url = <-ready:
 	case <-s.done:
-		t.Fatalf("dstack server exited: %s", out)
+		require.FailNow(t, fmt.Sprintf("dstack server exited: %s", out))
 	case <-time.After(60 * time.Second):
-		t.Fatalf("dstack server did not start: %s", out)
+		require.FailNow(t, fmt.Sprintf("dstack server did not start: %s", out))
 	}
 	return s
 }

@@ -42,7 +42,7 @@ func TestStoppedRunEndsUnplacedJobsThroughTerminating(t *testing.T) {
 		require.NoError(t, d.NewSelect().Model(&r).Limit(1).Scan(ctx))
 		var project db.Project
 		require.NoError(t, d.NewSelect().Model(&project).Where("id = ?", r.ProjectID).Scan(ctx))
-		require.NoError(t, (services.Runs{Env: env}).Stop(ctx, &project, []string{r.RunName}, false))
+		require.NoError(t, (services.Runs{Env: env}).Stop(ctx, services.System, &project, []string{r.RunName}, false))
 
 		runs := &background.Runs{Env: env, Log: env.Log}
 		passOver(t, d, runs, r.ID)

@@ -138,7 +138,7 @@ func newLocalSSHHost(t *testing.T) *localSSHHost {
 	run := func(name string, args ...string) {
 		t.Helper()
 		if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
-			t.Fatalf("%s %v: %v: %s", name, args, err, out)
+			require.FailNow(t, fmt.Sprintf("%s %v: %v: %s", name, args, err, out))
 		}
 	}
 	run("useradd", "-m", "-d", h.Home, "-s", "/bin/sh", "-G", "docker", h.User)
@@ -189,9 +189,7 @@ func newLocalSSHHost(t *testing.T) *localSSHHost {
 		if err == nil {
 			return h
 		}
-		if attempt == 5 {
-			t.Fatalf("start sshd: %v", err)
-		}
+		require.True(t, attempt != 5, "start sshd: %v", err)
 	}
 }
 
@@ -253,9 +251,7 @@ func localFleetSpec(t *testing.T, name string, h *localSSHHost) schemas.FleetSpe
 
 func skipOrFail(t *testing.T, why string) {
 	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s (CI=true: not skipping)", why)
-	}
+	require.True(t, os.Getenv("CI") != "true", "%s (CI=true: not skipping)", why)
 	t.Skip(why)
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -76,7 +77,7 @@ func hostOf(t testing.TB, sub *schemas.JobSubmission, hosts ...*sshtest.Host) *s
 			return h
 		}
 	}
-	t.Fatalf("no test host has address %s", *sub.JobProvisioningData.Hostname)
+	require.FailNow(t, fmt.Sprintf("no test host has address %s", *sub.JobProvisioningData.Hostname))
 	return nil
 }
 
@@ -89,9 +90,7 @@ func eventually(t testing.TB, timeout time.Duration, what string, fn func() erro
 		if err == nil {
 			return
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s: %v", what, timeout, err)
-		}
+		require.False(t, time.Now().After(deadline), "%s: not within %s: %v", what, timeout, err)
 		time.Sleep(200 * time.Millisecond)
 	}
 }

@@ -21,6 +21,8 @@ import (
 
 	"github.com/dstackgo/dstack/backends/mototest"
 	"github.com/dstackgo/dstack/backends/ssh/sshtest"
+	"github.com/dstackgo/dstack/db"
+	"github.com/dstackgo/dstack/db/dbtest"
 	"github.com/dstackgo/dstack/server"
 	"github.com/dstackgo/dstack/server/schemas"
 )
@@ -57,7 +59,7 @@ func (s *testServer) logPages(t testing.TB, req schemas.PollLogsRequest) (events
 		}
 		req.NextToken = page.NextToken
 	}
-	t.Fatal("logs/poll did not end")
+	require.FailNow(t, "logs/poll did not end")
 	return nil, nil
 }
 
@@ -173,4 +175,32 @@ func restoreEnv(key, old string, had bool) {
 	} else {
 		_ = os.Unsetenv(key)
 	}
+}
+
+// TestLogsOfAJustStartedJob reads the log of a job that has only just
+// started: asking for it brings the server's first pull of the runner
+// forward (sched.RunnerPullDue), and the job is reported running for as
+// long as it runs. Once on each database dialect.
+func TestLogsOfAJustStartedJob(t *testing.T) {
+	dbtest.Dialects(t, func(t *testing.T, target db.Target) {
+		h := sshtest.NewHost(t, sshtest.Options{})
+		s := startServer(t, server.Options{DatabaseURL: dbtest.URL(target)})
+		s.applyFleet(t, sshFleetSpec(t, "logs", h))
+		s.waitFleet(t, "logs", 90*time.Second, allInstances(schemas.InstanceIdle))
+
+		name := "just-started-" + randomSuffix()
+		s.applyRun(t, taskSpec(t, name, 1, "echo hi", "sleep 120"))
+		run := s.waitRun(t, name, time.Minute, statusIs(schemas.RunRunning))
+		sub := run.LatestJobSubmission.ID
+		eventually(t, time.Minute, "the first line in logs/poll", func() error {
+			if lines := s.logs(t, name, sub, 100, false); !slices.Contains(lines, "hi\n") {
+				return fmt.Errorf("log so far: %q", lines)
+			}
+			return nil
+		})
+		run = s.waitRun(t, name, time.Second, func(*schemas.Run) bool { return true })
+		require.Equal(t, schemas.RunRunning, run.Status, "the job still runs")
+		s.stopRun(t, true, name)
+		s.waitRun(t, name, time.Minute, finished)
+	})
 }

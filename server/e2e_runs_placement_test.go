@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -152,11 +153,13 @@ func TestStopWaitsForTheRunsPipeline(t *testing.T) {
 		require.Equal(t, []string{r.ID}, ids)
 
 		stopped := make(chan error, 1)
-		go func() { stopped <- (services.Runs{Env: env}).Stop(ctx, &project, []string{r.RunName}, false) }()
+		go func() {
+			stopped <- (services.Runs{Env: env}).Stop(ctx, services.System, &project, []string{r.RunName}, false)
+		}()
 		time.Sleep(200 * time.Millisecond)
 		select {
 		case err := <-stopped:
-			t.Fatalf("the stop wrote under the pipeline's lease (err %v)", err)
+			require.FailNow(t, fmt.Sprintf("the stop wrote under the pipeline's lease (err %v)", err))
 		default:
 		}
 		// The pipeline writes its pass (the run still submitted) and lets go.

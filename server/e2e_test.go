@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -54,7 +55,7 @@ func (s *testServer) waitRun(t testing.TB, name string, timeout time.Duration, c
 			return &r
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("run %s: condition not met within %s; status %s (%s), err %v", name, timeout, r.Status, r.StatusMessage, err)
+			require.FailNow(t, fmt.Sprintf("run %s: condition not met within %s; status %s (%s), err %v", name, timeout, r.Status, r.StatusMessage, err))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -81,7 +82,7 @@ func (s *testServer) logs(t testing.TB, run string, sub string, limit int, desce
 		}
 		token = page.NextToken
 	}
-	t.Fatal("logs/poll did not end")
+	require.FailNow(t, "logs/poll did not end")
 	return nil
 }
 

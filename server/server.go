@@ -97,6 +97,9 @@ type Options struct {
 	// before it is given up (terminated); 20 minutes when zero.
 	DeployTimeout time.Duration
 	Logger        *slog.Logger
+	// SSHDial opens the TCP connections to hosts' SSH servers; a plain
+	// dialer when nil. The scale tests reach in-process hollow hosts with it.
+	SSHDial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Announce receives the startup lines a user reads (config applied,
 	// admin token, URL). Nil discards them.
 	Announce func(format string, args ...any)

@@ -24,6 +24,8 @@ type Backend interface {
 	EncryptionStatus(ctx context.Context) (*schemas.EncryptionStatus, error)
 	// ServerStatus describes the running server (admins only).
 	ServerStatus(ctx context.Context) (*schemas.ServerStatus, error)
+	// ListEvents returns the project's latest events, newest first.
+	ListEvents(ctx context.Context, project string) ([]schemas.Event, error)
 	// Whoami says who the token belongs to and which server answers.
 	Whoami(ctx context.Context) (*Identity, error)
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/dstackgo/dstack/server/schemas"
 )
 
@@ -45,7 +47,7 @@ func BenchmarkLogsView(b *testing.B) {
 	}
 	p.scroll(0)
 	if p.buf.len() != MaxLogLines {
-		b.Fatalf("buffer holds %d lines, want %d", p.buf.len(), MaxLogLines)
+		require.FailNow(b, fmt.Sprintf("buffer holds %d lines, want %d", p.buf.len(), MaxLogLines))
 	}
 	for _, mode := range []string{"following", "scrolled"} {
 		b.Run(mode, func(b *testing.B) {

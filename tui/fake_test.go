@@ -19,6 +19,7 @@ type fakeBackend struct {
 	ident   Identity
 	runs    []schemas.Run
 	fleets  []schemas.Fleet
+	events  []schemas.Event
 	logs    map[string][]schemas.LogEvent // by job submission id
 	enc     *schemas.EncryptionStatus
 	status  *schemas.ServerStatus
@@ -74,6 +75,10 @@ func (f *fakeBackend) StopRun(_ context.Context, _ string, name string, abort bo
 
 func (f *fakeBackend) ListFleets(context.Context, string) ([]schemas.Fleet, error) {
 	return f.fleets, f.fail("ListFleets")
+}
+
+func (f *fakeBackend) ListEvents(context.Context, string) ([]schemas.Event, error) {
+	return f.events, f.fail("ListEvents")
 }
 
 // PollLogs pages through the events after start_time, next_token being the

@@ -105,6 +105,7 @@ func newFake() *fakeBackend {
 		ident:  Identity{Username: "admin", Admin: true, ServerURL: "http://127.0.0.1:3000", ServerVersion: "0.21.2"},
 		runs:   testRuns(),
 		fleets: testFleets(),
+		events: testEvents(),
 		enc:    testEncryption(),
 		status: testServerStatus(),
 		errs:   map[string]error{},
@@ -113,4 +114,20 @@ func newFake() *fakeBackend {
 		f.addLogs("sub-train-llama", fmt.Sprintf("step %d: loss=%.3f", i, 2.0/float64(i)))
 	}
 	return f
+}
+
+// testEvents is a run's life as the Events page shows it, newest first.
+func testEvents() []schemas.Event {
+	at := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+	admin := "admin"
+	pid, pname := "p-1", "main"
+	target := func(typ, name string) []schemas.EventTarget {
+		return []schemas.EventTarget{{Type: typ, ProjectID: &pid, ProjectName: &pname, ID: typ + "-1", Name: name}}
+	}
+	return []schemas.Event{
+		{ID: "e4", Message: "Run status changed RUNNING -> DONE", RecordedAt: at.Add(9 * time.Second), Targets: target("run", "train")},
+		{ID: "e3", Message: "Job status changed PROVISIONING -> PULLING", RecordedAt: at.Add(3 * time.Second), Targets: target("job", "train-0-0")},
+		{ID: "e2", Message: "Job created on run submission. Status: SUBMITTED", RecordedAt: at, ActorUser: &admin, Targets: target("job", "train-0-0")},
+		{ID: "e1", Message: "Run submitted. Status: SUBMITTED", RecordedAt: at, ActorUser: &admin, Targets: target("run", "train")},
+	}
 }

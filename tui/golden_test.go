@@ -69,6 +69,8 @@ func TestGoldenPages(t *testing.T) {
 		{name: "server_not_available", setup: func(f *fakeBackend) {
 			f.errs["ServerStatus"] = fmt.Errorf("%w (not found: /api/admin/server/status)", ErrNotAvailable)
 		}, keys: []string{"5"}},
+		{name: "events", keys: []string{"6"}},
+		{name: "events_empty", setup: func(f *fakeBackend) { f.events = nil }, keys: []string{"6"}},
 		{name: "help", keys: []string{"?"}},
 		{name: "lost_server", setup: func(f *fakeBackend) { f.errs["Whoami"] = nil }, keys: []string{"!down"}},
 	}

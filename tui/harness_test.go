@@ -9,6 +9,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
+	"github.com/stretchr/testify/require"
 )
 
 // harness drives the root model without a terminal: commands run in the
@@ -55,7 +56,7 @@ func (h *harness) run(cmd tea.Cmd) {
 	queue := []tea.Cmd{cmd}
 	for steps := 0; len(queue) > 0; steps++ {
 		if steps > 1000 {
-			h.t.Fatal("commands do not settle")
+			require.FailNow(h.t, "commands do not settle")
 		}
 		c := queue[0]
 		queue = queue[1:]

@@ -68,6 +68,20 @@ func (b *HTTPBackend) ServerStatus(ctx context.Context) (*schemas.ServerStatus, 
 	return out, b.call(ctx, "/api/admin/server/status", nil, out)
 }
 
+// ListEvents implements Backend: the last page of events within the project.
+func (b *HTTPBackend) ListEvents(ctx context.Context, project string) ([]schemas.Event, error) {
+	var p schemas.Project
+	if err := b.call(ctx, "/api/projects/"+url.PathEscape(project)+"/get", nil, &p); err != nil {
+		return nil, err
+	}
+	limit := eventsPageSize
+	var out []schemas.Event
+	return out, b.call(ctx, "/api/events/list", schemas.ListEventsRequest{WithinProjects: []string{p.ProjectID}, Limit: &limit}, &out)
+}
+
+// eventsPageSize is how many events the Events page shows (the route's maximum).
+const eventsPageSize = 100
+
 // Whoami implements Backend: the token's user and the server's version.
 func (b *HTTPBackend) Whoami(ctx context.Context) (*Identity, error) {
 	var me schemas.UserWithCreds

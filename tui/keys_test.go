@@ -17,7 +17,7 @@ func TestPageSwitching(t *testing.T) {
 		want page
 	}{
 		{"tab", pageFleets}, {"tab", pageLogs}, {"shift+tab", pageFleets}, {"5", pageServer},
-		{"tab", pageRuns}, {"shift+tab", pageServer}, {"4", pageKeys}, {"1", pageRuns},
+		{"tab", pageEvents}, {"tab", pageRuns}, {"shift+tab", pageEvents}, {"4", pageKeys}, {"1", pageRuns},
 	}
 	for _, tt := range tests {
 		h.keys(tt.key)

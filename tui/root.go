@@ -17,10 +17,11 @@ const (
 	pageLogs
 	pageKeys
 	pageServer
+	pageEvents
 	pageCount
 )
 
-var pageNames = [pageCount]string{"Runs", "Fleets", "Logs", "Keys", "Server"}
+var pageNames = [pageCount]string{"Runs", "Fleets", "Logs", "Keys", "Server", "Events"}
 
 // identityMsg answers Whoami.
 type identityMsg struct {
@@ -56,7 +57,7 @@ func New(c Common) *Model {
 	m := &Model{c: c}
 	m.runs = newRunsPage(c)
 	m.logs = newLogsPage(c)
-	m.pages = [pageCount]Page{m.runs, newFleetsPage(c), m.logs, newKeysPage(c), newServerPage(c)}
+	m.pages = [pageCount]Page{m.runs, newFleetsPage(c), m.logs, newKeysPage(c), newServerPage(c), newEventsPage(c)}
 	m.resize()
 	return m
 }

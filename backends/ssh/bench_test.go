@@ -2,9 +2,13 @@ package ssh_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	sshfleet "github.com/dstackgo/dstack/backends/ssh"
 	"github.com/dstackgo/dstack/backends/ssh/sshtest"
@@ -44,14 +48,14 @@ func BenchmarkDeploy10Hosts(b *testing.B) {
 				if err == nil {
 					var info *sshfleet.HostInfo
 					if info, err = sshfleet.Deploy(ctx, c, opts); err == nil && info.Uploaded != wantUpload {
-						b.Errorf("%s: uploaded=%v, want %v", h.Name, info.Uploaded, wantUpload)
+						assert.Fail(b, fmt.Sprintf("%s: uploaded=%v, want %v", h.Name, info.Uploaded, wantUpload))
 					}
 				}
 				if err == nil {
 					err = shimHealthy(ctx, c)
 				}
 				if err != nil {
-					b.Errorf("%s: %v", h.Name, err)
+					assert.Fail(b, fmt.Sprintf("%s: %v", h.Name, err))
 				}
 				mu.Lock()
 				slowest = max(slowest, time.Since(t0))
@@ -72,9 +76,7 @@ func BenchmarkDeploy10Hosts(b *testing.B) {
 			if err == nil {
 				err = sshfleet.Undeploy(ctx, c)
 			}
-			if err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, err)
 		}
 		pool.Close()
 		pool = sshfleet.NewPool(sshfleet.PoolOptions{}) // fresh connections are part of the figure

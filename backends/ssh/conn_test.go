@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/ssh"
 
 	sshfleet "github.com/dstackgo/dstack/backends/ssh"
@@ -37,45 +40,27 @@ func TestConnectRunUpload(t *testing.T) {
 			ctx := ctxT(t, time.Minute)
 			pool := newPool(t, sshfleet.PoolOptions{})
 			c, err := pool.Get(ctx, h.Target())
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			out, errOut, err := c.Run(ctx, "id -un; echo oops >&2", nil)
-			if err != nil || strings.TrimSpace(string(out)) != h.User || strings.TrimSpace(string(errOut)) != "oops" {
-				t.Fatalf("run: %q %q %v", out, errOut, err)
-			}
+			require.False(t, err != nil || strings.TrimSpace(string(out)) != h.User || strings.TrimSpace(string(errOut)) != "oops", "run: %q %q %v", out, errOut, err)
 			out, _, err = c.Run(ctx, "cat", strings.NewReader("piped"))
-			if err != nil || string(out) != "piped" {
-				t.Fatalf("stdin: %q %v", out, err)
-			}
+			require.False(t, err != nil || string(out) != "piped", "stdin: %q %v", out, err)
 			_, _, err = c.Run(ctx, "echo bad >&2; exit 3", nil)
 			var ce *sshfleet.CommandError
-			if !errors.As(err, &ce) || ce.ExitStatus != 3 || ce.Stderr != "bad" || sshfleet.KindOf(err) != sshfleet.KindCommand {
-				t.Fatalf("exit status: %v", err)
-			}
+			require.False(t, !errors.As(err, &ce) || ce.ExitStatus != 3 || ce.Stderr != "bad" || sshfleet.KindOf(err) != sshfleet.KindCommand, "exit status: %v", err)
 			payload := bytes.Repeat([]byte("0123456789abcdef"), 100_000)
 			for i := 0; i < 2; i++ { // the second upload replaces the file
-				if err := c.Upload(ctx, "up/dir/file.bin", 0o750, bytes.NewReader(payload)); err != nil {
-					t.Fatalf("upload: %v", err)
-				}
+				require.NoError(t, c.Upload(ctx, "up/dir/file.bin", 0o750, bytes.NewReader(payload)), "upload")
 			}
 			out, _, err = c.Run(ctx, "stat -c '%a %s' up/dir/file.bin && ls up/dir | wc -l && sha256sum < up/dir/file.bin", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-			if lines[0] != "750 1600000" || strings.TrimSpace(lines[1]) != "1" {
-				t.Fatalf("uploaded file: %q", out)
-			}
+			require.False(t, lines[0] != "750 1600000" || strings.TrimSpace(lines[1]) != "1", "uploaded file: %q", out)
 			c2, err := pool.Get(ctx, h.Target())
-			if err != nil || c2 != c {
-				t.Fatalf("pool did not reuse the connection: %v", err)
-			}
+			require.False(t, err != nil || c2 != c, "pool did not reuse the connection: %v", err)
 			c.Close()
 			c3, err := pool.Get(ctx, h.Target())
-			if err != nil || c3 == c {
-				t.Fatalf("pool did not replace a closed connection: %v", err)
-			}
+			require.False(t, err != nil || c3 == c, "pool did not replace a closed connection: %v", err)
 		})
 	}
 }
@@ -85,17 +70,15 @@ func TestRunCancel(t *testing.T) {
 	h := sshtest.NewHost(t, sshtest.Options{})
 	pool := newPool(t, sshfleet.PoolOptions{})
 	c, err := pool.Get(ctxT(t, time.Minute), h.Target())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	if _, _, err := c.Run(ctx, "sleep 30", nil); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("want deadline exceeded, got %v", err)
+		require.FailNow(t, fmt.Sprintf("want deadline exceeded, got %v", err))
 	}
 	if d := time.Since(start); d > 3*time.Second {
-		t.Fatalf("cancel took %s", d)
+		require.FailNow(t, fmt.Sprintf("cancel took %s", d))
 	}
 	// More concurrent commands than sessions slots: they queue, none fails.
 	errs := make(chan error, 20)
@@ -104,7 +87,7 @@ func TestRunCancel(t *testing.T) {
 	}
 	for i := 0; i < 20; i++ {
 		if err := <-errs; err != nil {
-			t.Fatal(err, h.SSHDLog())
+			require.NoError(t, err, h.SSHDLog())
 		}
 	}
 }
@@ -115,35 +98,25 @@ func TestHostKeyPinnedThenChanged(t *testing.T) {
 	store := sshfleet.NewMemoryHostKeyStore()
 	ctx := ctxT(t, time.Minute)
 	pool := sshfleet.NewPool(sshfleet.PoolOptions{HostKeys: store})
-	if _, err := pool.Get(ctx, h.Target()); err != nil {
-		t.Fatal(err)
-	}
+	_, err := pool.Get(ctx, h.Target())
+	require.NoError(t, err)
 	pool.Close()
 	pinned, ok, _ := store.Get(sshfleet.HostKeyID(h.Target().Addr()))
-	if !ok || !bytes.Equal(pinned, h.HostKey.Marshal()) {
-		t.Fatalf("host key not pinned on first use")
-	}
+	require.False(t, !ok || !bytes.Equal(pinned, h.HostKey.Marshal()), "host key not pinned on first use")
 	old := h.HostKey
 	h.RegenerateHostKey()
 	pool = newPool(t, sshfleet.PoolOptions{HostKeys: store})
-	_, err := pool.Get(ctx, h.Target())
+	_, err = pool.Get(ctx, h.Target())
 	var hk *sshfleet.HostKeyChangedError
-	if !errors.As(err, &hk) || sshfleet.KindOf(err) != sshfleet.KindHostKeyChanged {
-		t.Fatalf("want HostKeyChangedError, got %v", err)
-	}
-	if hk.Old != ssh.FingerprintSHA256(old) || hk.New != ssh.FingerprintSHA256(h.HostKey) {
-		t.Fatalf("fingerprints: %+v", hk)
-	}
+	require.False(t, !errors.As(err, &hk) || sshfleet.KindOf(err) != sshfleet.KindHostKeyChanged, "want HostKeyChangedError, got %v", err)
+	require.False(t, hk.Old != ssh.FingerprintSHA256(old) || hk.New != ssh.FingerprintSHA256(h.HostKey), "fingerprints: %+v", hk)
 	for _, want := range []string{"has changed", hk.Old, hk.New, "add it again"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("message lacks %q: %s", want, err)
-		}
+		assert.Contains(t, err.Error(), want, "message lacks %q: %s", want, err)
 	}
 	t.Logf("message: %s", err)
 	store.Forget(sshfleet.HostKeyID(h.Target().Addr())) // the operator accepts the new key
-	if _, err := pool.Get(ctx, h.Target()); err != nil {
-		t.Fatalf("after accepting the new key: %v", err)
-	}
+	_, err = pool.Get(ctx, h.Target())
+	require.NoError(t, err, "after accepting the new key")
 }
 
 func TestWrongKeyAuthFailed(t *testing.T) {
@@ -152,13 +125,9 @@ func TestWrongKeyAuthFailed(t *testing.T) {
 	target := h.Target()
 	target.PrivateKey = sshtest.NewClientKey(t)
 	_, err := newPool(t, sshfleet.PoolOptions{}).Get(ctxT(t, time.Minute), target)
-	if sshfleet.KindOf(err) != sshfleet.KindAuth {
-		t.Fatalf("want auth failure, got %v", err)
-	}
+	require.True(t, sshfleet.KindOf(err) == sshfleet.KindAuth, "want auth failure, got %v", err)
 	want := "SSH authentication failed for " + h.User + "@" + target.Addr() + ": the server refused the key SHA256:"
-	if !strings.HasPrefix(err.Error(), want) {
-		t.Fatalf("message %q does not start with %q", err, want)
-	}
+	require.True(t, strings.HasPrefix(err.Error(), want), "message %q does not start with %q", err, want)
 }
 
 func TestUnreachable(t *testing.T) {
@@ -170,33 +139,26 @@ func TestUnreachable(t *testing.T) {
 	refused := h.Target()
 	refused.Port = 2222
 	_, err := pool.Get(ctx, refused)
-	if sshfleet.KindOf(err) != sshfleet.KindUnreachable || !strings.Contains(err.Error(), "connection refused") {
-		t.Fatalf("closed port: %v", err)
-	}
+	require.False(t, sshfleet.KindOf(err) != sshfleet.KindUnreachable || !strings.Contains(err.Error(), "connection refused"), "closed port: %v", err)
 	live, err := pool.Get(ctx, h.Target())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	h.Cut()
 	start := time.Now()
 	_, err = newPool(t, sshfleet.PoolOptions{DialTimeout: 2 * time.Second}).Get(ctx, h.Target())
 	if d := time.Since(start); d > 5*time.Second {
-		t.Fatalf("cut host detected after %s", d)
+		require.FailNow(t, fmt.Sprintf("cut host detected after %s", d))
 	}
 	want := "cannot reach " + h.Target().Addr() + ": "
-	if sshfleet.KindOf(err) != sshfleet.KindUnreachable || !strings.HasPrefix(err.Error(), want) {
-		t.Fatalf("cut host: %v", err)
-	}
+	require.False(t, sshfleet.KindOf(err) != sshfleet.KindUnreachable || !strings.HasPrefix(err.Error(), want), "cut host: %v", err)
 	t.Logf("cut host after %s: %v", time.Since(start).Round(time.Millisecond), err)
 	select {
 	case <-live.Done():
 	case <-time.After(5 * time.Second):
-		t.Fatal("keepalive did not close the connection to the cut host")
+		require.FailNow(t, "keepalive did not close the connection to the cut host")
 	}
 	h.Restore()
-	if _, err := pool.Get(ctx, h.Target()); err != nil {
-		t.Fatalf("after restore: %v", err)
-	}
+	_, err = pool.Get(ctx, h.Target())
+	require.NoError(t, err, "after restore")
 }
 
 func TestProxyJump(t *testing.T) {
@@ -206,17 +168,13 @@ func TestProxyJump(t *testing.T) {
 	pool := newPool(t, sshfleet.PoolOptions{DialTimeout: 2 * time.Second})
 	ctx := ctxT(t, time.Minute)
 	c, err := pool.Get(ctx, h.Target())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	out, _, err := c.Run(ctx, "id -un", nil)
-	if err != nil || strings.TrimSpace(string(out)) != h.User {
-		t.Fatalf("run through jump: %q %v", out, err)
-	}
+	require.False(t, err != nil || strings.TrimSpace(string(out)) != h.User, "run through jump: %q %v", out, err)
 	direct := h.Target()
 	direct.ProxyJump = nil
 	if _, err := pool.Get(ctx, direct); sshfleet.KindOf(err) != sshfleet.KindUnreachable {
-		t.Fatalf("host behind the jump reachable directly? %v", err)
+		require.FailNow(t, fmt.Sprintf("host behind the jump reachable directly? %v", err))
 	}
 	badJump := h.Target()
 	bj := *badJump.ProxyJump
@@ -225,13 +183,11 @@ func TestProxyJump(t *testing.T) {
 	_, err = pool.Get(ctx, badJump)
 	if sshfleet.KindOf(err) != sshfleet.KindProxyJump || !strings.Contains(err.Error(), "through proxy jump "+bj.Addr()) ||
 		!strings.Contains(err.Error(), "SSH authentication failed for "+bj.User) {
-		t.Fatalf("bad jump key: %v", err)
+		require.FailNow(t, fmt.Sprintf("bad jump key: %v", err))
 	}
 	wrongPort := h.Target()
 	wrongPort.Port = 2222
 	_, err = pool.Get(ctx, wrongPort)
-	if sshfleet.KindOf(err) != sshfleet.KindUnreachable || !strings.Contains(err.Error(), "from proxy jump "+bj.Addr()) {
-		t.Fatalf("closed port behind jump: %v", err)
-	}
+	require.False(t, sshfleet.KindOf(err) != sshfleet.KindUnreachable || !strings.Contains(err.Error(), "from proxy jump "+bj.Addr()), "closed port behind jump: %v", err)
 	t.Logf("messages: %v", err)
 }

@@ -37,8 +37,11 @@ func (p *Pool) dial(ctx context.Context, t Target) (*ssh.Client, []*ssh.Client, 
 			return nil, nil, classifyDial(t, t.ProxyJump, timeout, err)
 		}
 	} else {
-		d := net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
-		netConn, err = d.DialContext(ctx, "tcp", t.Addr())
+		dial := (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext
+		if p.opts.Dial != nil {
+			dial = p.opts.Dial
+		}
+		netConn, err = dial(ctx, "tcp", t.Addr())
 		if err != nil {
 			return nil, nil, classifyDial(t, nil, timeout, err)
 		}

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -55,15 +57,13 @@ func TestClassifyDial(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			err := classifyDial(target, tc.via, 10*time.Second, tc.err)
 			if KindOf(err) != tc.kind || !strings.Contains(err.Error(), tc.msg) {
-				t.Fatalf("got %s %q, want %s containing %q", KindOf(err), err, tc.kind, tc.msg)
+				require.FailNow(t, fmt.Sprintf("got %s %q, want %s containing %q", KindOf(err), err, tc.kind, tc.msg))
 			}
-			if !errors.Is(err, tc.err) {
-				t.Fatalf("cause not kept: %v", err)
-			}
+			require.ErrorIs(t, err, tc.err, "cause not kept: %v", err)
 		})
 	}
 	if err := classifyDial(target, nil, time.Second, fmt.Errorf("x: %w", hk)); !errors.As(err, &hk) {
-		t.Fatal("HostKeyChangedError not reachable with errors.As")
+		require.FailNow(t, "HostKeyChangedError not reachable with errors.As")
 	}
 }
 
@@ -84,17 +84,15 @@ func TestCommandError(t *testing.T) {
 		{&CommandError{Cmd: "x", ExitStatus: -1}, "ended without an exit status"},
 	} {
 		if got := tc.err.Error(); !strings.Contains(got, tc.want) {
-			t.Errorf("%q lacks %q", got, tc.want)
+			assert.Fail(t, fmt.Sprintf("%q lacks %q", got, tc.want))
 		}
-		if KindOf(fmt.Errorf("wrapped: %w", tc.err)) != KindCommand {
-			t.Error("KindOf(CommandError) != KindCommand")
-		}
+		assert.True(t, KindOf(fmt.Errorf("wrapped: %w", tc.err)) == KindCommand, "KindOf(CommandError) != KindCommand")
 	}
 	if a := abbreviate(strings.Repeat("x ", 100)); len(a) != 80 || !strings.HasSuffix(a, "...") {
-		t.Errorf("abbreviate: %q", a)
+		assert.Fail(t, fmt.Sprintf("abbreviate: %q", a))
 	}
 	if got := tail([]byte("1\n2\n3\n4\n5\n6\n7\n"), 5); got != "3\n4\n5\n6\n7" {
-		t.Errorf("tail: %q", got)
+		assert.Fail(t, fmt.Sprintf("tail: %q", got))
 	}
 }
 
@@ -106,28 +104,22 @@ func TestHostKeyStoreCallback(t *testing.T) {
 	store := NewMemoryHostKeyStore()
 	cb := hostKeyCallback(store, "10.0.0.5:2222", discardLogger())
 	if algos, _ := hostKeyAlgorithms(store, "10.0.0.5:2222"); len(algos) != len(plainHostKeyAlgos) {
-		t.Fatalf("unpinned algorithms: %v", algos)
+		require.FailNow(t, fmt.Sprintf("unpinned algorithms: %v", algos))
 	}
-	if err := cb("", nil, k1); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, cb("", nil, k1))
 	if _, ok, _ := store.Get("[10.0.0.5]:2222"); !ok {
-		t.Fatal("not pinned under the known_hosts-style id")
+		require.FailNow(t, "not pinned under the known_hosts-style id")
 	}
 	if algos, _ := hostKeyAlgorithms(store, "10.0.0.5:2222"); len(algos) != 1 || algos[0] != ssh.KeyAlgoED25519 {
-		t.Fatalf("pinned algorithms: %v", algos)
+		require.FailNow(t, fmt.Sprintf("pinned algorithms: %v", algos))
 	}
-	if err := cb("", nil, k1); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, cb("", nil, k1))
 	var hk *HostKeyChangedError
 	if err := cb("", nil, k2); !errors.As(err, &hk) || hk.Old != ssh.FingerprintSHA256(k1) || hk.New != ssh.FingerprintSHA256(k2) {
-		t.Fatalf("changed key: %v", err)
+		require.FailNow(t, fmt.Sprintf("changed key: %v", err))
 	}
 	failing := failingStore{}
-	if err := hostKeyCallback(failing, "h:22", discardLogger())("", nil, k1); err == nil {
-		t.Fatal("a store error must fail the connection, not pin")
-	}
+	require.Error(t, hostKeyCallback(failing, "h:22", discardLogger())("", nil, k1), "a store error must fail the connection, not pin")
 }
 
 type failingStore struct{}

@@ -10,10 +10,13 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -26,25 +29,17 @@ func pemOf(t *testing.T, key any, passphrase string) []byte {
 	} else {
 		block, err = ssh.MarshalPrivateKey(key, "")
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return pem.EncodeToMemory(block)
 }
 
 func dsaPEM(t *testing.T) []byte {
 	t.Helper()
 	var k dsa.PrivateKey
-	if err := dsa.GenerateParameters(&k.Parameters, rand.Reader, dsa.L1024N160); err != nil {
-		t.Fatal(err)
-	}
-	if err := dsa.GenerateKey(&k, rand.Reader); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, dsa.GenerateParameters(&k.Parameters, rand.Reader, dsa.L1024N160))
+	require.NoError(t, dsa.GenerateKey(&k, rand.Reader))
 	der, err := asn1.Marshal(struct{ Version, P, Q, G, Y, X *big.Int }{big.NewInt(0), k.P, k.Q, k.G, k.Y, k.X})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return pem.EncodeToMemory(&pem.Block{Type: "DSA PRIVATE KEY", Bytes: der})
 }
 
@@ -70,23 +65,17 @@ func TestParsePrivateKey(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParsePrivateKey(tc.pem)
 			if tc.err == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				return
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.err) || KindOf(err) != KindInvalidKey {
-				t.Fatalf("want %q, got %v", tc.err, err)
+				require.FailNow(t, fmt.Sprintf("want %q, got %v", tc.err, err))
 			}
-			if len(tc.pem) > 40 && strings.Contains(err.Error(), string(tc.pem[40:60])) {
-				t.Fatalf("error leaks key material: %v", err)
-			}
+			require.False(t, len(tc.pem) > 40 && strings.Contains(err.Error(), string(tc.pem[40:60])), "error leaks key material: %v", err)
 		})
 	}
 	line, err := PublicKeyLine(pemOf(t, edKey, ""))
-	if err != nil || !strings.HasPrefix(line, "ssh-ed25519 ") || strings.Contains(line, "\n") {
-		t.Fatalf("PublicKeyLine: %q %v", line, err)
-	}
+	require.False(t, err != nil || !strings.HasPrefix(line, "ssh-ed25519 ") || strings.Contains(line, "\n"), "PublicKeyLine: %q %v", line, err)
 }
 
 func TestTargetValidateAndString(t *testing.T) {
@@ -94,15 +83,11 @@ func TestTargetValidateAndString(t *testing.T) {
 	key := pemOf(t, k, "")
 	jump := &Target{Host: "bastion", User: "j", PrivateKey: key}
 	tg := Target{Host: "10.0.0.5", Port: 2222, User: "ubuntu", PrivateKey: key, ProxyJump: jump}
-	if err := tg.validate(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, tg.validate())
 	if s := tg.String(); s != "ubuntu@10.0.0.5:2222 via j@bastion:22" {
-		t.Errorf("String() = %q", s)
+		assert.Fail(t, fmt.Sprintf("String() = %q", s))
 	}
-	if Target(tg).poolKey() == (Target{Host: "10.0.0.5", Port: 2222, User: "ubuntu", PrivateKey: key}).poolKey() {
-		t.Error("pool key ignores the jump")
-	}
+	assert.True(t, Target(tg).poolKey() != (Target{Host: "10.0.0.5", Port: 2222, User: "ubuntu", PrivateKey: key}).poolKey(), "pool key ignores the jump")
 	for _, bad := range []Target{
 		{User: "u", PrivateKey: key},
 		{Host: "h", PrivateKey: key},
@@ -110,9 +95,7 @@ func TestTargetValidateAndString(t *testing.T) {
 		{Host: "h", User: "u"},
 		{Host: "h", User: "u", PrivateKey: key, ProxyJump: &Target{Host: "j", User: "u"}},
 	} {
-		if err := bad.validate(); err == nil {
-			t.Errorf("%+v accepted", bad)
-		}
+		assert.Error(t, bad.validate(), "%+v accepted", bad)
 	}
 }
 
@@ -137,12 +120,12 @@ func TestMergeAuthorizedKeys(t *testing.T) {
 			got, err := MergeAuthorizedKeys([]byte(tc.existing), tc.keys)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("want %q, got %v", tc.err, err)
+					require.FailNow(t, fmt.Sprintf("want %q, got %v", tc.err, err))
 				}
 				return
 			}
 			if err != nil || got != tc.want {
-				t.Fatalf("got %q, %v; want %q", got, err, tc.want)
+				require.FailNow(t, fmt.Sprintf("got %q, %v; want %q", got, err, tc.want))
 			}
 		})
 	}
@@ -153,7 +136,5 @@ func TestStripAuthorizedKeys(t *testing.T) {
 		"ssh-ed25519 AAAA3 # added by dstack-shim\nssh-ed25519 AAAA4 x # added by dstack  \r\nlast-without-newline"
 	got, n := StripAuthorizedKeys([]byte(in))
 	want := "# my keys\nssh-ed25519 AAAA1 me\nssh-ed25519 AAAA3 # added by dstack-shim\nlast-without-newline"
-	if n != 2 || string(got) != want {
-		t.Fatalf("got %d lines removed:\n%q\nwant\n%q", n, got, want)
-	}
+	require.False(t, n != 2 || string(got) != want, "got %d lines removed:\n%q\nwant\n%q", n, got, want)
 }

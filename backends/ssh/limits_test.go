@@ -2,6 +2,7 @@ package ssh_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/dstackgo/dstack/backends/agent/client"
 	sshfleet "github.com/dstackgo/dstack/backends/ssh"
@@ -45,23 +48,21 @@ func TestHostOutputIsBounded(t *testing.T) {
 	h := sshtest.NewHost(t, sshtest.Options{})
 	ctx := ctxT(t, 2*time.Minute)
 	c, err := newPool(t, sshfleet.PoolOptions{}).Get(ctx, h.Target())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 
 	t.Run("command output", func(t *testing.T) {
 		out, _, err := c.Run(ctx, "head -c 268435456 /dev/zero", nil)
 		if err == nil || !strings.Contains(err.Error(), "more than") {
-			t.Fatalf("run: %d bytes, err %v", len(out), err)
+			require.FailNow(t, fmt.Sprintf("run: %d bytes, err %v", len(out), err))
 		}
 		if len(out) > sshfleet.MaxCommandOutput {
-			t.Fatalf("kept %d bytes of output", len(out))
+			require.FailNow(t, fmt.Sprintf("kept %d bytes of output", len(out)))
 		}
 		if _, _, err := c.Run(ctx, "head -c 268435456 /dev/zero >&2", nil); err == nil || !strings.Contains(err.Error(), "more than") {
-			t.Fatalf("stderr: %v", err)
+			require.FailNow(t, fmt.Sprintf("stderr: %v", err))
 		}
 		if out, _, err := c.Run(ctx, "echo still usable", nil); err != nil || strings.TrimSpace(string(out)) != "still usable" {
-			t.Fatalf("the connection after an overflow: %q %v", out, err)
+			require.FailNow(t, fmt.Sprintf("the connection after an overflow: %q %v", out, err))
 		}
 	})
 
@@ -71,14 +72,10 @@ func TestHostOutputIsBounded(t *testing.T) {
 			t.Skip("python3 is not installed")
 		}
 		script := filepath.Join(t.TempDir(), "endless.py")
-		if err := writeFile(script, endlessJSON); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, writeFile(script, endlessJSON))
 		srv := exec.Command("ip", "netns", "exec", h.Name, py, script, "10998")
 		srv.Stdout, srv.Stderr = io.Discard, io.Discard
-		if err := srv.Start(); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, srv.Start())
 		t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
 		shim := client.NewShimClient(c.HTTPClient(sshfleet.DefaultShimPort), "http://127.0.0.1:10998")
 		var answerErr error
@@ -95,7 +92,7 @@ func TestHostOutputIsBounded(t *testing.T) {
 			}
 			time.Sleep(200 * time.Millisecond) // the server does not listen yet
 		}
-		t.Fatalf("an endless answer: %v", answerErr)
+		require.FailNow(t, fmt.Sprintf("an endless answer: %v", answerErr))
 	})
 }
 
@@ -127,15 +124,11 @@ func TestCancelledUploadLeavesNoTemporaryFile(t *testing.T) {
 			t.Parallel()
 			h := sshtest.NewHost(t, sshtest.Options{NoSFTP: noSFTP})
 			c, err := newPool(t, sshfleet.PoolOptions{}).Get(ctxT(t, time.Minute), h.Target())
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			ctx, cancel := context.WithCancel(context.Background())
 			r := &stallingReader{ctx: ctx, data: make([]byte, 1<<20)}
 			time.AfterFunc(2*time.Second, cancel)
-			if err := c.Upload(ctx, "up/big.bin", 0o644, r); err == nil {
-				t.Fatal("a cancelled upload succeeded")
-			}
+			require.Error(t, c.Upload(ctx, "up/big.bin", 0o644, r), "a cancelled upload succeeded")
 			left := func() []string {
 				m, _ := filepath.Glob(filepath.Join(h.Home, "up", "*.dstack-tmp-*"))
 				return m
@@ -145,10 +138,10 @@ func TestCancelledUploadLeavesNoTemporaryFile(t *testing.T) {
 				time.Sleep(100 * time.Millisecond)
 			}
 			if m := left(); len(m) > 0 {
-				t.Fatalf("temporary files left: %v", m)
+				require.FailNow(t, fmt.Sprintf("temporary files left: %v", m))
 			}
 			if _, err := os.Stat(filepath.Join(h.Home, "up", "big.bin")); !os.IsNotExist(err) {
-				t.Fatalf("the target exists after a cancelled upload: %v", err)
+				require.FailNow(t, fmt.Sprintf("the target exists after a cancelled upload: %v", err))
 			}
 		})
 	}

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/dstackgo/dstack/backends/agent/client"
 	sshfleet "github.com/dstackgo/dstack/backends/ssh"
 )
@@ -50,13 +52,9 @@ func dstackBinary(t testing.TB) *sshfleet.Binary {
 			binErr = &buildError{out: out, err: err}
 		}
 	})
-	if binErr != nil {
-		t.Fatalf("build dstack: %v", binErr)
-	}
+	require.NoError(t, binErr, "build dstack")
 	b, err := sshfleet.OpenBinary(binPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { _ = b.Close() })
 	return b
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"sync"
 	"time"
 
@@ -32,6 +33,10 @@ type PoolOptions struct {
 	// Observer is told of failed connections and agent requests (metrics);
 	// nil ignores them.
 	Observer Observer
+	// Dial opens the TCP connection to a host's SSH server (the first hop);
+	// a net.Dialer by default. The scale tests dial their in-process hollow
+	// hosts with it: everything above the byte stream is the same path.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Observer counts failures; its methods must be quick and safe for

@@ -2,11 +2,15 @@ package ssh
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/ssh")
@@ -16,17 +20,11 @@ func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	p := filepath.Join("..", "..", "testdata", "ssh", name)
 	if *update {
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(p, got, 0o644))
 	}
 	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if string(want) != string(got) {
-		t.Errorf("%s differs from the golden file (run with -update if intended):\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
+	require.NoError(t, err, "%v (run with -update to create it)", err)
+	assert.Equal(t, string(got), string(want), "%s differs from the golden file (run with -update if intended):\n--- got\n%s\n--- want\n%s", name, got, want)
 }
 
 var testFacts = hostFacts{OS: "Linux", Machine: "x86_64", Home: "/home/ubuntu", UID: "1000", Priv: "sudo",
@@ -47,25 +45,18 @@ func TestRenderEnvFile(t *testing.T) {
 			"TRICKY":                "a \"b\" $c `d` \\e 'f' #g",
 		}})
 		out, err := RenderEnvFile(env)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		golden(t, "shim-"+string(mode)+".env", out)
 		if mode == ModeUser { // sh reads it back as written
 			p := filepath.Join(t.TempDir(), "shim.env")
-			if err := os.WriteFile(p, out, 0o600); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, os.WriteFile(p, out, 0o600))
 			got, err := exec.Command("sh", "-c", `set -a; . "$1"; printf %s "$TRICKY"`, "sh", p).Output()
-			if err != nil || string(got) != env["TRICKY"] {
-				t.Fatalf("sh reads %q, %v", got, err)
-			}
+			require.False(t, err != nil || string(got) != env["TRICKY"], "sh reads %q, %v", got, err)
 		}
 	}
 	for _, bad := range []map[string]string{{"1X": "v"}, {"A-B": "v"}, {"": "v"}, {"X": "two\nlines"}, {"X": "nul\x00"}} {
-		if _, err := RenderEnvFile(bad); err == nil {
-			t.Errorf("RenderEnvFile(%q) accepted", bad)
-		}
+		_, err := RenderEnvFile(bad)
+		assert.Error(t, err, "RenderEnvFile(%q) accepted", bad)
 	}
 }
 
@@ -82,7 +73,7 @@ func TestScripts(t *testing.T) {
 		"sudo-install.sh":    sudoInstallScript("/home/u/.dstack/staging/dstack-shim", sys.Binary, 0o755),
 	} {
 		if out, err := exec.Command("sh", "-n", "-c", script).CombinedOutput(); err != nil {
-			t.Errorf("%s: syntax: %v: %s", name, err, out)
+			assert.Fail(t, fmt.Sprintf("%s: syntax: %v: %s", name, err, out))
 		}
 		if name != "probe.sh" && name != "user-start-keep.sh" {
 			golden(t, name, []byte(script))
@@ -99,10 +90,10 @@ func TestShellQuote(t *testing.T) {
 		"$HOME":                 "'$HOME'",
 	} {
 		if got := shellQuote(in); got != want {
-			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
+			assert.Fail(t, fmt.Sprintf("shellQuote(%q) = %s, want %s", in, got, want))
 		}
 		if out, err := exec.Command("sh", "-c", "printf %s "+shellQuote(in)).Output(); err != nil || string(out) != in {
-			t.Errorf("sh unquotes %s to %q", shellQuote(in), out)
+			assert.Fail(t, fmt.Sprintf("sh unquotes %s to %q", shellQuote(in), out))
 		}
 	}
 }
@@ -125,18 +116,16 @@ func TestParseFactsAndMode(t *testing.T) {
 			f, err := parseFacts([]byte(tc.out))
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("want error %q, got %v", tc.err, err)
+					require.FailNow(t, fmt.Sprintf("want error %q, got %v", tc.err, err))
 				}
 				return
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if got, _ := chooseMode(ModeAuto, f); got != tc.want {
-				t.Fatalf("mode %s, want %s", got, tc.want)
+				require.FailNow(t, fmt.Sprintf("mode %s, want %s", got, tc.want))
 			}
 			if _, err := chooseMode(ModeSystemd, f); (err == nil) != (tc.want == ModeSystemd) {
-				t.Fatalf("forced systemd: %v", err)
+				require.FailNow(t, fmt.Sprintf("forced systemd: %v", err))
 			}
 		})
 	}
@@ -146,17 +135,13 @@ func TestLayout(t *testing.T) {
 	u := newLayout(ModeUser, testFacts)
 	if u.Binary != "/home/ubuntu/.dstack/bin/dstack" || u.EnvFile != "/home/ubuntu/.dstack/shim.env" ||
 		u.PidFile != "/home/ubuntu/.dstack/shim.pid" || u.LogFile != "/home/ubuntu/.dstack/shim.log" || u.Sudo {
-		t.Errorf("user layout: %+v", u)
+		assert.Fail(t, fmt.Sprintf("user layout: %+v", u))
 	}
 	s := newLayout(ModeSystemd, testFacts)
-	if s.Binary != "/usr/local/bin/dstack-shim" || s.EnvFile != "/root/.dstack/shim.env" || s.Home != "/root/.dstack" || !s.Sudo {
-		t.Errorf("systemd layout: %+v", s)
-	}
+	assert.False(t, s.Binary != "/usr/local/bin/dstack-shim" || s.EnvFile != "/root/.dstack/shim.env" || s.Home != "/root/.dstack" || !s.Sudo, "systemd layout: %+v", s)
 	root := testFacts
 	root.Priv = "root"
-	if newLayout(ModeSystemd, root).Sudo {
-		t.Error("root needs no sudo")
-	}
+	assert.False(t, newLayout(ModeSystemd, root).Sudo, "root needs no sudo")
 }
 
 func TestCheckPlatform(t *testing.T) {
@@ -171,7 +156,7 @@ func TestCheckPlatform(t *testing.T) {
 	} {
 		err := checkPlatform(target, hostFacts{OS: tc.os, Machine: tc.machine}, tc.bin)
 		if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err) || KindOf(err) != KindUnsupportedHost) {
-			t.Errorf("%s/%s with %s: %v", tc.os, tc.machine, tc.bin, err)
+			assert.Fail(t, fmt.Sprintf("%s/%s with %s: %v", tc.os, tc.machine, tc.bin, err))
 		}
 	}
 }

@@ -242,6 +242,13 @@ var compatModels = map[string][]string{
 		"job_plans[].offers:list", "job_plans[].total_offers:num", "current_resource:?obj"},
 	"JobSubmissionLogs": {"logs:list", "logs[].timestamp:time", "logs[].log_source:str", "logs[].message:str"},
 	"FileArchive":       {"id:uuid", "hash:str"},
+	"Volume": {"id:uuid", "name:str", "user:str", "project_name:str", "configuration.backend:str", "external:bool",
+		"created_at:time", "last_processed_at:time", "status:str", "deleted:bool"},
+	"Gateway": {"id:uuid", "name:str", "project_name:str", "configuration.backend:str", "configuration.region:str",
+		"created_at:time", "status:str", "default:bool"},
+	"Export": {"id:uuid", "name:str", "imports:list", "imports[].project_name:str", "exported_fleets:list",
+		"exported_fleets[].id:uuid", "exported_fleets[].name:str"},
+	"Import": {"id:uuid", "export.id:uuid", "export.name:str", "export.project_name:str", "export.exported_fleets:list"},
 }
 
 func checkModel(t *testing.T, step, model string, v any) {

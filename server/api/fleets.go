@@ -37,7 +37,7 @@ func (r *Router) fleetRoutes(g *gin.RouterGroup) {
 		if err := bind(c, &req); err != nil {
 			return nil, err
 		}
-		return fleets.List(c.Request.Context(), access(c).Project)
+		return fleets.List(c.Request.Context(), access(c).Project, req.IncludeImported)
 	}))
 	p.POST("/fleets/get", r.project(ProjectMember, func(c *gin.Context) (any, error) {
 		var req schemas.GetFleetRequest
@@ -70,13 +70,13 @@ func (r *Router) fleetRoutes(g *gin.RouterGroup) {
 		if err := bindRequired(c, &req); err != nil {
 			return nil, err
 		}
-		return nil, fleets.Delete(c.Request.Context(), access(c).Project, req.Names)
+		return nil, fleets.Delete(c.Request.Context(), services.UserActor(actor(c)), access(c).Project, req.Names)
 	}))
 	p.POST("/fleets/delete_instances", r.project(manage, func(c *gin.Context) (any, error) {
 		var req schemas.DeleteFleetInstancesRequest
 		if err := bindRequired(c, &req); err != nil {
 			return nil, err
 		}
-		return nil, fleets.DeleteInstances(c.Request.Context(), access(c).Project, req.Name, req.InstanceNums)
+		return nil, fleets.DeleteInstances(c.Request.Context(), services.UserActor(actor(c)), access(c).Project, req.Name, req.InstanceNums)
 	}))
 }

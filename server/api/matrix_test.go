@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -84,6 +85,7 @@ var matrix = []matrixRow{
 	// Users.
 	{name: "users/list: any user", path: "/api/users/list", want: authed},
 	{name: "users/get_my_user: any user", path: "/api/users/get_my_user", want: authed},
+	{name: "events/list: any user (each sees what they may)", path: "/api/events/list", want: authed},
 	{name: "users/get_user: anyone may read themselves", path: "/api/users/get_user", body: `{"username":"{{self}}"}`, want: authed},
 	{name: "users/get_user: others are hidden from non-admins", path: "/api/users/get_user", body: `{"username":"victim"}`, want: selfOrAdmin},
 	{name: "users/create: global admin", path: "/api/users/create", body: `{"username":"new-{{self}}","global_role":"user"}`, want: globalAdmin},
@@ -147,6 +149,34 @@ var matrix = []matrixRow{
 	{name: "repos/list: members", path: "/api/project/p/repos/list", want: member},
 	{name: "repos/get: members", path: "/api/project/p/repos/get", body: `{"repo_id":"nope","include_creds":true}`, want: codes{403, 403, 403, 400, 400, 400, 400}},
 	{name: "files/get_archive_by_hash: any user, their own archives", path: "/api/files/get_archive_by_hash", body: `{"hash":"0000"}`, want: codes{403, 403, 400, 400, 400, 400, 400}},
+
+	// Volumes and gateways: members read; volumes are members' to delete,
+	// gateways their admins'. Creation is refused (400) past the guard.
+	{name: "volumes/list (global): any user, their projects' volumes", path: "/api/volumes/list", body: `{}`, want: authed},
+	{name: "volumes/list: members", path: "/api/project/p/volumes/list", want: member},
+	{name: "volumes/get: members", path: "/api/project/p/volumes/get", body: `{"name":"nope"}`, want: codes{403, 403, 403, 400, 400, 400, 400}},
+	{name: "volumes/create: members, refused without a volume backend", path: "/api/project/p/volumes/create", body: `{"configuration":{"type":"volume","backend":"aws","region":"eu-west-1","size":"100GB"}}`, want: codes{403, 403, 403, 400, 400, 400, 400}},
+	{name: "volumes/delete: members", path: "/api/project/p/volumes/delete", body: `{"names":["nope"]}`, want: codes{403, 403, 403, 400, 400, 400, 400}},
+	{name: "volumes: missing project is 404", path: "/api/project/nope/volumes/list", want: missingProject},
+	{name: "gateways/list: members", path: "/api/project/p/gateways/list", body: `{"include_imported":true}`, want: member},
+	{name: "gateways/get: members", path: "/api/project/p/gateways/get", body: `{"name":"nope"}`, want: codes{403, 403, 403, 400, 400, 400, 400}},
+	{name: "gateways/create: project admin, refused without gateways", path: "/api/project/p/gateways/create", body: `{"configuration":{"type":"gateway","backend":"aws","region":"eu-west-1"}}`, want: codes{403, 403, 403, 403, 403, 400, 400}},
+	{name: "gateways/get_plan: project admin, refused without gateways", path: "/api/project/p/gateways/get_plan", body: `{"spec":{"configuration":{"type":"gateway","backend":"aws","region":"eu-west-1"}}}`, want: codes{403, 403, 403, 403, 403, 400, 400}},
+	{name: "gateways/apply: project admin, refused without gateways", path: "/api/project/p/gateways/apply", body: `{"plan":{"spec":{"configuration":{"type":"gateway","backend":"aws","region":"eu-west-1"}}},"force":false}`, want: codes{403, 403, 403, 403, 403, 400, 400}},
+	{name: "gateways/delete: project admin", path: "/api/project/p/gateways/delete", body: `{"names":["nope"]}`, want: codes{403, 403, 403, 403, 403, 400, 400}},
+	{name: "gateways/set_default: project admin", path: "/api/project/p/gateways/set_default", body: `{"name":"nope"}`, want: codes{403, 403, 403, 403, 403, 400, 400}},
+	{name: "gateways/set_wildcard_domain: project admin", path: "/api/project/p/gateways/set_wildcard_domain", body: `{"name":"nope","wildcard_domain":"example.com"}`, want: codes{403, 403, 403, 403, 403, 400, 400}},
+
+	// Exports: members see them, project admins change them; imports the same
+	// on the importing side.
+	{name: "exports/list: members", path: "/api/project/p/exports/list", want: member},
+	{name: "exports/create: project admin", path: "/api/project/p/exports/create", body: `{"name":"shared","importer_projects":["pub"]}`, want: projAdmins, iso: fresh},
+	{name: "exports/update: project admin", path: "/api/project/p/exports/update", body: `{"name":"nope","set_global":true}`, want: codes{403, 403, 403, 403, 403, 400, 400}},
+	{name: "exports/delete: project admin", path: "/api/project/p/exports/delete", body: `{"name":"nope"}`, want: codes{403, 403, 403, 403, 403, 400, 400}},
+	{name: "exports: not even a public project opens exports to non-members", path: "/api/project/pub/exports/list", want: member},
+	{name: "imports/list: members", path: "/api/project/p/imports/list", want: member},
+	{name: "imports/delete: project admin", path: "/api/project/p/imports/delete", body: `{"export_project_name":"pub","export_name":"nope"}`, want: codes{403, 403, 403, 403, 403, 400, 400}},
+	{name: "exports: missing project is 404", path: "/api/project/nope/exports/list", want: missingProject},
 }
 
 func TestRoleMatrix(t *testing.T) {
@@ -205,7 +235,7 @@ func checkCell(t *testing.T, a int, want int, r *apitest.Response) {
 		}
 		apitest.RequireBody(t, r, http.StatusForbidden, body)
 	default:
-		t.Fatalf("bad expectation %d", want)
+		require.FailNow(t, fmt.Sprintf("bad expectation %d", want))
 	}
 }
 

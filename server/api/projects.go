@@ -4,6 +4,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/dstackgo/dstack/server/schemas"
+	"github.com/dstackgo/dstack/server/services"
 )
 
 func (r *Router) projectRoutes(g *gin.RouterGroup) {
@@ -39,7 +40,7 @@ func (r *Router) projectRoutes(g *gin.RouterGroup) {
 		if err := bind(c, &req); err != nil {
 			return nil, err
 		}
-		if err := r.projects.Update(c.Request.Context(), access(c).Project, req); err != nil {
+		if err := r.projects.Update(c.Request.Context(), services.UserActor(actor(c)), access(c).Project, req); err != nil {
 			return nil, err
 		}
 		return r.projectGet(c)

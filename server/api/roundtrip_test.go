@@ -36,7 +36,7 @@ func recordedBody(t *testing.T, fixture, step string) M {
 			return body
 		}
 	}
-	t.Fatalf("%s has no step %q", fixture, step)
+	require.FailNow(t, fmt.Sprintf("%s has no step %q", fixture, step))
 	return nil
 }
 

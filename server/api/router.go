@@ -48,6 +48,10 @@ func New(env *services.Env, log *slog.Logger, middleware ...gin.HandlerFunc) *Ro
 	r.runRoutes(api)
 	r.repoRoutes(api)
 	r.backendRoutes(api)
+	r.volumeRoutes(api)
+	r.gatewayRoutes(api)
+	r.exportRoutes(api)
+	r.eventRoutes(api)
 	return r
 }
 

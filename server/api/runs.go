@@ -44,14 +44,14 @@ func (r *Router) runRoutes(g *gin.RouterGroup) {
 		if err := bindRequired(c, &req); err != nil {
 			return nil, err
 		}
-		return nil, runs.Stop(c.Request.Context(), access(c).Project, req.RunsNames, req.Abort)
+		return nil, runs.Stop(c.Request.Context(), services.UserActor(actor(c)), access(c).Project, req.RunsNames, req.Abort)
 	}))
 	p.POST("/runs/delete", r.project(ProjectMember, func(c *gin.Context) (any, error) {
 		var req schemas.DeleteRunsRequest
 		if err := bindRequired(c, &req); err != nil {
 			return nil, err
 		}
-		return nil, runs.Delete(c.Request.Context(), access(c).Project, req.RunsNames)
+		return nil, runs.Delete(c.Request.Context(), services.UserActor(actor(c)), access(c).Project, req.RunsNames)
 	}))
 	p.POST("/logs/poll", r.project(ProjectMember, func(c *gin.Context) (any, error) {
 		var req schemas.PollLogsRequest

@@ -8,11 +8,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"mime/multipart"
 	"net/http"
 	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/ssh"
 
@@ -172,7 +174,7 @@ func TestRunNamesAreUniqueAmongLiveRuns(t *testing.T) {
 				defer wg.Done()
 				r := applyRun(s, apitest.AdminToken, "main", taskRunSpec(""))
 				if r.Status != http.StatusOK {
-					t.Errorf("apply %d: %d %s", i, r.Status, r.Body)
+					assert.Fail(t, fmt.Sprintf("apply %d: %d %s", i, r.Status, r.Body))
 				}
 			}()
 		}

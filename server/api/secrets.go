@@ -24,14 +24,14 @@ func (r *Router) secretRoutes(g *gin.RouterGroup) {
 		if err := bindRequired(c, &req); err != nil {
 			return nil, err
 		}
-		return r.secrets.Set(c.Request.Context(), access(c).Project, req.Name, req.Value)
+		return r.secrets.Set(c.Request.Context(), services.UserActor(actor(c)), access(c).Project, req.Name, req.Value)
 	}))
 	p.POST("/delete", r.project(r.canManageSecrets, func(c *gin.Context) (any, error) {
 		var req schemas.DeleteSecretsRequest
 		if err := bindRequired(c, &req); err != nil {
 			return nil, err
 		}
-		return nil, r.secrets.Delete(c.Request.Context(), access(c).Project, req.SecretsNames)
+		return nil, r.secrets.Delete(c.Request.Context(), services.UserActor(actor(c)), access(c).Project, req.SecretsNames)
 	}))
 }
 

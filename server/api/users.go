@@ -32,7 +32,7 @@ func (r *Router) userRoutes(g *gin.RouterGroup) {
 		if err := bindRequired(c, &req); err != nil {
 			return nil, err
 		}
-		u, err := r.users.Create(c.Request.Context(), req, "")
+		u, err := r.users.Create(c.Request.Context(), actor(c), req, "")
 		if err != nil {
 			return nil, err
 		}
@@ -43,7 +43,7 @@ func (r *Router) userRoutes(g *gin.RouterGroup) {
 		if err := bindRequired(c, &req); err != nil {
 			return nil, err
 		}
-		u, err := r.users.Update(c.Request.Context(), req)
+		u, err := r.users.Update(c.Request.Context(), actor(c), req)
 		if err != nil {
 			return nil, err
 		}
@@ -68,7 +68,7 @@ func (r *Router) userRoutes(g *gin.RouterGroup) {
 		if err := bindRequired(c, &req); err != nil {
 			return nil, err
 		}
-		return nil, r.users.Delete(c.Request.Context(), req.Users)
+		return nil, r.users.Delete(c.Request.Context(), actor(c), req.Users)
 	}))
 	g.POST("/users/public_keys/list", r.authed(func(c *gin.Context) (any, error) {
 		return r.publicKeys.List(c.Request.Context(), actor(c))

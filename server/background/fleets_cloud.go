@@ -64,7 +64,7 @@ func (p *CloudFleets) Process(ctx context.Context, id, token string) error {
 	if sched.NodesToAdd(spec.Configuration.Nodes.Min, active) == 0 {
 		return nil
 	}
-	added, err := services.AddCloudInstances(ctx, p.Env.DB, p.Env, &f, spec.Configuration.Nodes.Min, nil, 0)
+	added, err := services.AddCloudInstances(ctx, p.Env.DB, p.Env, services.System, &f, spec.Configuration.Nodes.Min, nil, 0)
 	if err == nil && len(added) > 0 {
 		p.Log.Info("fleet below nodes.min: instances added", "fleet", f.Name, "added", len(added))
 	}

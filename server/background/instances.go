@@ -203,14 +203,8 @@ func (p *Instances) finishIf(ctx context.Context, in *db.Instance, token string,
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeReserve)
 	defer cancel()
 	now := time.Now().UTC()
-	res, err := p.Env.DB.NewUpdate().Model(in).Column(columns...).WherePK().
-		Where("lock_token = ?", token).Where("status = ?", string(want)).
-		Set("lock_owner = NULL").Set("lock_token = NULL").Set("lock_expires_at = NULL").
-		Set("last_processed_at = ?", now).Exec(ctx)
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 1 {
+	ok, err := db.UpdateLeasedIfStatus(ctx, p.Env.DB, in, token, string(want), now, columns...)
+	if err != nil || ok {
 		return err
 	}
 	p.Log.Info("instance changed while processed; outcome dropped", "instance", in.Name, "outcome", in.Status)

@@ -53,7 +53,7 @@ func (p *JobsSubmitted) provisionNew(ctx context.Context, pl *placement, token s
 		if err != nil {
 			return err
 		}
-		ins, err := services.AddCloudInstances(ctx, tx, p.Env, f, 0, &job, 1)
+		ins, err := services.AddCloudInstances(ctx, tx, p.Env, services.System, f, 0, &job, 1)
 		if err != nil || len(ins) == 0 {
 			return err
 		}

@@ -107,6 +107,11 @@ func (p *JobsRunning) unreachableAfter() time.Duration {
 	return p.UnreachableAfter
 }
 
+// pullTimeout bounds one pull of a runner's state and logs: a runner that
+// hangs mid-answer counts as away for the pass instead of holding the job's
+// worker for the item timeout (2 minutes).
+const pullTimeout = 30 * time.Second
+
 // jobFault says why a job cannot be started from what is stored (its data
 // cannot be read, a secret it refers to is gone): the job stops with it
 // instead of being retried as if its host were away.
@@ -173,8 +178,14 @@ func (p *JobsRunning) advance(ctx context.Context, j *db.Job) (sched.AgentReport
 		j.StartedAt = ptr(time.Now().UTC())
 	}
 	if status == schemas.JobRunning && p.pullDue(j) {
-		last, err := pullRunner(ctx, p.Env, ja.runner(d.jrd), j)
+		pctx, cancel := context.WithTimeout(ctx, pullTimeout)
+		last, err := pullRunner(pctx, p.Env, ja.runner(d.jrd), j)
+		cancel()
 		rep.Runner = last
+		if err != nil && pctx.Err() != nil && ctx.Err() == nil {
+			err = fmt.Errorf("the runner of %s on %s did not answer its pull within %s (agent hung?): %w",
+				j.JobName, ja.conn.Target().Addr(), pullTimeout, err)
+		}
 		if err != nil {
 			return fault(rep, err), nil
 		}
@@ -185,7 +196,8 @@ func (p *JobsRunning) advance(ctx context.Context, j *db.Job) (sched.AgentReport
 // pullDue reports whether a running job's runner is pulled in this pass
 // (see sched.RunnerPullDue).
 func (p *JobsRunning) pullDue(j *db.Job) bool {
-	pull := sched.RunnerPull{SubmittedAt: j.SubmittedAt, StartedAt: j.StartedAt, Pulled: j.RunnerTimestamp != nil}
+	pull := sched.RunnerPull{SubmittedAt: j.SubmittedAt, StartedAt: j.StartedAt, Pulled: j.RunnerTimestamp != nil,
+		LogsWanted: j.LogsWantedAt != nil}
 	return sched.RunnerPullDue(pull, time.Now().UTC())
 }
 

@@ -150,6 +150,7 @@ func (p *Runs) newSubmissions(ctx context.Context, tx bun.Tx, r *db.Run, all []d
 			return fmt.Errorf("resubmit job %s: its stored spec cannot be read: %w", j.JobName, err)
 		}
 		rows = append(rows, services.NewJobRow(r, spec, j.SubmissionNum+1, now))
+		services.RecordOn(&rows[len(rows)-1].Events, services.System, "Job created on retry. Status: SUBMITTED")
 	}
 	return db.InsertJobs(ctx, tx, rows)
 }

@@ -18,9 +18,7 @@ import (
 func requireDocker(t *testing.T) {
 	t.Helper()
 	if out, err := exec.Command("docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("a Docker Engine is required under CI=true: %v: %s", err, out)
-		}
+		require.True(t, os.Getenv("CI") != "true", "a Docker Engine is required under CI=true: %v: %s", err, out)
 		t.Skipf("no Docker Engine: %v: %s", err, out)
 	}
 }
@@ -41,9 +39,7 @@ func waitForLine(t *testing.T, id string, re *regexp.Regexp, after int) []string
 		if m := re.FindAllStringSubmatch(logs, -1); len(m) > after {
 			return m[after]
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("container %s did not log %s:\n%s", id, re, logs)
-		}
+		require.False(t, time.Now().After(deadline), "container %s did not log %s:\n%s", id, re, logs)
 		time.Sleep(200 * time.Millisecond)
 	}
 }
@@ -105,9 +101,7 @@ func serverProjects(t *testing.T, url, token string) string {
 			}
 			return names
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("projects/list at %s: %v: %s", url, err, out)
-		}
+		require.False(t, time.Now().After(deadline), "projects/list at %s: %v: %s", url, err, out)
 		time.Sleep(200 * time.Millisecond)
 	}
 }

@@ -17,6 +17,10 @@ import "time"
 // So the first pull of a started job waits for one more poll of such a
 // client plus the time it takes to attach; later pulls come at the
 // pipeline's pace. The job's status stays what the server knows.
+//
+// A client that reads the job's logs through the API (our client's apply,
+// `dstack logs`) gets them from what the server pulled, so when one asks for
+// them the first pull comes at once.
 const (
 	// quickStart is how soon after its submission a job must start for a
 	// client that applied it to be still polling every second.
@@ -38,6 +42,8 @@ type RunnerPull struct {
 	StartedAt *time.Time
 	// Pulled reports whether the runner has been pulled since the start.
 	Pulled bool
+	// LogsWanted reports whether a client has asked for the job's logs.
+	LogsWanted bool
 }
 
 // FirstRunnerPull is when a job that started at startedAt is first pulled.
@@ -49,9 +55,10 @@ func FirstRunnerPull(submittedAt, startedAt time.Time) time.Time {
 }
 
 // RunnerPullDue reports whether a running job's runner is pulled at now:
-// always once it has been pulled, else from FirstRunnerPull on.
+// always once it has been pulled or its logs are wanted, else from
+// FirstRunnerPull on.
 func RunnerPullDue(p RunnerPull, now time.Time) bool {
-	if p.Pulled || p.StartedAt == nil {
+	if p.Pulled || p.LogsWanted || p.StartedAt == nil {
 		return true
 	}
 	return !now.Before(FirstRunnerPull(p.SubmittedAt, *p.StartedAt))

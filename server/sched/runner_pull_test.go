@@ -30,6 +30,8 @@ func TestRunnerPullDue(t *testing.T) {
 			now: 37 * time.Second, want: false},
 		{name: "slow start: then pulled", pull: RunnerPull{SubmittedAt: t0, StartedAt: at(30 * time.Second)},
 			now: 38 * time.Second, want: true},
+		{name: "logs wanted by a client: at once", pull: RunnerPull{SubmittedAt: t0, StartedAt: at(time.Second), LogsWanted: true},
+			now: time.Second, want: true},
 		{name: "clock behind the start: not yet", pull: RunnerPull{SubmittedAt: t0, StartedAt: at(time.Second)},
 			now: 0, want: false},
 	} {

@@ -3,6 +3,7 @@ package schemas
 import (
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,7 +59,7 @@ func newConfigurationOfType(t *testing.T, typ string) AnyConfiguration {
 	case ConfigurationTypeFleet:
 		return &FleetConfiguration{}
 	}
-	t.Fatalf("unexpected type %q", typ)
+	require.FailNow(t, fmt.Sprintf("unexpected type %q", typ))
 	return nil
 }
 

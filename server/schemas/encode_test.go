@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestAppendJSONMatchesMarshal: AppendJSON writes json.Marshal's bytes for
@@ -25,16 +28,10 @@ func TestAppendJSONMatchesMarshal(t *testing.T) {
 	for _, v := range []any{runs, runs[0], &runs[1], []Run(nil), []Run{}, map[string]any{"runs": runs}, nil, msg,
 		JobPlan{JobSpec: StoredJobSpec(job, 0, 1)}, []*Run{&runs[0], nil}} {
 		want, err := json.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		got, err := AppendJSON(nil, v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(got) != string(want) {
-			t.Errorf("AppendJSON(%T):\n got %s\nwant %s", v, got, want)
-		}
+		require.NoError(t, err)
+		assert.Equal(t, string(want), string(got), "AppendJSON(%T):\n got %s\nwant %s", v, got, want)
 	}
 }
 
@@ -50,9 +47,8 @@ func BenchmarkAppendJSONRuns(b *testing.B) {
 	}{{"AppendJSON", func() ([]byte, error) { return AppendJSON(nil, runs) }}, {"json.Marshal", func() ([]byte, error) { return json.Marshal(runs) }}} {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
-				if _, err := c.f(); err != nil {
-					b.Fatal(err)
-				}
+				_, err := c.f()
+				require.NoError(b, err)
 			}
 		})
 	}

@@ -2,9 +2,11 @@ package schemas
 
 import (
 	"encoding/json"
-	"reflect"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestDecodeStoredRunRoundTrips(t *testing.T) {
@@ -23,38 +25,22 @@ func TestDecodeStoredRunRoundTrips(t *testing.T) {
 		}}
 	in.LatestJobSubmission = &in.Jobs[1].JobSubmissions[0]
 	data, err := json.Marshal(in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var got Run
-	if err := DecodeStoredRun(data, &got); err != nil {
-		t.Fatal(err)
-	}
-	if *got.RunSpec.RunName != "train" || len(got.Jobs) != 2 || got.Jobs[1].JobSpec.JobNum != 1 || got.Jobs[1].JobSpec.JobName != "train-0-1" {
-		t.Fatalf("identity fields: %+v", got)
-	}
+	require.NoError(t, DecodeStoredRun(data, &got))
+	require.False(t, *got.RunSpec.RunName != "train" || len(got.Jobs) != 2 || got.Jobs[1].JobSpec.JobNum != 1 || got.Jobs[1].JobSpec.JobName != "train-0-1", "identity fields: %+v", got)
 	again, err := json.Marshal(got)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(again) != string(data) {
-		t.Fatalf("re-encoded differently:\n got %s\nwant %s", again, data)
-	}
+	require.NoError(t, err)
+	require.Equal(t, string(data), string(again), "re-encoded differently:\n got %s\nwant %s", again, data)
 	// Everything but the specs decodes as with the full decoder.
 	var full Run
-	if err := json.Unmarshal(data, &full); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, json.Unmarshal(data, &full))
 	full.RunSpec, got.RunSpec = RunSpec{}, RunSpec{}
 	for i := range full.Jobs {
 		full.Jobs[i].JobSpec, got.Jobs[i].JobSpec = JobSpec{}, JobSpec{}
 	}
-	if !reflect.DeepEqual(full, got) {
-		t.Fatalf("fields differ from the full decode:\n got %+v\nwant %+v", got, full)
-	}
+	require.Equal(t, got, full, "fields differ from the full decode:\n got %+v\nwant %+v", got, full)
 	for _, bad := range []string{`{"run_spec": {"run_name": 5}}`, `{"jobs": [{"job_spec": {"job_num": "x"}}]}`, `[]`} {
-		if err := DecodeStoredRun([]byte(bad), &got); err == nil {
-			t.Errorf("%s: no error", bad)
-		}
+		assert.Error(t, DecodeStoredRun([]byte(bad), &got), "%s: no error", bad)
 	}
 }

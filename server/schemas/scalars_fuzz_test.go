@@ -6,6 +6,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 )
 
@@ -19,23 +20,15 @@ func FuzzParseGPU(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		g, err := ParseGPUSpec(s)
 		if err != nil {
-			if strings.TrimSpace(err.Error()) == "" {
-				t.Fatalf("empty error for %q", s)
-			}
+			require.True(t, strings.TrimSpace(err.Error()) != "", "empty error for %q", s)
 			return
 		}
 		out, err := json.Marshal(g)
-		if err != nil {
-			t.Fatalf("marshal %q: %v", s, err)
-		}
+		require.NoError(t, err, "marshal %q", s)
 		var back GPUSpec
-		if err := json.Unmarshal(out, &back); err != nil {
-			t.Fatalf("re-decode %s (from %q): %v", out, s, err)
-		}
+		require.NoError(t, json.Unmarshal(out, &back), "re-decode %s (from %q)", out, s)
 		again, _ := json.Marshal(back)
-		if utf8.ValidString(s) && string(again) != string(out) {
-			t.Fatalf("round trip of %q: %s != %s", s, again, out)
-		}
+		require.False(t, utf8.ValidString(s) && string(again) != string(out), "round trip of %q: %s != %s", s, again, out)
 		_ = g.String()
 	})
 }
@@ -56,24 +49,16 @@ func FuzzParseRange(f *testing.F) {
 func checkRangeInput[T RangeBound](t *testing.T, s string) {
 	var fromJSON, fromYAML Range[T]
 	for _, err := range []error{json.Unmarshal([]byte(s), &fromJSON), yaml.Unmarshal([]byte(s), &fromYAML)} {
-		if err != nil && strings.TrimSpace(err.Error()) == "" {
-			t.Fatalf("empty error for %q", s)
-		}
+		require.False(t, err != nil && strings.TrimSpace(err.Error()) == "", "empty error for %q", s)
 	}
 	if err := json.Unmarshal([]byte(s), &fromJSON); err != nil {
 		return
 	}
-	if fromJSON.Min != nil && fromJSON.Max != nil && *fromJSON.Min > *fromJSON.Max {
-		t.Fatalf("accepted reversed range %q", s)
-	}
+	require.False(t, fromJSON.Min != nil && fromJSON.Max != nil && *fromJSON.Min > *fromJSON.Max, "accepted reversed range %q", s)
 	out, err := json.Marshal(fromJSON)
-	if err != nil {
-		t.Fatalf("marshal %q: %v", s, err)
-	}
+	require.NoError(t, err, "marshal %q", s)
 	var back Range[T]
-	if err := json.Unmarshal(out, &back); err != nil {
-		t.Fatalf("re-decode %s (from %q): %v", out, s, err)
-	}
+	require.NoError(t, json.Unmarshal(out, &back), "re-decode %s (from %q)", out, s)
 	_ = back.String()
 }
 
@@ -92,8 +77,6 @@ func FuzzParseConfigurationYAML(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		_, err := ParseConfigurationYAML([]byte(s), "f.yml")
-		if err != nil && !strings.HasPrefix(err.Error(), "f.yml") {
-			t.Fatalf("error without the file name: %v", err)
-		}
+		require.False(t, err != nil && !strings.HasPrefix(err.Error(), "f.yml"), "error without the file name: %v", err)
 	})
 }

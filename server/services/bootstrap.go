@@ -24,7 +24,7 @@ func Bootstrap(ctx context.Context, env *Env, adminToken string, projects []stri
 	users := Users{env}
 	admin, err := db.GetUserByName(ctx, env.DB, "admin")
 	if errors.Is(err, db.ErrNotFound) {
-		admin, err = users.Create(ctx, schemas.CreateUserRequest{Username: "admin", GlobalRole: schemas.GlobalRoleAdmin}, adminToken)
+		admin, err = users.Create(ctx, nil, schemas.CreateUserRequest{Username: "admin", GlobalRole: schemas.GlobalRoleAdmin}, adminToken)
 		if err == nil {
 			env.Log.Info("created the admin user")
 		}

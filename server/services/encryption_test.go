@@ -48,7 +48,7 @@ func seed(t *testing.T, env *services.Env) world {
 	ctx := context.Background()
 	token, err := services.Bootstrap(ctx, env, "admin-token", []string{"main"})
 	require.NoError(t, err)
-	u, err := services.Users{Env: env}.Create(ctx, schemas.CreateUserRequest{Username: "alice", GlobalRole: schemas.GlobalRoleUser}, "alice-token")
+	u, err := services.Users{Env: env}.Create(ctx, nil, schemas.CreateUserRequest{Username: "alice", GlobalRole: schemas.GlobalRoleUser}, "alice-token")
 	require.NoError(t, err)
 	_, err = services.Users{Env: env}.WithCreds(ctx, u) // creates alice's SSH key
 	require.NoError(t, err)
@@ -56,7 +56,7 @@ func seed(t *testing.T, env *services.Env) world {
 	require.NoError(t, err)
 	w := world{adminToken: token, userToken: "alice-token", secrets: map[string]string{}}
 	for _, n := range []string{"HF_TOKEN", "WANDB_KEY", "DB_PASSWORD"} {
-		_, err := services.Secrets{Env: env}.Set(ctx, p, n, "value-of-"+n)
+		_, err := services.Secrets{Env: env}.Set(ctx, services.System, p, n, "value-of-"+n)
 		require.NoError(t, err)
 		w.secrets[n] = "value-of-" + n
 	}
@@ -151,7 +151,7 @@ func TestIdentityFirstWritesPlaintextButReadsAES(t *testing.T) {
 		check(t, env, w)
 		p, err := db.GetProjectByName(context.Background(), d, "main")
 		require.NoError(t, err)
-		_, err = services.Secrets{Env: env}.Set(context.Background(), p, "NEW", "plain")
+		_, err = services.Secrets{Env: env}.Set(context.Background(), services.System, p, "NEW", "plain")
 		require.NoError(t, err)
 		s, err := db.GetSecret(context.Background(), d, p.ID, "NEW")
 		require.NoError(t, err)

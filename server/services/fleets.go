@@ -216,9 +216,9 @@ func (s Fleets) Apply(ctx context.Context, actor *db.User, p *db.Project, req sc
 	}
 	var f *db.Fleet
 	if spec.Configuration.SSHConfig == nil {
-		f, err = s.storeCloud(ctx, p, cur, spec)
+		f, err = s.storeCloud(ctx, UserActor(actor), p, cur, spec)
 	} else {
-		f, err = s.store(ctx, p, cur, spec, hosts)
+		f, err = s.store(ctx, UserActor(actor), p, cur, spec, hosts)
 	}
 	if err != nil {
 		return nil, err
@@ -228,7 +228,7 @@ func (s Fleets) Apply(ctx context.Context, actor *db.User, p *db.Project, req sc
 }
 
 // store writes the fleet and its instances in one transaction.
-func (s Fleets) store(ctx context.Context, p *db.Project, cur *db.Fleet, spec schemas.FleetSpec, hosts []RemoteHost) (*db.Fleet, error) {
+func (s Fleets) store(ctx context.Context, actor Actor, p *db.Project, cur *db.Fleet, spec schemas.FleetSpec, hosts []RemoteHost) (*db.Fleet, error) {
 	now := s.now()
 	stripped := spec
 	stripped.Configuration = spec.Configuration.WithoutSSHKeys()
@@ -236,6 +236,7 @@ func (s Fleets) store(ctx context.Context, p *db.Project, cur *db.Fleet, spec sc
 	if f == nil {
 		f = &db.Fleet{ID: uuid.NewString(), ProjectID: p.ID, Name: *spec.Configuration.Name, CreatedAt: now,
 			LastProcessedAt: now, Status: string(schemas.FleetActive)}
+		RecordOn(&f.Events, actor, "Fleet created. Status: ACTIVE")
 	}
 	f.Spec = marshal(stripped)
 	err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
@@ -268,7 +269,7 @@ func (s Fleets) store(ctx context.Context, p *db.Project, cur *db.Fleet, spec sc
 				}
 			}
 		}
-		return s.syncInstances(ctx, tx, p, f, hosts, existing, next, now)
+		return s.syncInstances(ctx, tx, actor, p, f, hosts, existing, next, now)
 	})
 	if errors.Is(err, db.ErrConflict) {
 		return nil, Exists("Fleet %s already exists", f.Name)
@@ -284,8 +285,12 @@ func (s Fleets) store(ctx context.Context, p *db.Project, cur *db.Fleet, spec sc
 // them runs a job. Hosts not set up yet (pending) take the new connection
 // settings, so that re-applying a fixed spec (the right key or user) takes
 // effect on the next attempt; deployed hosts are left alone.
-func (s Fleets) syncInstances(ctx context.Context, tx bun.Tx, p *db.Project, f *db.Fleet, hosts []RemoteHost,
+func (s Fleets) syncInstances(ctx context.Context, tx bun.Tx, actor Actor, p *db.Project, f *db.Fleet, hosts []RemoteHost,
 	existing map[string]db.Instance, next int, now time.Time) error {
+	created := "Instance created on fleet submission. Status: PENDING"
+	if len(existing) > 0 || next > 0 {
+		created = "Instance created on fleet update. Status: PENDING"
+	}
 	keep := map[string]bool{}
 	for _, h := range hosts {
 		keep[h.Address()] = true
@@ -299,6 +304,7 @@ func (s Fleets) syncInstances(ctx context.Context, tx bun.Tx, p *db.Project, f *
 			InstanceNum: next, CreatedAt: now, LastProcessedAt: now.Add(-time.Hour), Status: string(schemas.InstancePending),
 			Health: "healthy", Backend: ptr("remote"), Region: ptr("remote"), Price: ptr(0.0), HostAddress: ptr(h.Address())}
 		next++
+		RecordOn(&in.Events, actor, created)
 		sealed, err := db.Seal(s.Sealer, db.InstancesSSHTarget, in.ID, marshal(h))
 		if err != nil {
 			return err
@@ -314,10 +320,11 @@ func (s Fleets) syncInstances(ctx context.Context, tx bun.Tx, p *db.Project, f *
 		if keep[k] {
 			continue
 		}
-		if err := SetInstanceStatus(&in, schemas.InstanceTerminating); err != nil {
+		if err := SetInstanceStatusBy(&in, actor, schemas.InstanceTerminating); err != nil {
 			return err
 		}
-		ok, err := db.TerminateIdleInstance(ctx, tx, in.ID, "terminated_by_user", dueNow())
+		in.TerminationReason = ptr("terminated_by_user")
+		ok, err := db.TerminateIdleInstance(ctx, tx, &in, "terminated_by_user", dueNow())
 		if err != nil {
 			return err
 		}

@@ -87,7 +87,7 @@ func (s Fleets) requireBackends(ctx context.Context, p *db.Project) error {
 
 // storeCloud writes a cloud fleet and adds pending instances up to
 // nodes.target (the instances pipeline launches them).
-func (s Fleets) storeCloud(ctx context.Context, p *db.Project, cur *db.Fleet, spec schemas.FleetSpec) (*db.Fleet, error) {
+func (s Fleets) storeCloud(ctx context.Context, actor Actor, p *db.Project, cur *db.Fleet, spec schemas.FleetSpec) (*db.Fleet, error) {
 	if err := s.requireBackends(ctx, p); err != nil {
 		return nil, err
 	}
@@ -96,6 +96,7 @@ func (s Fleets) storeCloud(ctx context.Context, p *db.Project, cur *db.Fleet, sp
 	if f == nil {
 		f = &db.Fleet{ID: uuid.NewString(), ProjectID: p.ID, Name: *spec.Configuration.Name, CreatedAt: now,
 			LastProcessedAt: now, Status: string(schemas.FleetActive)}
+		RecordOn(&f.Events, actor, "Fleet created. Status: ACTIVE")
 	}
 	f.Spec = marshal(spec)
 	err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
@@ -110,7 +111,7 @@ func (s Fleets) storeCloud(ctx context.Context, p *db.Project, cur *db.Fleet, sp
 		if n := spec.Configuration.Nodes; n != nil {
 			target = n.Target
 		}
-		_, err := AddCloudInstances(ctx, tx, s.Env, f, target, nil, 0)
+		_, err := AddCloudInstances(ctx, tx, s.Env, actor, f, target, nil, 0)
 		return err
 	})
 	if errors.Is(err, db.ErrConflict) {
@@ -126,8 +127,9 @@ func (s Fleets) storeCloud(ctx context.Context, p *db.Project, cur *db.Fleet, sp
 // upTo active ones (one more when upTo is 0 and job is set: the instance
 // a job provisions), and returns those added. A job's instance is launched
 // for the job's requirements as well as the fleet's, and its blocks
-// (busyBlocks) are the job's from the start.
-func AddCloudInstances(ctx context.Context, idb bun.IDB, env *Env, f *db.Fleet, upTo int, job *sched.Constraint, busyBlocks int) ([]db.Instance, error) {
+// (busyBlocks) are the job's from the start. Each new instance records its
+// creation by actor.
+func AddCloudInstances(ctx context.Context, idb bun.IDB, env *Env, actor Actor, f *db.Fleet, upTo int, job *sched.Constraint, busyBlocks int) ([]db.Instance, error) {
 	var spec schemas.FleetSpec
 	if err := json.Unmarshal([]byte(f.Spec), &spec); err != nil {
 		return nil, fmt.Errorf("decode spec of fleet %s: %w", f.Name, err)
@@ -155,12 +157,17 @@ func AddCloudInstances(ctx context.Context, idb bun.IDB, env *Env, f *db.Fleet, 
 	}
 	profile := marshal(cs[0].Profile)
 	now := time.Now().UTC()
+	created := "Instance created to meet target fleet node count. Status: PENDING"
+	if job != nil {
+		created = "Instance created for job. Instance status: PENDING"
+	}
 	var add []db.Instance
 	for range n {
 		add = append(add, db.Instance{ID: uuid.NewString(), ProjectID: f.ProjectID, FleetID: &f.ID,
 			Name: fmt.Sprintf("%s-%d", f.Name, next), InstanceNum: next, CreatedAt: now, LastProcessedAt: now.Add(-time.Hour),
 			Status: string(schemas.InstancePending), Health: "healthy", TotalBlocks: blocks, BusyBlocks: busyBlocks,
 			Requirements: ptr(marshal(launchSpecOf(cs...))), Profile: &profile})
+		RecordOn(&add[len(add)-1].Events, actor, created)
 		next++
 	}
 	if len(add) == 0 {

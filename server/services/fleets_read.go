@@ -77,13 +77,44 @@ func InstanceSchema(project, fleet string, in *db.Instance) schemas.Instance {
 	return out
 }
 
-// List returns a project's live fleets with their instances.
-func (s Fleets) List(ctx context.Context, p *db.Project) ([]schemas.Fleet, error) {
+// List returns a project's live fleets with their instances, and with
+// includeImported the live fleets other projects export to it (their
+// project_name is the exporting project's).
+func (s Fleets) List(ctx context.Context, p *db.Project, includeImported bool) ([]schemas.Fleet, error) {
 	fs, err := db.ListFleets(ctx, s.DB, db.FleetFilter{ProjectIDs: []string{p.ID}, Page: db.Page{Limit: -1}})
 	if err != nil {
 		return nil, err
 	}
-	return s.render(ctx, map[string]string{p.ID: p.Name}, fs)
+	projects := map[string]string{p.ID: p.Name}
+	if includeImported {
+		owners, ifs, err := candidateOwners(ctx, s.Env, p.ID)
+		if err != nil {
+			return nil, err
+		}
+		ids := map[string]bool{}
+		for _, f := range ifs {
+			ids[f.FleetID] = true
+		}
+		var others []string
+		for id := range owners {
+			if id != p.ID {
+				others = append(others, id)
+			}
+		}
+		if len(others) > 0 {
+			theirs, err := db.ListFleets(ctx, s.DB, db.FleetFilter{ProjectIDs: others, Page: db.Page{Limit: -1}})
+			if err != nil {
+				return nil, err
+			}
+			for _, f := range theirs {
+				if ids[f.ID] {
+					fs = append(fs, f)
+				}
+			}
+		}
+		projects = owners
+	}
+	return s.render(ctx, projects, fs)
 }
 
 // render turns fleets into API objects, loading all instances in one query.
@@ -136,7 +167,7 @@ func (s Fleets) Get(ctx context.Context, p *db.Project, req schemas.GetFleetRequ
 // are refused; the check and the change are one transaction, and an
 // instance is only terminated while it runs no job (see
 // db.TerminateIdleInstance), so a job placed meanwhile keeps its host.
-func (s Fleets) Delete(ctx context.Context, p *db.Project, names []string) error {
+func (s Fleets) Delete(ctx context.Context, actor Actor, p *db.Project, names []string) error {
 	var fs []*db.Fleet
 	for _, n := range names {
 		f, err := db.GetFleetByName(ctx, s.DB, p.ID, n)
@@ -162,14 +193,14 @@ func (s Fleets) Delete(ctx context.Context, p *db.Project, names []string) error
 			return err
 		}
 		for _, f := range fs {
-			if err := SetFleetStatus(f, schemas.FleetTerminating); err != nil {
+			if err := SetFleetStatusBy(f, actor, schemas.FleetTerminating); err != nil {
 				return err
 			}
 			if err := db.UpdateFleet(ctx, tx, f, "status"); err != nil {
 				return err
 			}
 		}
-		return terminateIdle(ctx, tx, is, "Failed to delete fleets")
+		return terminateIdle(ctx, tx, actor, is, "Failed to delete fleets")
 	})
 	if err != nil {
 		return err
@@ -179,7 +210,7 @@ func (s Fleets) Delete(ctx context.Context, p *db.Project, names []string) error
 }
 
 // DeleteInstances terminates some instances of a fleet by number.
-func (s Fleets) DeleteInstances(ctx context.Context, p *db.Project, name string, nums []int) error {
+func (s Fleets) DeleteInstances(ctx context.Context, actor Actor, p *db.Project, name string, nums []int) error {
 	f, err := db.GetFleetByName(ctx, s.DB, p.ID, name)
 	if errors.Is(err, db.ErrNotFound) {
 		return NotFound("Fleet %s not found", name)
@@ -203,7 +234,7 @@ func (s Fleets) DeleteInstances(ctx context.Context, p *db.Project, name string,
 				return NotFound("Fleet %s has no instance %d", name, n)
 			}
 		}
-		return terminateIdle(ctx, tx, pick, "Failed to delete instances")
+		return terminateIdle(ctx, tx, actor, pick, "Failed to delete instances")
 	})
 	if err != nil {
 		return err
@@ -214,18 +245,19 @@ func (s Fleets) DeleteInstances(ctx context.Context, p *db.Project, name string,
 
 // terminateIdle moves live instances to terminating, refusing (what: the
 // start of the message) when one of them runs a job.
-func terminateIdle(ctx context.Context, tx bun.Tx, is []db.Instance, what string) error {
+func terminateIdle(ctx context.Context, tx bun.Tx, actor Actor, is []db.Instance, what string) error {
 	for i := range is {
 		in := &is[i]
 		if !schemas.InstanceStatus(in.Status).Active() {
 			continue
 		}
-		if err := SetInstanceStatus(in, schemas.InstanceTerminating); err != nil {
+		if err := SetInstanceStatusBy(in, actor, schemas.InstanceTerminating); err != nil {
 			return err
 		}
+		in.TerminationReason = ptr("terminated_by_user")
 		// Due at once: the pipeline otherwise waits out its interval since
 		// the last health check before cleaning the host up.
-		ok, err := db.TerminateIdleInstance(ctx, tx, in.ID, "terminated_by_user", dueNow())
+		ok, err := db.TerminateIdleInstance(ctx, tx, in, "terminated_by_user", dueNow())
 		if err != nil {
 			return err
 		}

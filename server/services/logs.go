@@ -29,6 +29,18 @@ func (s Logs) Poll(ctx context.Context, p *db.Project, req schemas.PollLogsReque
 	} else if err != nil {
 		return nil, err
 	}
+	if j.Status == string(schemas.JobRunning) && j.RunnerTimestamp == nil && j.LogsWantedAt == nil {
+		// Logs come from what the server pulled from the runner, and a job
+		// just started is pulled after a while (sched.RunnerPullDue):
+		// asking for them brings the pull forward.
+		first, err := db.MarkLogsWanted(ctx, s.DB, j.ID, string(schemas.JobRunning), s.now())
+		if err != nil {
+			return nil, err
+		}
+		if first {
+			s.WakeUp(PipelineRunning)
+		}
+	}
 	page, err := s.Logs.Poll(ctx, logstore.Query{
 		Key:       logstore.Key{Project: p.Name, Run: req.RunName, JobSubmissionID: j.ID, Diagnose: req.Diagnose},
 		StartTime: req.StartTime, EndTime: req.EndTime, Descending: req.Descending, NextToken: req.NextToken, Limit: limit,

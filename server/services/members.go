@@ -49,7 +49,10 @@ func (s Projects) SetMembers(ctx context.Context, a *Access, members []schemas.M
 		if err := db.DeleteMembers(ctx, tx, a.Project.ID, drop); err != nil {
 			return err
 		}
-		return s.ensureAdmin(ctx, tx, a.Project.ID)
+		if err := s.ensureAdmin(ctx, tx, a.Project.ID); err != nil {
+			return err
+		}
+		return s.recordEvent(ctx, tx, UserActor(a.User), "Project members set: "+memberList(members), projectTarget(a.Project))
 	})
 }
 
@@ -80,7 +83,10 @@ func (s Projects) AddMembers(ctx context.Context, actor *db.User, a *Access, mem
 				return err
 			}
 		}
-		return s.ensureAdmin(ctx, tx, a.Project.ID)
+		if err := s.ensureAdmin(ctx, tx, a.Project.ID); err != nil {
+			return err
+		}
+		return s.recordEvent(ctx, tx, UserActor(actor), "Project members added: "+memberList(members), projectTarget(a.Project))
 	})
 }
 
@@ -118,7 +124,10 @@ func (s Projects) RemoveMembers(ctx context.Context, actor *db.User, a *Access, 
 		if err := db.DeleteMembers(ctx, tx, a.Project.ID, ids); err != nil {
 			return err
 		}
-		return s.ensureAdmin(ctx, tx, a.Project.ID)
+		if err := s.ensureAdmin(ctx, tx, a.Project.ID); err != nil {
+			return err
+		}
+		return s.recordEvent(ctx, tx, UserActor(actor), "Project members removed: "+fieldList(usernames), projectTarget(a.Project))
 	})
 }
 
@@ -175,4 +184,13 @@ func (s Projects) ensureAdmin(ctx context.Context, idb bun.IDB, projectID string
 		}
 	}
 	return Invalid("A project must keep at least one admin")
+}
+
+// memberList words member settings for an event ("alice (admin), bob (user)").
+func memberList(ms []schemas.MemberSetting) string {
+	parts := make([]string, len(ms))
+	for i, m := range ms {
+		parts[i] = m.Username + " (" + string(m.ProjectRole) + ")"
+	}
+	return fieldList(parts)
 }

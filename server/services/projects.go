@@ -26,6 +26,8 @@ type Access struct {
 	Role schemas.ProjectRole
 	// GlobalAdmin is true for global admins, who pass every project guard.
 	GlobalAdmin bool
+	// User is who asks, the actor of the events the request records.
+	User *db.User
 }
 
 // Resolve loads a project by name with the actor's role in it. A missing
@@ -37,7 +39,7 @@ func (s Projects) Resolve(ctx context.Context, actor *db.User, name string) (*Ac
 	} else if err != nil {
 		return nil, fmt.Errorf("load project %s: %w", name, err)
 	}
-	a := &Access{Project: p, GlobalAdmin: isAdmin(actor)}
+	a := &Access{Project: p, GlobalAdmin: isAdmin(actor), User: actor}
 	m, err := db.GetMember(ctx, s.DB, p.ID, actor.ID)
 	if err == nil {
 		a.Role = schemas.ProjectRole(m.ProjectRole)
@@ -152,8 +154,11 @@ func (s Projects) Create(ctx context.Context, actor *db.User, req schemas.Create
 			return err
 		}
 		zero := 0
-		return db.UpsertMember(ctx, tx, &db.Member{ID: uuid.NewString(), ProjectID: p.ID, UserID: actor.ID,
-			ProjectRole: string(schemas.ProjectRoleAdmin), MemberNum: &zero})
+		if err := db.UpsertMember(ctx, tx, &db.Member{ID: uuid.NewString(), ProjectID: p.ID, UserID: actor.ID,
+			ProjectRole: string(schemas.ProjectRoleAdmin), MemberNum: &zero}); err != nil {
+			return err
+		}
+		return s.recordEvent(ctx, tx, UserActor(actor), "Project created", projectTarget(p))
 	})
 	if errors.Is(err, db.ErrConflict) {
 		return nil, Exists("Project %s already exists", req.ProjectName)
@@ -203,8 +208,12 @@ func (s Projects) Delete(ctx context.Context, actor *db.User, names []string) er
 				return Invalid("Failed to delete project %s: it has fleets (%s); delete them first (dstack fleet delete)",
 					p.Name, strings.Join(fleets, ", "))
 			}
+			target := projectTarget(p) // named before the delete renames it
 			if err := db.SoftDeleteProject(ctx, tx, p.ID, now, randomHex(4)); err != nil {
 				return fmt.Errorf("delete project: %w", err)
+			}
+			if err := s.recordEvent(ctx, tx, UserActor(actor), "Project deleted", target); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -212,14 +221,25 @@ func (s Projects) Delete(ctx context.Context, actor *db.User, names []string) er
 }
 
 // Update changes visibility or the templates repo.
-func (s Projects) Update(ctx context.Context, p *db.Project, req schemas.UpdateProjectRequest) error {
-	if req.IsPublic != nil {
+func (s Projects) Update(ctx context.Context, actor Actor, p *db.Project, req schemas.UpdateProjectRequest) error {
+	var changed []string
+	if req.IsPublic != nil && p.IsPublic != *req.IsPublic {
 		p.IsPublic = *req.IsPublic
+		changed = append(changed, "is_public")
 	}
+	repo := p.TemplatesRepo
 	if req.ResetTemplatesRepo {
 		p.TemplatesRepo = nil
 	} else if req.TemplatesRepo != nil {
 		p.TemplatesRepo = req.TemplatesRepo
 	}
-	return db.UpdateProject(ctx, s.DB, p, "is_public", "templates_repo")
+	if ptrValue(repo) != ptrValue(p.TemplatesRepo) {
+		changed = append(changed, "templates_repo")
+	}
+	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := db.UpdateProject(ctx, tx, p, "is_public", "templates_repo"); err != nil {
+			return err
+		}
+		return s.recordEvent(ctx, tx, actor, "Project updated. Updated fields: "+fieldList(changed), projectTarget(p))
+	})
 }

@@ -234,9 +234,11 @@ func (s Runs) store(ctx context.Context, actor *db.User, p *db.Project, spec sch
 	now := s.now()
 	run := &db.Run{ID: uuid.NewString(), ProjectID: p.ID, UserID: actor.ID, RunName: *spec.RunName, SubmittedAt: now,
 		LastProcessedAt: now, Status: string(schemas.RunSubmitted), RunSpec: marshal(spec), Priority: *spec.Configuration.Base().Priority}
+	RecordOn(&run.Events, UserActor(actor), "Run submitted. Status: SUBMITTED")
 	rows := make([]db.Job, len(jobs))
 	for i, js := range jobs {
 		rows[i] = NewJobRow(run, js, 0, now)
+		RecordOn(&rows[i].Events, UserActor(actor), "Job created on run submission. Status: SUBMITTED")
 	}
 	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if err := db.LockProject(ctx, tx, p.ID, false); errors.Is(err, db.ErrNotFound) {

@@ -14,7 +14,7 @@ import (
 // Stop asks runs to stop: the run turns terminating at once with the
 // user's reason, and the background stops its jobs (gracefully unless
 // abort).
-func (s Runs) Stop(ctx context.Context, p *db.Project, names []string, abort bool) error {
+func (s Runs) Stop(ctx context.Context, actor Actor, p *db.Project, names []string, abort bool) error {
 	reason := schemas.RunStoppedByUser
 	if abort {
 		reason = schemas.RunAbortedByUser
@@ -30,7 +30,7 @@ func (s Runs) Stop(ctx context.Context, p *db.Project, names []string, abort boo
 		rs = append(rs, r)
 	}
 	for _, r := range rs {
-		if err := s.stopOne(ctx, r, reason, abort); err != nil {
+		if err := s.stopOne(ctx, actor, r, reason, abort); err != nil {
 			return err
 		}
 	}
@@ -41,7 +41,7 @@ func (s Runs) Stop(ctx context.Context, p *db.Project, names []string, abort boo
 // stopOne moves a run to terminating with the user's reason. A run the
 // background holds right now (for milliseconds) is retried: writing under
 // its lease would be undone when the pipeline writes the run back.
-func (s Runs) stopOne(ctx context.Context, r *db.Run, reason schemas.RunTerminationReason, abort bool) error {
+func (s Runs) stopOne(ctx context.Context, actor Actor, r *db.Run, reason schemas.RunTerminationReason, abort bool) error {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		st := schemas.RunStatus(r.Status)
@@ -49,7 +49,7 @@ func (s Runs) stopOne(ctx context.Context, r *db.Run, reason schemas.RunTerminat
 			return nil
 		}
 		c := *r
-		if err := SetRunStatus(&c, schemas.RunTerminating); err != nil {
+		if err := SetRunStatusBy(&c, actor, schemas.RunTerminating); err != nil {
 			return err
 		}
 		c.TerminationReason = ptr(string(reason))
@@ -76,7 +76,7 @@ func (s Runs) stopOne(ctx context.Context, r *db.Run, reason schemas.RunTerminat
 }
 
 // Delete removes finished runs; active ones must be stopped first.
-func (s Runs) Delete(ctx context.Context, p *db.Project, names []string) error {
+func (s Runs) Delete(ctx context.Context, actor Actor, p *db.Project, names []string) error {
 	var rs []*db.Run
 	for _, n := range names {
 		r, err := db.GetRunByName(ctx, s.DB, p.ID, n)
@@ -93,6 +93,7 @@ func (s Runs) Delete(ctx context.Context, p *db.Project, names []string) error {
 	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		for _, r := range rs {
 			r.Deleted = true
+			RecordOn(&r.Events, actor, "Run deleted")
 			if err := db.UpdateRun(ctx, tx, r, "deleted"); err != nil {
 				return err
 			}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 
 	"github.com/google/uuid"
+	"github.com/uptrace/bun"
 
 	"github.com/dstackgo/dstack/db"
 	"github.com/dstackgo/dstack/server/schemas"
@@ -74,7 +75,7 @@ func (s Secrets) Values(ctx context.Context, projectID string) (map[string]strin
 }
 
 // Set creates or replaces a secret.
-func (s Secrets) Set(ctx context.Context, p *db.Project, name, value string) (*schemas.Secret, error) {
+func (s Secrets) Set(ctx context.Context, actor Actor, p *db.Project, name, value string) (*schemas.Secret, error) {
 	if !secretNameRe.MatchString(name) {
 		return nil, InvalidField("name", "Secret name %q is invalid: use 1-200 letters, digits, '-' or '_'", name)
 	}
@@ -89,8 +90,14 @@ func (s Secrets) Set(ctx context.Context, p *db.Project, name, value string) (*s
 		if x.Value, err = db.Seal(s.Sealer, db.SecretsValue, x.ID, value); err != nil {
 			return nil, err
 		}
-		if err := db.InsertSecret(ctx, s.DB, x); errors.Is(err, db.ErrConflict) {
-			return s.Set(ctx, p, name, value) // created concurrently: update it instead
+		err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			if err := db.InsertSecret(ctx, tx, x); err != nil {
+				return err
+			}
+			return s.recordEvent(ctx, tx, actor, "Secret created", secretTarget(x))
+		})
+		if errors.Is(err, db.ErrConflict) {
+			return s.Set(ctx, actor, p, name, value) // created concurrently: update it instead
 		} else if err != nil {
 			return nil, fmt.Errorf("store secret %s: %w", name, err)
 		}
@@ -101,7 +108,13 @@ func (s Secrets) Set(ctx context.Context, p *db.Project, name, value string) (*s
 			return nil, err
 		}
 		x.UpdatedAt = now
-		if err := db.UpdateSecretValue(ctx, s.DB, x); err != nil {
+		err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			if err := db.UpdateSecretValue(ctx, tx, x); err != nil {
+				return err
+			}
+			return s.recordEvent(ctx, tx, actor, "Secret updated", secretTarget(x))
+		})
+		if err != nil {
 			return nil, fmt.Errorf("store secret %s: %w", name, err)
 		}
 	}
@@ -109,14 +122,26 @@ func (s Secrets) Set(ctx context.Context, p *db.Project, name, value string) (*s
 }
 
 // Delete removes secrets by name; naming a missing secret is an error.
-func (s Secrets) Delete(ctx context.Context, p *db.Project, names []string) error {
+func (s Secrets) Delete(ctx context.Context, actor Actor, p *db.Project, names []string) error {
+	var targets []db.EventTarget
 	for _, n := range names {
-		if _, err := db.GetSecret(ctx, s.DB, p.ID, n); errors.Is(err, db.ErrNotFound) {
+		x, err := db.GetSecret(ctx, s.DB, p.ID, n)
+		if errors.Is(err, db.ErrNotFound) {
 			return NotFound("Secret %s not found", n)
 		} else if err != nil {
 			return err
 		}
+		targets = append(targets, secretTarget(x))
 	}
-	_, err := db.DeleteSecrets(ctx, s.DB, p.ID, names)
-	return err
+	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := db.DeleteSecrets(ctx, tx, p.ID, names); err != nil {
+			return err
+		}
+		for _, t := range targets {
+			if err := s.recordEvent(ctx, tx, actor, "Secret deleted", t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

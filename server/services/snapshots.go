@@ -81,11 +81,23 @@ func MergedProfile(spec *schemas.RunSpec) schemas.Profile {
 // whose stored data (its fleet's spec, its offer, its provisioning data) cannot be read is
 // left out, and the reason is logged: placing a job by wrong data is worse than not using
 // the instance.
+//
+// Fleets other projects export to the project are candidates too, marked Imported with their
+// project's name: a `fleets:` reference must name that project to select them.
 func Candidates(ctx context.Context, env *Env, projectID string) ([]sched.Candidate, error) {
 	fs, err := db.ListFleets(ctx, env.DB, db.FleetFilter{ProjectIDs: []string{projectID}, OnlyActive: true, Page: db.Page{Limit: -1}})
 	if err != nil {
 		return nil, err
 	}
+	owners, ifs, err := candidateOwners(ctx, env, projectID)
+	if err != nil {
+		return nil, err
+	}
+	imported, err := importedFleets(ctx, env, ifs)
+	if err != nil {
+		return nil, err
+	}
+	fs = append(fs, imported...)
 	specs := map[string]*schemas.FleetSpec{}
 	byID := map[string]*db.Fleet{}
 	ids := make([]string, len(fs))
@@ -115,6 +127,7 @@ func Candidates(ctx context.Context, env *Env, projectID string) ([]sched.Candid
 			env.Log.Error("instance left out of scheduling", "instance", in.Name, "err", err)
 			continue
 		}
+		c.FleetProject, c.Imported = owners[f.ProjectID], f.ProjectID != projectID
 		out = append(out, c)
 	}
 	return out, nil
@@ -148,4 +161,50 @@ func candidate(in *db.Instance, f *db.Fleet, spec *schemas.FleetSpec) (sched.Can
 		}
 	}
 	return c, nil
+}
+
+// candidateOwners maps the project and every project that exports fleets to
+// it, by id, to their names, and lists the fleets exported to it.
+func candidateOwners(ctx context.Context, env *Env, projectID string) (map[string]string, []db.ImportedFleet, error) {
+	p, err := db.GetProjectByID(ctx, env.DB, projectID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load project: %w", err)
+	}
+	out := map[string]string{p.ID: p.Name}
+	ifs, err := db.ListImportedFleets(ctx, env.DB, projectID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list imported fleets: %w", err)
+	}
+	for _, f := range ifs {
+		out[f.ProjectID] = f.ProjectName
+	}
+	return out, ifs, nil
+}
+
+// importedFleets loads the active fleets among those exported to a
+// project.
+func importedFleets(ctx context.Context, env *Env, ifs []db.ImportedFleet) ([]db.Fleet, error) {
+	if len(ifs) == 0 {
+		return nil, nil
+	}
+	byProject := map[string]bool{}
+	ids := map[string]bool{}
+	for _, f := range ifs {
+		byProject[f.ProjectID], ids[f.FleetID] = true, true
+	}
+	var projects []string
+	for id := range byProject {
+		projects = append(projects, id)
+	}
+	fs, err := db.ListFleets(ctx, env.DB, db.FleetFilter{ProjectIDs: projects, OnlyActive: true, Page: db.Page{Limit: -1}})
+	if err != nil {
+		return nil, err
+	}
+	out := fs[:0]
+	for _, f := range fs {
+		if ids[f.ID] {
+			out = append(out, f)
+		}
+	}
+	return out, nil
 }

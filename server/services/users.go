@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+	"github.com/uptrace/bun"
 
 	"github.com/dstackgo/dstack/db"
 	"github.com/dstackgo/dstack/server/schemas"
@@ -166,8 +167,9 @@ func (s Users) List(ctx context.Context, actor *db.User, req schemas.ListUsersRe
 }
 
 // Create adds a user with a fresh token. token may be given (the admin's
-// initial token); otherwise a random uuid4 is used.
-func (s Users) Create(ctx context.Context, req schemas.CreateUserRequest, token string) (*db.User, error) {
+// initial token); otherwise a random uuid4 is used. creator is the actor of
+// the event (nil: the new user itself, as for the first admin).
+func (s Users) Create(ctx context.Context, creator *db.User, req schemas.CreateUserRequest, token string) (*db.User, error) {
 	if !usernameRe.MatchString(req.Username) {
 		return nil, InvalidField("username", "Username %q is invalid: use 1-60 letters, digits, '-' or '_'", req.Username)
 	}
@@ -186,7 +188,16 @@ func (s Users) Create(ctx context.Context, req schemas.CreateUserRequest, token 
 		return nil, err
 	}
 	u.Token = sealed
-	if err := db.InsertUser(ctx, s.DB, u); errors.Is(err, db.ErrConflict) {
+	if creator == nil {
+		creator = u
+	}
+	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := db.InsertUser(ctx, tx, u); err != nil {
+			return err
+		}
+		return s.recordEvent(ctx, tx, UserActor(creator), "User created", userTarget(u))
+	})
+	if errors.Is(err, db.ErrConflict) {
 		return nil, Exists("User %s already exists", req.Username)
 	} else if err != nil {
 		return nil, fmt.Errorf("create user %s: %w", req.Username, err)
@@ -195,7 +206,7 @@ func (s Users) Create(ctx context.Context, req schemas.CreateUserRequest, token 
 }
 
 // Update changes a user's role, email and active flag.
-func (s Users) Update(ctx context.Context, req schemas.UpdateUserRequest) (*db.User, error) {
+func (s Users) Update(ctx context.Context, actor *db.User, req schemas.UpdateUserRequest) (*db.User, error) {
 	if !req.GlobalRole.Valid() {
 		return nil, InvalidField("global_role", "Global role %q is invalid: use admin or user", req.GlobalRole)
 	}
@@ -208,9 +219,25 @@ func (s Users) Update(ctx context.Context, req schemas.UpdateUserRequest) (*db.U
 	if u.Name == "admin" && req.GlobalRole != schemas.GlobalRoleAdmin {
 		return nil, Invalid("The admin user must keep the admin role")
 	}
-	u.GlobalRole, u.Email = string(req.GlobalRole), req.Email
-	u.Active = req.Active == nil || *req.Active
-	if err := db.UpdateUser(ctx, s.DB, u, "global_role", "email", "active"); err != nil {
+	var changed []string
+	if u.GlobalRole != string(req.GlobalRole) {
+		changed = append(changed, "global_role")
+	}
+	if ptrValue(u.Email) != ptrValue(req.Email) {
+		changed = append(changed, "email")
+	}
+	active := req.Active == nil || *req.Active
+	if u.Active != active {
+		changed = append(changed, "active")
+	}
+	u.GlobalRole, u.Email, u.Active = string(req.GlobalRole), req.Email, active
+	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := db.UpdateUser(ctx, tx, u, "global_role", "email", "active"); err != nil {
+			return err
+		}
+		return s.recordEvent(ctx, tx, UserActor(actor), "User updated. Updated fields: "+fieldList(changed), userTarget(u))
+	})
+	if err != nil {
 		return nil, err
 	}
 	return u, nil
@@ -245,7 +272,13 @@ func (s Users) RefreshToken(ctx context.Context, actor *db.User, username string
 		return nil, err
 	}
 	u.TokenHash = tokenHash(token)
-	if err := db.UpdateUser(ctx, s.DB, u, "token", "token_hash"); err != nil {
+	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := db.UpdateUser(ctx, tx, u, "token", "token_hash"); err != nil {
+			return err
+		}
+		return s.recordEvent(ctx, tx, UserActor(actor), "User token refreshed", userTarget(u))
+	})
+	if err != nil {
 		return nil, err
 	}
 	return s.WithCreds(ctx, u)
@@ -264,8 +297,9 @@ func (s Users) RefreshSSHKey(ctx context.Context, actor *db.User, username strin
 }
 
 // Delete soft-deletes users by name; the admin user cannot be deleted.
-func (s Users) Delete(ctx context.Context, names []string) error {
+func (s Users) Delete(ctx context.Context, actor *db.User, names []string) error {
 	ids := make([]string, 0, len(names))
+	var targets []db.EventTarget
 	for _, n := range names {
 		if strings.EqualFold(n, "admin") {
 			return Invalid("The admin user cannot be deleted")
@@ -277,8 +311,19 @@ func (s Users) Delete(ctx context.Context, names []string) error {
 			return err
 		}
 		ids = append(ids, u.ID)
+		targets = append(targets, userTarget(u))
 	}
-	return db.SoftDeleteUsers(ctx, s.DB, ids, s.now(), func() string { return randomHex(4) })
+	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := db.SoftDeleteUsers(ctx, tx, ids, s.now(), func() string { return randomHex(4) }); err != nil {
+			return err
+		}
+		for _, t := range targets {
+			if err := s.recordEvent(ctx, tx, UserActor(actor), "User deleted", t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func isAdmin(u *db.User) bool { return u.GlobalRole == string(schemas.GlobalRoleAdmin) }

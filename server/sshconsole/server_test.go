@@ -177,14 +177,14 @@ func TestConsoleOverSSH(t *testing.T) {
 	case err := <-done:
 		require.NoError(t, err)
 	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return after cancel")
+		require.FailNow(t, "Run did not return after cancel")
 	}
 	ended := make(chan error, 1)
 	go func() { ended <- sess.Wait() }()
 	select {
 	case <-ended:
 	case <-time.After(5 * time.Second):
-		t.Fatal("the session did not end with the server")
+		require.FailNow(t, "the session did not end with the server")
 	}
 
 	// The host key was kept: a restarted server presents the same one.

@@ -56,7 +56,7 @@ func TestConnectionsThatDoNotGetToASessionAreClosed(t *testing.T) {
 		select {
 		case <-done:
 		case <-time.After(10 * time.Second):
-			t.Fatal("the server keeps a connection that never opens a session")
+			require.FailNow(t, "the server keeps a connection that never opens a session")
 		}
 	})
 }

@@ -2,12 +2,16 @@ package client
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/dstackgo/dstack/backends/agent/schemas"
 )
@@ -19,13 +23,9 @@ func TestHTTPErrorCarriesEndpointStatusAndBody(t *testing.T) {
 	defer srv.Close()
 	c := NewShimClient(srv.Client(), srv.URL+"/")
 	err := c.SubmitTask(context.Background(), schemas.TaskConfigBody{ID: "abc"})
-	if !IsStatus(err, http.StatusConflict) {
-		t.Fatalf("err = %v", err)
-	}
+	require.True(t, IsStatus(err, http.StatusConflict), "err = %v", err)
 	for _, want := range []string{"POST", "/api/tasks", "409", "already submitted"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q lacks %q", err, want)
-		}
+		assert.Contains(t, err.Error(), want, "error %q lacks %q", err, want)
 	}
 }
 
@@ -58,23 +58,19 @@ func TestRunnerClientRequests(t *testing.T) {
 	c := NewRunnerClient(nil, srv.URL)
 	ctx := context.Background()
 	if err := c.UploadArchive(ctx, "arch-id", strings.NewReader("tar-bytes")); err != nil || gotArchive != "arch-id:tar-bytes" {
-		t.Fatalf("upload archive: %v, got %q", err, gotArchive)
+		require.FailNow(t, fmt.Sprintf("upload archive: %v, got %q", err, gotArchive))
 	}
 	if err := c.UploadCode(ctx, strings.NewReader("code")); err != nil || gotCode != "code" {
-		t.Fatalf("upload code: %v, got %q", err, gotCode)
+		require.FailNow(t, fmt.Sprintf("upload code: %v, got %q", err, gotCode))
 	}
 	if info, err := c.Run(ctx); err != nil || info != nil {
-		t.Fatalf("run = %+v, %v", info, err)
+		require.FailNow(t, fmt.Sprintf("run = %+v, %v", info, err))
 	}
 	resp, err := c.Pull(ctx, 42)
-	if err != nil || string(resp.JobLogs[0].Message) != "hi" || resp.LastUpdated != 43 {
-		t.Fatalf("pull = %+v, %v", resp, err)
-	}
+	require.False(t, err != nil || string(resp.JobLogs[0].Message) != "hi" || resp.LastUpdated != 43, "pull = %+v, %v", resp, err)
 }
 
 func TestLogsWebSocketURL(t *testing.T) {
 	u, err := LogsWebSocketURL("http://127.0.0.1:10999", time.Date(2026, 8, 21, 13, 11, 0, 0, time.UTC))
-	if err != nil || u != "ws://127.0.0.1:10999/logs_ws?start_time=2026-08-21T13%3A11%3A00Z" {
-		t.Fatalf("url = %q, %v", u, err)
-	}
+	require.False(t, err != nil || u != "ws://127.0.0.1:10999/logs_ws?start_time=2026-08-21T13%3A11%3A00Z", "url = %q, %v", u, err)
 }

@@ -3,19 +3,21 @@ package hostinfo
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func testdata(t *testing.T, name string) []byte {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "agent", "hostinfo", name))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return data
 }
 
@@ -42,19 +44,15 @@ func TestParseNvidiaSMI(t *testing.T) {
 		t.Run(c.file, func(t *testing.T) {
 			gpus, err := ParseNvidiaSMI(testdata(t, c.file))
 			if c.wantErr {
-				if err == nil {
-					t.Fatalf("want error, got %+v", gpus)
-				}
+				require.Error(t, err, "want error, got %+v", gpus)
 				return
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if len(gpus) != c.count {
-				t.Fatalf("%d GPUs, want %d", len(gpus), c.count)
+				require.FailNow(t, fmt.Sprintf("%d GPUs, want %d", len(gpus), c.count))
 			}
 			if c.count > 0 && !reflect.DeepEqual(gpus[0], c.first) {
-				t.Fatalf("first GPU = %+v, want %+v", gpus[0], c.first)
+				require.FailNow(t, fmt.Sprintf("first GPU = %+v, want %+v", gpus[0], c.first))
 			}
 		})
 	}
@@ -77,16 +75,12 @@ func TestParseAmdSMI(t *testing.T) {
 		t.Run(c.file, func(t *testing.T) {
 			gpus, err := ParseAmdSMI(testdata(t, c.file))
 			if c.wantErr {
-				if err == nil {
-					t.Fatalf("want error, got %+v", gpus)
-				}
+				require.Error(t, err, "want error, got %+v", gpus)
 				return
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if len(gpus) != c.count || !reflect.DeepEqual(gpus[0], c.first) {
-				t.Fatalf("gpus = %+v, want %d starting with %+v", gpus, c.count, c.first)
+				require.FailNow(t, fmt.Sprintf("gpus = %+v, want %d starting with %+v", gpus, c.count, c.first))
 			}
 		})
 	}
@@ -94,38 +88,26 @@ func TestParseAmdSMI(t *testing.T) {
 
 func TestInfoFileRoundTripUsesUpstreamKeys(t *testing.T) {
 	gpus, err := ParseNvidiaSMI(testdata(t, "nvidia-smi-8gpu.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	facts := Facts{CPUs: 96, MemoryBytes: 1 << 40, DiskBytes: 2 << 40, GPUs: gpus, Addresses: []string{"10.0.0.5/24"}}
 	dir := t.TempDir()
-	if err := WriteFile(dir, facts.Info("docker")); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, WriteFile(dir, facts.Info("docker")))
 	raw, err := os.ReadFile(filepath.Join(dir, FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var keys map[string]any
-	if err := json.Unmarshal(raw, &keys); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, json.Unmarshal(raw, &keys))
 	for _, k := range []string{"cpus", "memory", "disk_size", "gpu_count", "gpu_name", "gpu_memory", "gpu_vendor", "addresses", "executor"} {
 		if _, ok := keys[k]; !ok {
-			t.Errorf("key %q missing in %s", k, raw)
+			assert.Fail(t, fmt.Sprintf("key %q missing in %s", k, raw))
 		}
 	}
 	info, err := ReadFile(filepath.Join(dir, FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	want := Info{GpuVendor: "nvidia", GpuName: "NVIDIA H100 80GB HBM3", GpuMemory: 81559, GpuCount: 8,
 		Addresses: []string{"10.0.0.5/24"}, DiskSize: 2 << 40, CPUs: 96, Memory: 1 << 40, Executor: "docker"}
-	if !reflect.DeepEqual(info, want) {
-		t.Fatalf("info = %+v, want %+v", info, want)
-	}
+	require.Equal(t, want, info, "info = %+v, want %+v", info, want)
 	if none := (Facts{}).Info("process"); none.GpuVendor != VendorNone || none.Addresses == nil {
-		t.Fatalf("no-GPU info = %+v", none)
+		require.FailNow(t, fmt.Sprintf("no-GPU info = %+v", none))
 	}
 }
 
@@ -134,17 +116,11 @@ func TestInfoFileRoundTripUsesUpstreamKeys(t *testing.T) {
 func TestDetectThisHost(t *testing.T) {
 	f := Detect(context.Background(), t.TempDir())
 	t.Logf("facts = %+v", f)
-	if f.CPUs < 1 || f.MemoryBytes == 0 || f.DiskBytes == 0 || f.GPUs == nil {
-		t.Fatalf("facts = %+v", f)
-	}
+	require.False(t, f.CPUs < 1 || f.MemoryBytes == 0 || f.DiskBytes == 0 || f.GPUs == nil, "facts = %+v", f)
 	if os.Getenv("DSTACK_AGENT_EXPECT_GPU") != "1" {
 		return
 	}
-	if len(f.GPUs) == 0 {
-		t.Fatal("no GPU detected")
-	}
+	require.NotEmpty(t, f.GPUs, "no GPU detected")
 	g := f.GPUs[0]
-	if g.Vendor != VendorNvidia || g.Name == "" || g.MemoryMiB < 1024 || !strings.HasPrefix(g.ID, "GPU-") || g.DriverVersion == "" {
-		t.Fatalf("gpu = %+v", g)
-	}
+	require.False(t, g.Vendor != VendorNvidia || g.Name == "" || g.MemoryMiB < 1024 || !strings.HasPrefix(g.ID, "GPU-") || g.DriverVersion == "", "gpu = %+v", g)
 }

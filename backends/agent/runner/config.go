@@ -9,8 +9,10 @@
 package runner
 
 import (
+	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -64,7 +66,15 @@ type Config struct {
 	// LogsWaitTimeout bounds the wait for the final pull after the job
 	// finished; 5 min by default.
 	LogsWaitTimeout time.Duration
+	// Commands runs the job's commands in place of a process when set (the
+	// scale tests' hollow hosts, which simulate thousands of jobs in one
+	// process); nil starts them as a process in the job's environment.
+	Commands CommandRunner
 }
+
+// CommandRunner runs a job's commands, writing their output to out, until
+// they end or ctx is cancelled (the job is stopped). It returns the exit code.
+type CommandRunner func(ctx context.Context, commands []string, out io.Writer) (exitCode int, err error)
 
 func (c Config) withDefaults() Config {
 	if c.HTTPAddress == "" {

@@ -92,6 +92,9 @@ func (s *Server) execute(ctx context.Context, job *schemas.SubmitBody, env *jobE
 		return jobResult{State: schemas.JobStateFailed, Reason: schemas.TerminationReasonExecutorError,
 			Message: "no commands to run"}
 	}
+	if s.cfg.Commands != nil {
+		return s.executeWith(ctx, job)
+	}
 	vars := s.jobEnvironment(job, env, s.repoDir(job, env))
 	if err := s.writeMPIHostfile(job.ClusterInfo); err != nil {
 		s.note(slog.LevelWarn, "cannot write MPI hostfile", "err", err)
@@ -248,4 +251,20 @@ func (q *quotaWriter) Write(p []byte) (int, error) {
 		q.used += len(p)
 	}
 	return q.w.Write(p)
+}
+
+// executeWith runs the job's commands with Config.Commands, with the same
+// log quota and outcome mapping as a process.
+func (s *Server) executeWith(ctx context.Context, job *schemas.SubmitBody) jobResult {
+	quota := newQuotaWriter(s.jobLogs, job.LogQuotaHour)
+	code, err := s.cfg.Commands(ctx, job.JobSpec.Commands, quota)
+	switch {
+	case ctx.Err() != nil:
+		return s.result(causeStopped, nil, job.LogQuotaHour)
+	case err != nil:
+		return jobResult{State: schemas.JobStateFailed, Reason: schemas.TerminationReasonExecutorError, Message: err.Error()}
+	case code != 0:
+		return jobResult{State: schemas.JobStateFailed, ExitStatus: &code}
+	}
+	return jobResult{State: schemas.JobStateDone, ExitStatus: &code}
 }

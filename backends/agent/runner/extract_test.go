@@ -3,6 +3,7 @@ package runner
 import (
 	"archive/tar"
 	"bytes"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/dstackgo/dstack/backends/agent/client"
 )
@@ -31,18 +34,13 @@ func tarEntries(t *testing.T, entries ...[3]string) []byte {
 		default:
 			h.Typeflag, h.Size = tar.TypeReg, int64(len(content))
 		}
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, tw.WriteHeader(h))
 		if h.Typeflag == tar.TypeReg {
-			if _, err := tw.Write([]byte(content)); err != nil {
-				t.Fatal(err)
-			}
+			_, err := tw.Write([]byte(content))
+			require.NoError(t, err)
 		}
 	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, tw.Close())
 	return b.Bytes()
 }
 
@@ -61,26 +59,21 @@ func TestExtractStaysInTheDestination(t *testing.T) {
 				entries[i][1] = filepathReplace(entries[i][1], outside)
 			}
 			err := extractTar(bytes.NewReader(tarEntries(t, entries...)), dest, nil, nil)
-			if _, serr := os.Stat(filepath.Join(outside, "pwned")); serr == nil {
-				t.Fatalf("a file was written outside the destination (err %v)", err)
-			}
-			if err == nil {
-				t.Fatal("an archive writing through a symlink was accepted")
-			}
+			_, serr := os.Stat(filepath.Join(outside, "pwned"))
+			require.Error(t, serr, "a file was written outside the destination (err %v)", err)
+			require.Error(t, err, "an archive writing through a symlink was accepted")
 		})
 	}
 	t.Run("links themselves are kept", func(t *testing.T) {
 		dest := t.TempDir()
 		data := tarEntries(t, [3]string{"lib/", "", ""}, [3]string{"lib/real.txt", "", "hi"},
 			[3]string{"lib/alias.txt", "real.txt", ""}, [3]string{"abs", "/etc/hostname", ""})
-		if err := extractTar(bytes.NewReader(data), dest, nil, nil); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, extractTar(bytes.NewReader(data), dest, nil, nil))
 		if b, err := os.ReadFile(filepath.Join(dest, "lib", "alias.txt")); err != nil || string(b) != "hi" {
-			t.Fatalf("relative link: %q %v", b, err)
+			require.FailNow(t, fmt.Sprintf("relative link: %q %v", b, err))
 		}
 		if l, err := os.Readlink(filepath.Join(dest, "abs")); err != nil || l != "/etc/hostname" {
-			t.Fatalf("absolute link: %q %v", l, err)
+			require.FailNow(t, fmt.Sprintf("absolute link: %q %v", l, err))
 		}
 	})
 }
@@ -102,38 +95,25 @@ func filepathReplace(link, outside string) string {
 func TestArchiveDestinationIsNeverAHomeOrRoot(t *testing.T) {
 	base := t.TempDir()
 	home := filepath.Join(base, "home", "u")
-	if err := os.MkdirAll(home, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.MkdirAll(home, 0o755))
 	marker := filepath.Join(home, "keep-me")
-	if err := os.WriteFile(marker, []byte("x"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(marker, []byte("x"), 0o644))
 	archive := filepath.Join(base, "a.tar")
-	if err := os.WriteFile(archive, tarEntries(t, [3]string{"data/", "", ""}, [3]string{"data/f", "", "y"}), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(archive, tarEntries(t, [3]string{"data/", "", ""}, [3]string{"data/f", "", "y"}), 0o644))
 	env := &jobEnv{HomeDir: home, WorkDir: filepath.Join(home, "work")}
 	// "/" itself is checked without extracting (see below): an unguarded
 	// extraction would remove the machine's root.
 	for _, dest := range []string{home, filepath.Dir(home), home + "/"} {
-		if err := extractArchive(archive, filepath.Clean(dest), env); err == nil {
-			t.Errorf("destination %s accepted", dest)
-		}
-		if _, err := os.Stat(marker); err != nil {
-			t.Fatalf("extracting to %s removed the home dir: %v", dest, err)
-		}
+		assert.Error(t, extractArchive(archive, filepath.Clean(dest), env), "destination %s accepted", dest)
+		_, err := os.Stat(marker)
+		require.NoError(t, err, "extracting to %s removed the home dir", dest)
 	}
 	for _, dest := range []string{"/", "/usr", "/etc", "/home"} {
-		if err := checkArchiveDest(dest, env); err == nil {
-			t.Errorf("destination %s accepted", dest)
-		}
+		assert.Error(t, checkArchiveDest(dest, env), "destination %s accepted", dest)
 	}
-	if err := extractArchive(archive, filepath.Join(home, "data"), env); err != nil {
-		t.Fatalf("a dir in the home: %v", err)
-	}
+	require.NoError(t, extractArchive(archive, filepath.Join(home, "data"), env), "a dir in the home")
 	if b, err := os.ReadFile(filepath.Join(home, "data", "f")); err != nil || string(b) != "y" {
-		t.Fatalf("extracted: %q %v", b, err)
+		require.FailNow(t, fmt.Sprintf("extracted: %q %v", b, err))
 	}
 }
 
@@ -143,20 +123,14 @@ func TestLogsWebSocketChecksOrigin(t *testing.T) {
 	tr := startRunner(t, nil)
 	tr.startJob(t, submitBody("echo hi"))
 	wsURL, err := client.LogsWebSocketURL(tr.url, time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	conn, resp, err := websocket.DefaultDialer.Dial(wsURL, http.Header{"Origin": {"http://evil.example"}})
 	if err == nil {
 		conn.Close()
-		t.Fatal("a cross-origin websocket was accepted")
+		require.FailNow(t, "a cross-origin websocket was accepted")
 	}
-	if resp == nil || resp.StatusCode != http.StatusForbidden {
-		t.Fatalf("cross-origin answer: %v %v", resp, err)
-	}
+	require.False(t, resp == nil || resp.StatusCode != http.StatusForbidden, "cross-origin answer: %v %v", resp, err)
 	conn, _, err = websocket.DefaultDialer.Dial(wsURL, http.Header{"Origin": {tr.url}})
-	if err != nil {
-		t.Fatalf("same-origin websocket: %v", err)
-	}
+	require.NoError(t, err, "same-origin websocket")
 	conn.Close()
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,6 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/dstackgo/dstack/backends/agent/client"
 	"github.com/dstackgo/dstack/backends/agent/internal/testutil"
@@ -59,7 +63,7 @@ func startRunner(t *testing.T, mutate func(*Config)) *testRunner {
 		select {
 		case <-tr.done:
 		case <-time.After(10 * time.Second):
-			t.Errorf("runner did not stop")
+			assert.Fail(t, "runner did not stop")
 		}
 	})
 	return tr
@@ -84,16 +88,10 @@ func submitBody(commands ...string) schemas.SubmitBody {
 func (tr *testRunner) startJob(t *testing.T, body schemas.SubmitBody) *schemas.JobInfoResponse {
 	t.Helper()
 	ctx := context.Background()
-	if err := tr.client.Submit(ctx, body); err != nil {
-		t.Fatalf("submit: %v", err)
-	}
-	if err := tr.client.UploadCode(ctx, nil); err != nil {
-		t.Fatalf("upload code: %v", err)
-	}
+	require.NoError(t, tr.client.Submit(ctx, body), "submit")
+	require.NoError(t, tr.client.UploadCode(ctx, nil), "upload code")
 	info, err := tr.client.Run(ctx)
-	if err != nil {
-		t.Fatalf("run: %v", err)
-	}
+	require.NoError(t, err, "run")
 	return info
 }
 
@@ -129,14 +127,12 @@ func (tr *testRunner) pullUntil(t *testing.T, p *pulled, timeout time.Duration, 
 	deadline := time.Now().Add(timeout)
 	for !cond(p) {
 		if time.Now().After(deadline) {
-			t.Fatalf("timeout; states=%+v output=%q", p.states, p.output())
+			require.FailNow(t, fmt.Sprintf("timeout; states=%+v output=%q", p.states, p.output()))
 		}
 		resp, err := tr.client.Pull(context.Background(), p.last)
 		if err != nil {
 			var he *client.HTTPError
-			if errors.As(err, &he) || !strings.Contains(err.Error(), "refused") {
-				t.Fatalf("pull: %v", err)
-			}
+			require.False(t, errors.As(err, &he) || !strings.Contains(err.Error(), "refused"), "pull: %v", err)
 		} else {
 			p.states = append(p.states, resp.JobStates...)
 			p.logs = append(p.logs, resp.JobLogs...)

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/dstackgo/dstack/backends/agent/schemas"
 )
@@ -25,9 +28,7 @@ func gitServer(t *testing.T, token string, files map[string]string) (cloneURL, c
 		t.Skip("git is not installed")
 	}
 	out, err := exec.Command(gitBin, "--exec-path").Output()
-	if err != nil {
-		t.Fatalf("git --exec-path: %v", err)
-	}
+	require.NoError(t, err, "git --exec-path")
 	backend := filepath.Join(strings.TrimSpace(string(out)), "git-http-backend")
 	root, work := t.TempDir(), t.TempDir()
 	run := func(dir string, args ...string) string {
@@ -37,16 +38,12 @@ func gitServer(t *testing.T, token string, files map[string]string) (cloneURL, c
 		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
 			"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
 		b, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("git %v: %v: %s", args, err, b)
-		}
+		require.NoError(t, err, "git %v: %v: %s", args, err, b)
 		return strings.TrimSpace(string(b))
 	}
 	run(work, "init", "-q", "-b", "main")
 	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(work, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(filepath.Join(work, name), []byte(content), 0o644))
 	}
 	run(work, "add", ".")
 	run(work, "commit", "-q", "-m", "first")
@@ -87,7 +84,7 @@ func TestRunnerClonesRemoteRepoWithCredentials(t *testing.T) {
 		var p pulled
 		tr.pullUntil(t, &p, 30*time.Second, untilFinal)
 		if got, want := p.output(), "hello from the repo\n"+commit+"\n"; got != want || p.final().State != schemas.JobStateDone {
-			t.Fatalf("output = %q (want %q), final = %+v", got, want, p.final())
+			require.FailNow(t, fmt.Sprintf("output = %q (want %q), final = %+v", got, want, p.final()))
 		}
 	})
 	t.Run("without it", func(t *testing.T) {
@@ -96,15 +93,11 @@ func TestRunnerClonesRemoteRepoWithCredentials(t *testing.T) {
 		var p pulled
 		tr.pullUntil(t, &p, 30*time.Second, untilFinal)
 		final := p.final()
-		if final.State != schemas.JobStateFailed || !strings.Contains(final.TerminationMessage, "git clone") {
-			t.Fatalf("final = %+v", final)
-		}
+		require.False(t, final.State != schemas.JobStateFailed || !strings.Contains(final.TerminationMessage, "git clone"), "final = %+v", final)
 		var logs strings.Builder
 		for _, e := range p.runner {
 			logs.Write(e.Message)
 		}
-		if strings.Contains(logs.String()+final.TerminationMessage, token) {
-			t.Fatal("the token shows in the runner's logs")
-		}
+		require.NotContains(t, logs.String()+final.TerminationMessage, token, "the token shows in the runner's logs")
 	})
 }

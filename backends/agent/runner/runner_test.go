@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/stretchr/testify/require"
 
 	"github.com/dstackgo/dstack/backends/agent/client"
 	"github.com/dstackgo/dstack/backends/agent/schemas"
@@ -20,34 +22,28 @@ func TestRunnerJobFailsWithExitStatus(t *testing.T) {
 	tr := startRunner(t, nil)
 	body := submitBody("echo line-1", "echo line-2 $DSTACK_RUN_NAME $MY_VAR", "echo line-3 $DSTACK_NODES_NUM", "exit 7")
 	info := tr.startJob(t, body)
-	if info == nil || info.WorkingDir != tr.srv.cfg.WorkDir || info.Username == "" {
-		t.Fatalf("run info = %+v", info)
-	}
+	require.False(t, info == nil || info.WorkingDir != tr.srv.cfg.WorkDir || info.Username == "", "run info = %+v", info)
 	var p pulled
 	tr.pullUntil(t, &p, 20*time.Second, untilFinal)
 
 	fin := p.final()
-	if fin.State != schemas.JobStateFailed || fin.ExitStatus == nil || *fin.ExitStatus != 7 {
-		t.Fatalf("final state = %+v", fin)
-	}
+	require.False(t, fin.State != schemas.JobStateFailed || fin.ExitStatus == nil || *fin.ExitStatus != 7, "final state = %+v", fin)
 	if p.states[0].State != schemas.JobStateRunning {
-		t.Fatalf("first state = %s, want running", p.states[0].State)
+		require.FailNow(t, fmt.Sprintf("first state = %s, want running", p.states[0].State))
 	}
 	want := "line-1\nline-2 test-run my-value\nline-3 1\n"
 	if got := p.output(); got != want {
-		t.Fatalf("output = %q, want %q", got, want)
+		require.FailNow(t, fmt.Sprintf("output = %q, want %q", got, want))
 	}
 	assertIncreasing(t, &p)
-	if len(p.runner) == 0 {
-		t.Fatal("no runner logs")
-	}
+	require.NotEmpty(t, p.runner, "no runner logs")
 	select {
 	case <-tr.done:
 		if tr.err != nil {
-			t.Fatalf("Run returned %v", tr.err)
+			require.FailNow(t, fmt.Sprintf("Run returned %v", tr.err))
 		}
 	case <-time.After(10 * time.Second):
-		t.Fatal("runner did not exit after the final state was pulled")
+		require.FailNow(t, "runner did not exit after the final state was pulled")
 	}
 }
 
@@ -58,15 +54,11 @@ func assertIncreasing(t *testing.T, p *pulled) {
 	seen := map[int64]bool{}
 	check := func(kind string, ts []int64) {
 		for i, v := range ts {
-			if seen[v] {
-				t.Fatalf("%s timestamp %d repeated", kind, v)
-			}
+			require.False(t, seen[v], "%s timestamp %d repeated", kind, v)
 			seen[v] = true
-			if i > 0 && v <= ts[i-1] {
-				t.Fatalf("%s timestamps not increasing: %v", kind, ts)
-			}
+			require.False(t, i > 0 && v <= ts[i-1], "%s timestamps not increasing: %v", kind, ts)
 			if v > p.last {
-				t.Fatalf("%s timestamp %d > last_updated %d", kind, v, p.last)
+				require.FailNow(t, fmt.Sprintf("%s timestamp %d > last_updated %d", kind, v, p.last))
 			}
 		}
 	}
@@ -80,7 +72,7 @@ func assertIncreasing(t *testing.T, p *pulled) {
 	check("state", states)
 	check("log", logs)
 	if now := time.Now().UnixMilli(); states[0] < now-60_000 || states[0] > now+1000 {
-		t.Fatalf("timestamp %d is not in milliseconds", states[0])
+		require.FailNow(t, fmt.Sprintf("timestamp %d is not in milliseconds", states[0]))
 	}
 }
 
@@ -90,11 +82,9 @@ func TestRunnerArgvCommandsDone(t *testing.T) {
 	var p pulled
 	tr.pullUntil(t, &p, 20*time.Second, untilFinal)
 	fin := p.final()
-	if fin.State != schemas.JobStateDone || fin.ExitStatus == nil || *fin.ExitStatus != 0 {
-		t.Fatalf("final = %+v", fin)
-	}
+	require.False(t, fin.State != schemas.JobStateDone || fin.ExitStatus == nil || *fin.ExitStatus != 0, "final = %+v", fin)
 	if got, want := p.output(), "n1\nn2\nn3\nn4\nn5\njob-id-1\n"; got != want {
-		t.Fatalf("output = %q, want %q", got, want)
+		require.FailNow(t, fmt.Sprintf("output = %q, want %q", got, want))
 	}
 }
 
@@ -105,19 +95,15 @@ func TestRunnerStopLongRunningJob(t *testing.T) {
 	var p pulled
 	tr.pullUntil(t, &p, 10*time.Second, func(p *pulled) bool { return strings.Contains(p.output(), "started") })
 	start := time.Now()
-	if err := tr.client.Stop(context.Background()); err != nil {
-		t.Fatalf("stop: %v", err)
-	}
+	require.NoError(t, tr.client.Stop(context.Background()), "stop")
 	tr.pullUntil(t, &p, 10*time.Second, untilFinal)
 	if fin := p.final(); fin.State != schemas.JobStateTerminated {
-		t.Fatalf("final = %+v", fin)
+		require.FailNow(t, fmt.Sprintf("final = %+v", fin))
 	}
 	if d := time.Since(start); d > 5*time.Second {
-		t.Fatalf("stop took %s", d)
+		require.FailNow(t, fmt.Sprintf("stop took %s", d))
 	}
-	if strings.Contains(p.output(), "never") {
-		t.Fatal("job continued after stop")
-	}
+	require.NotContains(t, p.output(), "never", "job continued after stop")
 }
 
 func TestRunnerMaxDuration(t *testing.T) {
@@ -128,9 +114,7 @@ func TestRunnerMaxDuration(t *testing.T) {
 	var p pulled
 	tr.pullUntil(t, &p, 10*time.Second, untilFinal)
 	fin := p.final()
-	if fin.State != schemas.JobStateTerminated || fin.TerminationReason != string(schemas.TerminationReasonMaxDurationExceeded) {
-		t.Fatalf("final = %+v", fin)
-	}
+	require.False(t, fin.State != schemas.JobStateTerminated || fin.TerminationReason != string(schemas.TerminationReasonMaxDurationExceeded), "final = %+v", fin)
 }
 
 func tarOf(t *testing.T, files map[string]string) []byte {
@@ -145,9 +129,7 @@ func tarOf(t *testing.T, files map[string]string) []byte {
 		_ = tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(content))})
 		_, _ = tw.Write([]byte(content))
 	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, tw.Close())
 	return buf.Bytes()
 }
 
@@ -158,24 +140,17 @@ func TestRunnerUploadCodeAndArchive(t *testing.T) {
 	body := submitBody("cat repo/hello.txt repo/sub/x.txt files/out/a.txt")
 	body.JobSpec.RepoDir = &repoDir
 	body.JobSpec.FileArchives = []schemas.FileArchive{{ID: "arch-1", Path: archivePath}}
-	if err := tr.client.Submit(ctx, body); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, tr.client.Submit(ctx, body))
 	archive := tarOf(t, map[string]string{"data/": "", "data/a.txt": "from-archive\n"})
-	if err := tr.client.UploadArchive(ctx, "arch-1", bytes.NewReader(archive)); err != nil {
-		t.Fatalf("upload archive: %v", err)
-	}
+	require.NoError(t, tr.client.UploadArchive(ctx, "arch-1", bytes.NewReader(archive)), "upload archive")
 	code := tarOf(t, map[string]string{"hello.txt": "hello\n", "sub/x.txt": "x\n"})
-	if err := tr.client.UploadCode(ctx, bytes.NewReader(code)); err != nil {
-		t.Fatalf("upload code: %v", err)
-	}
-	if _, err := tr.client.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, tr.client.UploadCode(ctx, bytes.NewReader(code)), "upload code")
+	_, err := tr.client.Run(ctx)
+	require.NoError(t, err)
 	var p pulled
 	tr.pullUntil(t, &p, 20*time.Second, untilFinal)
 	if got, want := p.output(), "hello\nx\nfrom-archive\n"; got != want || p.final().State != schemas.JobStateDone {
-		t.Fatalf("output = %q (want %q), final = %+v", got, want, p.final())
+		require.FailNow(t, fmt.Sprintf("output = %q (want %q), final = %+v", got, want, p.final()))
 	}
 }
 
@@ -183,39 +158,30 @@ func TestRunnerRejectsOutOfOrderCalls(t *testing.T) {
 	tr := startRunner(t, nil)
 	ctx := context.Background()
 	if err := tr.client.UploadCode(ctx, nil); !client.IsStatus(err, http.StatusConflict) {
-		t.Fatalf("upload before submit: %v", err)
+		require.FailNow(t, fmt.Sprintf("upload before submit: %v", err))
 	}
 	if _, err := tr.client.Run(ctx); !client.IsStatus(err, http.StatusConflict) {
-		t.Fatalf("run before submit: %v", err)
+		require.FailNow(t, fmt.Sprintf("run before submit: %v", err))
 	}
-	if _, err := tr.client.Pull(ctx, 0); err != nil {
-		t.Fatalf("pull before submit: %v", err)
-	}
+	_, err := tr.client.Pull(ctx, 0)
+	require.NoError(t, err, "pull before submit")
 	resp, err := http.Get(tr.url + "/api/pull?timestamp=abc")
-	if err != nil || resp.StatusCode != http.StatusBadRequest {
-		t.Fatalf("bad timestamp: %v %v", resp, err)
-	}
+	require.False(t, err != nil || resp.StatusCode != http.StatusBadRequest, "bad timestamp: %v %v", resp, err)
 	tr.startJob(t, submitBody("true"))
 	if err := tr.client.Submit(ctx, submitBody("true")); !client.IsStatus(err, http.StatusConflict) {
-		t.Fatalf("submit after run: %v", err)
+		require.FailNow(t, fmt.Sprintf("submit after run: %v", err))
 	}
 	h, err := tr.client.Healthcheck(ctx)
-	if err != nil || h.Service != "dstack-runner" || h.Version != "latest" {
-		t.Fatalf("healthcheck = %+v, %v", h, err)
-	}
+	require.False(t, err != nil || h.Service != "dstack-runner" || h.Version != "latest", "healthcheck = %+v, %v", h, err)
 }
 
 func TestRunnerLogsWebSocket(t *testing.T) {
 	tr := startRunner(t, nil)
 	tr.startJob(t, submitBody("echo ws-1", "sleep 0.3", "echo ws-2", "sleep 0.3", "echo ws-3"))
 	wsURL, err := client.LogsWebSocketURL(tr.url, time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	conn, _, err := websocket.DefaultDialer.Dial(wsURL, nil)
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
+	require.NoError(t, err, "dial")
 	defer conn.Close()
 	_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
 	var got bytes.Buffer
@@ -223,17 +189,15 @@ func TestRunnerLogsWebSocket(t *testing.T) {
 		typ, msg, err := conn.ReadMessage()
 		if err != nil {
 			if !websocket.IsCloseError(err, websocket.CloseNormalClosure) {
-				t.Fatalf("read: %v (got %q)", err, got.String())
+				require.FailNow(t, fmt.Sprintf("read: %v (got %q)", err, got.String()))
 			}
 			break
 		}
-		if typ != websocket.BinaryMessage {
-			t.Fatalf("message type %d", typ)
-		}
+		require.True(t, typ == websocket.BinaryMessage, "message type %d", typ)
 		got.Write(msg)
 	}
 	if want := "ws-1\nws-2\nws-3\n"; got.String() != want {
-		t.Fatalf("ws output = %q, want %q", got.String(), want)
+		require.FailNow(t, fmt.Sprintf("ws output = %q, want %q", got.String(), want))
 	}
 }
 
@@ -243,14 +207,8 @@ func TestRunnerMetrics(t *testing.T) {
 	if client.IsStatus(err, http.StatusNotFound) {
 		t.Skipf("no cgroup metrics here: %v", err)
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Logf("metrics = %+v", m)
-	if m.Timestamp == 0 || m.MemoryUsage == 0 || m.GPUMetrics == nil {
-		t.Fatalf("metrics = %+v", m)
-	}
-	if os.Getenv("DSTACK_AGENT_EXPECT_GPU") == "1" && len(m.GPUMetrics) == 0 {
-		t.Fatal("no GPU metrics on a GPU machine")
-	}
+	require.False(t, m.Timestamp == 0 || m.MemoryUsage == 0 || m.GPUMetrics == nil, "metrics = %+v", m)
+	require.False(t, os.Getenv("DSTACK_AGENT_EXPECT_GPU") == "1" && len(m.GPUMetrics) == 0, "no GPU metrics on a GPU machine")
 }

@@ -84,6 +84,12 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is Run on a listener the caller made (HTTPAddress and HTTPPort are
+// not used); it closes ln when it returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.addrMu.Lock()
 	s.addr = ln.Addr()
 	s.addrMu.Unlock()

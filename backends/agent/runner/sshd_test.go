@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/dstackgo/dstack/backends/agent/client"
@@ -54,17 +55,13 @@ func TestJobSSHDListensOnlyWhereNeeded(t *testing.T) {
 		_ = os.Chmod(dirs[i], 0o755)
 	}
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	signer, _ := ssh.NewSignerFromKey(priv)
 	pub := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey())))
 	block, _ := ssh.MarshalPrivateKey(priv, "")
 	cmd := exec.Command("ip", "netns", "exec", h.Name, bin, "runner", "--http-port", "10999", "--ssh-port", "10022",
 		"--ssh-authorized-key", pub, "--temp-dir", dirs[0], "--dstack-dir", dirs[1], "--work-dir", dirs[2])
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -72,9 +69,7 @@ func TestJobSSHDListensOnlyWhereNeeded(t *testing.T) {
 	pool := sshfleet.NewPool(sshfleet.PoolOptions{})
 	t.Cleanup(func() { _ = pool.Close() })
 	conn, err := pool.Get(ctx, h.Target())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	rc := client.NewRunnerClient(conn.HTTPClient(10999), "http://127.0.0.1:10999")
 	testutil.Eventually(t, 20*time.Second, "runner up", func() bool { _, err := rc.Healthcheck(ctx); return err == nil })
 	testutil.Eventually(t, 20*time.Second, "sshd listening", func() bool {
@@ -86,9 +81,7 @@ func TestJobSSHDListensOnlyWhereNeeded(t *testing.T) {
 		return true
 	})
 	for _, addr := range []string{h.Addr, h.AltAddr} {
-		if reachable(net.JoinHostPort(addr, "10022")) {
-			t.Fatalf("the job's sshd answers on %s, outside the host", addr)
-		}
+		require.False(t, reachable(net.JoinHostPort(addr, "10022")), "the job's sshd answers on %s, outside the host", addr)
 	}
 
 	body := submitBody("sleep 20")
@@ -96,20 +89,13 @@ func TestJobSSHDListensOnlyWhereNeeded(t *testing.T) {
 	body.JobSpec.User = &schemas.User{Username: &user}
 	body.JobSpec.SSHKey = &schemas.SSHKey{Private: string(pem.EncodeToMemory(block)), Public: pub}
 	body.ClusterInfo = schemas.ClusterInfo{JobIPs: []string{h.Addr, "10.255.255.9"}, MasterJobIP: h.Addr}
-	if err := rc.Submit(ctx, body); err != nil {
-		t.Fatal(err)
-	}
-	if err := rc.UploadCode(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := rc.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, rc.Submit(ctx, body))
+	require.NoError(t, rc.UploadCode(ctx, nil))
+	_, err = rc.Run(ctx)
+	require.NoError(t, err)
 	testutil.Eventually(t, 20*time.Second, "sshd on the cluster address", func() bool {
 		return reachable(net.JoinHostPort(h.Addr, "10022"))
 	})
-	if reachable(net.JoinHostPort(h.AltAddr, "10022")) {
-		t.Fatal("the job's sshd answers on an address of the host that is not the node's cluster address")
-	}
+	require.False(t, reachable(net.JoinHostPort(h.AltAddr, "10022")), "the job's sshd answers on an address of the host that is not the node's cluster address")
 	_ = rc.Stop(ctx)
 }

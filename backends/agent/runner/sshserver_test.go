@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/dstackgo/dstack/backends/agent/internal/testutil"
@@ -30,13 +31,9 @@ var keys = map[ssh.Signer]ed25519.PrivateKey{}
 func newKey(t *testing.T) (ssh.Signer, string) {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	signer, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	keys[signer] = priv
 	return signer, strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey())))
 }
@@ -89,17 +86,13 @@ func TestBuiltinSSHServer(t *testing.T) {
 
 	t.Run("commands run in the job's environment and report their exit status", func(t *testing.T) {
 		sess, err := c.NewSession()
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer sess.Close()
 		out, err := sess.CombinedOutput("echo $MY_VAR; echo oops >&2; exit 3")
 		var ee *ssh.ExitError
-		if !errors.As(err, &ee) || ee.ExitStatus() != 3 {
-			t.Fatalf("want exit status 3, got %v (output %q)", err, out)
-		}
+		require.False(t, !errors.As(err, &ee) || ee.ExitStatus() != 3, "want exit status 3, got %v (output %q)", err, out)
 		if got := string(out); !strings.Contains(got, "my-value") || !strings.Contains(got, "oops") {
-			t.Fatalf("output %q lacks the job's variable or stderr", got)
+			require.FailNow(t, fmt.Sprintf("output %q lacks the job's variable or stderr", got))
 		}
 	})
 
@@ -108,29 +101,23 @@ func TestBuiltinSSHServer(t *testing.T) {
 		defer sess.Close()
 		sess.Stdin = strings.NewReader("from stdin\n")
 		out, err := sess.Output("cat")
-		if err != nil || string(out) != "from stdin\n" {
-			t.Fatalf("cat: %q, %v", out, err)
-		}
+		require.False(t, err != nil || string(out) != "from stdin\n", "cat: %q, %v", out, err)
 	})
 
 	t.Run("an interactive shell on a terminal", func(t *testing.T) {
 		sess, _ := c.NewSession()
 		defer sess.Close()
-		if err := sess.RequestPty("xterm", 24, 80, ssh.TerminalModes{ssh.ECHO: 0}); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, sess.RequestPty("xterm", 24, 80, ssh.TerminalModes{ssh.ECHO: 0}))
 		var out bytes.Buffer
 		sess.Stdout = &out
 		stdin, _ := sess.StdinPipe()
-		if err := sess.Shell(); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, sess.Shell())
 		fmt.Fprintln(stdin, `test -t 0 && echo "tty $TERM"; exit 0`)
 		if err := sess.Wait(); err != nil {
-			t.Fatalf("shell: %v; output %q", err, out.String())
+			require.FailNow(t, fmt.Sprintf("shell: %v; output %q", err, out.String()))
 		}
 		if !strings.Contains(out.String(), "tty xterm") {
-			t.Fatalf("no terminal in the shell: %q", out.String())
+			require.FailNow(t, fmt.Sprintf("no terminal in the shell: %q", out.String()))
 		}
 	})
 
@@ -139,13 +126,11 @@ func TestBuiltinSSHServer(t *testing.T) {
 			return c.Dial("tcp", "localhost:10999")
 		}}, Timeout: 5 * time.Second}
 		res, err := hc.Get("http://runner/api/healthcheck")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		body, _ := io.ReadAll(res.Body)
 		res.Body.Close()
 		if res.StatusCode != 200 || !strings.Contains(string(body), "dstack-runner") {
-			t.Fatalf("healthcheck through the tunnel: %d %s", res.StatusCode, body)
+			require.FailNow(t, fmt.Sprintf("healthcheck through the tunnel: %d %s", res.StatusCode, body))
 		}
 		_ = tr
 	})
@@ -154,9 +139,7 @@ func TestBuiltinSSHServer(t *testing.T) {
 		other, _ := newKey(t)
 		_, err := ssh.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port), &ssh.ClientConfig{User: "root",
 			Auth: []ssh.AuthMethod{ssh.PublicKeys(other)}, HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: time.Second})
-		if err == nil {
-			t.Fatal("a key that is not authorized logged in")
-		}
+		require.Error(t, err, "a key that is not authorized logged in")
 	})
 }
 
@@ -165,9 +148,7 @@ func TestBuiltinSSHServer(t *testing.T) {
 func TestBuiltinSSHServerWithOpenSSHClient(t *testing.T) {
 	sshBin, err := exec.LookPath("ssh")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("the OpenSSH client is missing (openssh-client)")
-		}
+		require.True(t, os.Getenv("CI") != "true", "the OpenSSH client is missing (openssh-client)")
 		t.Skip("no OpenSSH client")
 	}
 	_, signer, port := startSSHRunner(t)
@@ -175,17 +156,11 @@ func TestBuiltinSSHServerWithOpenSSHClient(t *testing.T) {
 	dir := t.TempDir()
 	keyPath := filepath.Join(dir, "id")
 	block, err := ssh.MarshalPrivateKey(keys[signer], "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyPath, pem.EncodeToMemory(block), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(keyPath, pem.EncodeToMemory(block), 0o600))
 	cmd := exec.Command(sshBin, "-F", "/dev/null", "-i", keyPath, "-p", strconv.Itoa(port),
 		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "IdentitiesOnly=yes",
 		"-o", "BatchMode=yes", "root@127.0.0.1", "echo attached $MY_VAR")
 	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "attached my-value") {
-		t.Fatalf("ssh: %v\n%s", err, out)
-	}
+	require.False(t, err != nil || !strings.Contains(string(out), "attached my-value"), "ssh: %v\n%s", err, out)
 }

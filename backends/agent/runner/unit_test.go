@@ -2,11 +2,15 @@ package runner
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/dstackgo/dstack/backends/agent/schemas"
 )
@@ -18,24 +22,22 @@ func TestLogBufferIsBoundedAndOrdered(t *testing.T) {
 	}
 	all := b.Between(0, 1<<62)
 	if len(all) != 10 {
-		t.Fatalf("kept %d events, want 10", len(all))
+		require.FailNow(t, fmt.Sprintf("kept %d events, want 10", len(all)))
 	}
 	if b.Dropped() != 4990 {
-		t.Fatalf("dropped %d", b.Dropped())
+		require.FailNow(t, fmt.Sprintf("dropped %d", b.Dropped()))
 	}
 	for i := 1; i < len(all); i++ {
-		if all[i].Timestamp <= all[i-1].Timestamp {
-			t.Fatalf("timestamps not increasing at %d", i)
-		}
+		require.True(t, all[i].Timestamp > all[i-1].Timestamp, "timestamps not increasing at %d", i)
 	}
 	mid := all[4].Timestamp
 	if got := b.Between(mid, all[7].Timestamp); len(got) != 3 || got[0].Timestamp != all[5].Timestamp {
-		t.Fatalf("Between = %d events", len(got))
+		require.FailNow(t, fmt.Sprintf("Between = %d events", len(got)))
 	}
 	// A single event larger than the limit is kept.
 	_, _ = b.Write(bytes.Repeat([]byte("x"), 500))
 	if got := b.Between(0, 1<<62); len(got) != 1 || len(got[0].Message) != 500 {
-		t.Fatalf("oversized event: %d events", len(got))
+		require.FailNow(t, fmt.Sprintf("oversized event: %d events", len(got)))
 	}
 }
 
@@ -58,7 +60,7 @@ func TestJobTransitions(t *testing.T) {
 	}
 	for _, c := range cases {
 		if got := jobTransitionAllowed(c.from, c.to); got != c.ok {
-			t.Errorf("%s -> %s = %v, want %v", c.from, c.to, got, c.ok)
+			assert.Fail(t, fmt.Sprintf("%s -> %s = %v, want %v", c.from, c.to, got, c.ok))
 		}
 	}
 }
@@ -70,52 +72,45 @@ func TestFlagsRoundTrip(t *testing.T) {
 		SSHAuthorizedKeys: []string{"ssh-ed25519 AAAA a@b", "ssh-rsa BBBB c@d"},
 	}
 	out, err := ParseFlags(in.Args())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(in, out) {
-		t.Fatalf("round trip:\n in=%+v\nout=%+v", in, out)
-	}
-	if _, err := ParseFlags([]string{"--nope"}); err == nil {
-		t.Fatal("unknown flag accepted")
-	}
+	require.NoError(t, err)
+	require.Equal(t, out, in, "round trip:\n in=%+v\nout=%+v", in, out)
+	_, err = ParseFlags([]string{"--nope"})
+	require.Error(t, err, "unknown flag accepted")
 }
 
 func TestSafeJoinRejectsEscapes(t *testing.T) {
 	for _, name := range []string{"../x", "a/../../x", "/../../etc/passwd"} {
 		if p, err := safeJoin("/dest", name); err == nil && !strings.HasPrefix(p, "/dest/") {
-			t.Errorf("%q -> %q escapes", name, p)
+			assert.Fail(t, fmt.Sprintf("%q -> %q escapes", name, p))
 		}
 	}
 	if p, err := safeJoin("/dest", "./a/b"); err != nil || p != "/dest/a/b" {
-		t.Fatalf("safeJoin = %q, %v", p, err)
+		require.FailNow(t, fmt.Sprintf("safeJoin = %q, %v", p, err))
 	}
 }
 
 func TestCommandArgv(t *testing.T) {
 	s := New(Config{Shell: "/bin/sh"}, nil)
 	if got := s.commandArgv([]string{"/bin/sh", "-c", "echo"}); len(got) != 3 || got[0] != "/bin/sh" {
-		t.Fatalf("argv passthrough = %q", got)
+		require.FailNow(t, fmt.Sprintf("argv passthrough = %q", got))
 	}
 	got := s.commandArgv([]string{"echo a", "exit 1"})
 	if want := []string{"/bin/sh", "-c", "echo a && exit 1"}; !reflect.DeepEqual(got, want) {
-		t.Fatalf("shell lines = %q, want %q", got, want)
+		require.FailNow(t, fmt.Sprintf("shell lines = %q, want %q", got, want))
 	}
 }
 
 func TestParseNvidiaMetrics(t *testing.T) {
 	read := func(name string) []byte {
 		data, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "agent", "hostinfo", name))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		return data
 	}
 	if got := parseNvidiaMetrics(read("nvidia-smi-metrics-h100.csv")); !reflect.DeepEqual(got, []schemas.GPUMetrics{{}}) {
-		t.Fatalf("idle H100 = %+v", got)
+		require.FailNow(t, fmt.Sprintf("idle H100 = %+v", got))
 	}
 	want := []schemas.GPUMetrics{{GPUMemoryUsage: 1024 << 20, GPUUtil: 37}, {GPUMemoryUsage: 80000 << 20, GPUUtil: 100}}
 	if got := parseNvidiaMetrics(read("nvidia-smi-metrics-busy.csv")); !reflect.DeepEqual(got, want) {
-		t.Fatalf("busy = %+v", got)
+		require.FailNow(t, fmt.Sprintf("busy = %+v", got))
 	}
 }

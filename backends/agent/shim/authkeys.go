@@ -27,8 +27,9 @@ const hostKeyMarker = "dstack-task-key"
 // the last task that needs it ends. A key that was in the file before any
 // task (without the marker) is never removed.
 type hostKeys struct {
-	mu    sync.Mutex
-	state string // JSON: user → fingerprint → ids of the tasks that need it
+	mu     sync.Mutex
+	state  string // JSON: user → fingerprint → ids of the tasks that need it
+	lookup func(name string) (*user.User, error)
 }
 
 type hostKeyRefs map[string]map[string][]string
@@ -67,7 +68,7 @@ func (h *hostKeys) add(userName, task string, keys []ssh.PublicKey) error {
 	if refs[userName] == nil {
 		refs[userName] = map[string][]string{}
 	}
-	err = editAuthorizedKeys(userName, func(lines []string) []string {
+	err = editAuthorizedKeys(h.lookup, userName, func(lines []string) []string {
 		present := map[string]bool{}
 		for _, l := range lines {
 			if pk, _, _, _, err := ssh.ParseAuthorizedKey([]byte(l)); err == nil {
@@ -120,7 +121,7 @@ func (h *hostKeys) release(task string) error {
 		if len(drop) == 0 {
 			continue
 		}
-		errs = append(errs, editAuthorizedKeys(userName, func(lines []string) []string {
+		errs = append(errs, editAuthorizedKeys(h.lookup, userName, func(lines []string) []string {
 			return slices.DeleteFunc(lines, func(l string) bool {
 				pk, comment, _, _, err := ssh.ParseAuthorizedKey([]byte(l))
 				return err == nil && comment == hostKeyMarker && drop[ssh.FingerprintSHA256(pk)]
@@ -154,8 +155,8 @@ func (h *hostKeys) save(refs hostKeyRefs) error {
 
 // editAuthorizedKeys rewrites a user's authorized_keys with edit applied to
 // its lines, creating ~/.ssh when needed; the file keeps its owner.
-func editAuthorizedKeys(userName string, edit func([]string) []string) error {
-	u, err := user.Lookup(userName)
+func editAuthorizedKeys(lookup func(string) (*user.User, error), userName string, edit func([]string) []string) error {
+	u, err := lookup(userName)
 	if err != nil {
 		return fmt.Errorf("lookup user %q: %w", userName, err)
 	}

@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/dstackgo/dstack/backends/agent/client"
@@ -22,13 +24,9 @@ import (
 func newPublicKey(t *testing.T) string {
 	t.Helper()
 	pub, _, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	pk, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pk)))
 }
 
@@ -40,18 +38,14 @@ func newPublicKey(t *testing.T) string {
 func TestHostKeysOfTasks(t *testing.T) {
 	h := sshtest.NewHost(t, sshtest.Options{})
 	signer, err := ssh.ParsePrivateKey(h.ClientKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	fleetKey := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey())))
 	userKey, otherKey := newPublicKey(t), newPublicKey(t)
 	_, c := processShim(t)
 	ctx := context.Background()
 	authorized := func() string {
 		b, err := os.ReadFile(filepath.Join(h.Home, ".ssh", "authorized_keys"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		return string(b)
 	}
 	canLogIn := func() error {
@@ -66,17 +60,13 @@ func TestHostKeysOfTasks(t *testing.T) {
 		t.Helper()
 		cfg := taskConfig(id, "ubuntu")
 		cfg.HostSSHUser, cfg.HostSSHKeys = h.User, keys
-		if err := c.SubmitTask(ctx, cfg); err != nil {
-			t.Fatalf("submit %s: %v", id, err)
-		}
+		require.NoError(t, c.SubmitTask(ctx, cfg), "submit %s", id)
 		waitTask(t, c, id, 20*time.Second, isRunning)
 	}
 	end := func(id string) {
 		t.Helper()
 		req := schemas.TaskTerminateRequest{TerminationReason: "terminated_by_user", Timeout: 1}
-		if err := c.TerminateTask(ctx, id, req); err != nil {
-			t.Fatalf("terminate %s: %v", id, err)
-		}
+		require.NoError(t, c.TerminateTask(ctx, id, req), "terminate %s", id)
 		testutil.Eventually(t, 20*time.Second, "task "+id+" removed", func() bool { return c.RemoveTask(ctx, id) == nil })
 	}
 
@@ -84,30 +74,18 @@ func TestHostKeysOfTasks(t *testing.T) {
 	start(a, fleetKey, userKey+" alice@laptop")
 	start(b, userKey+" alice@laptop", otherKey)
 	text := authorized()
-	if strings.Count(text, strings.Fields(userKey)[1]) != 1 || strings.Count(text, strings.Fields(fleetKey)[1]) != 1 {
-		t.Fatalf("each key once, please:\n%s", text)
-	}
+	require.False(t, strings.Count(text, strings.Fields(userKey)[1]) != 1 || strings.Count(text, strings.Fields(fleetKey)[1]) != 1, "each key once, please:\n%s", text)
 
 	end(a)
 	text = authorized()
-	if !strings.Contains(text, strings.Fields(fleetKey)[1]) {
-		t.Fatalf("the fleet's own key went with the task:\n%s", text)
-	}
-	if err := canLogIn(); err != nil {
-		t.Fatalf("the server is locked out of the host: %v", err)
-	}
-	if !strings.Contains(text, strings.Fields(userKey)[1]) {
-		t.Fatalf("a key the other running task needs was removed:\n%s", text)
-	}
+	require.Contains(t, text, strings.Fields(fleetKey)[1], "the fleet's own key went with the task:\n%s", text)
+	require.NoError(t, canLogIn(), "the server is locked out of the host")
+	require.Contains(t, text, strings.Fields(userKey)[1], "a key the other running task needs was removed:\n%s", text)
 
 	end(b)
 	text = authorized()
-	if strings.Contains(text, strings.Fields(userKey)[1]) || strings.Contains(text, strings.Fields(otherKey)[1]) {
-		t.Fatalf("keys of ended tasks are left:\n%s", text)
-	}
-	if err := canLogIn(); err != nil {
-		t.Fatalf("the server is locked out of the host: %v", err)
-	}
+	require.False(t, strings.Contains(text, strings.Fields(userKey)[1]) || strings.Contains(text, strings.Fields(otherKey)[1]), "keys of ended tasks are left:\n%s", text)
+	require.NoError(t, canLogIn(), "the server is locked out of the host")
 
 	for name, keys := range map[string][]string{
 		"two lines":   {userKey + "\n" + otherKey},
@@ -117,10 +95,8 @@ func TestHostKeysOfTasks(t *testing.T) {
 		cfg := taskConfig("7f9e4a32-ad5c-4b80-9e3f-4c6d8eaa2b33", "ubuntu")
 		cfg.HostSSHUser, cfg.HostSSHKeys = h.User, keys
 		if err := c.SubmitTask(ctx, cfg); !client.IsStatus(err, 400) {
-			t.Fatalf("%s: submit = %v, want a 400", name, err)
+			require.FailNow(t, fmt.Sprintf("%s: submit = %v, want a 400", name, err))
 		}
 	}
-	if strings.Contains(authorized(), strings.Fields(otherKey)[1]) {
-		t.Fatal("a refused task changed authorized_keys")
-	}
+	require.NotContains(t, authorized(), strings.Fields(otherKey)[1], "a refused task changed authorized_keys")
 }

@@ -7,6 +7,7 @@ package shim
 import (
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
 )
 
@@ -59,6 +60,10 @@ type Config struct {
 	Privileged bool
 	// PassEnv names host environment variables copied into containers.
 	PassEnv []string
+	// LookupUser finds the host user whose authorized_keys receive the
+	// tasks' keys; os/user.Lookup by default. Hollow hosts (scale tests)
+	// give each host a home directory of its own.
+	LookupUser func(name string) (*user.User, error)
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -99,6 +104,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.RunnerSSHPort == 0 {
 		c.RunnerSSHPort = DefaultRunnerSSHPort
+	}
+	if c.LookupUser == nil {
+		c.LookupUser = user.Lookup
 	}
 	return c, nil
 }

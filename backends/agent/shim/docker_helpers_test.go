@@ -4,12 +4,16 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/dstackgo/dstack/backends/agent/internal/testutil"
 )
@@ -20,9 +24,7 @@ const testImage = "dstack-test/busybox:1"
 func requireDocker(t *testing.T) *dockerAPI {
 	t.Helper()
 	if _, err := os.Stat(DefaultDockerSocket); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but no Docker socket: %v", err)
-		}
+		require.True(t, os.Getenv("CI") != "true", "CI=true but no Docker socket: %v", err)
 		t.Skipf("no Docker socket: %v", err)
 	}
 	return newDockerAPI(DefaultDockerSocket)
@@ -38,15 +40,11 @@ func ensureBusyboxImage(t *testing.T, api *dockerAPI) {
 	}
 	out, err := exec.Command("/bin/busybox", "--list").Output()
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("no /bin/busybox (apt-get install -y busybox-static): %v", err)
-		}
+		require.True(t, os.Getenv("CI") != "true", "no /bin/busybox (apt-get install -y busybox-static): %v", err)
 		t.Skipf("no /bin/busybox (apt-get install -y busybox-static): %v", err)
 	}
 	bin, err := os.ReadFile("/bin/busybox")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	dir := func(name string, mode int64) {
@@ -68,14 +66,10 @@ func ensureBusyboxImage(t *testing.T, api *dockerAPI) {
 	}
 	file("etc/passwd", 0o644, []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n"))
 	file("etc/group", 0o644, []byte("root:x:0:\nnogroup:x:65534:\n"))
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, tw.Close())
 	q := url.Values{"fromSrc": {"-"}, "repo": {"dstack-test/busybox"}, "tag": {"1"}}
 	var status map[string]any
-	if err := api.call(ctx, http.MethodPost, "/images/create", q, &buf, &status); err != nil {
-		t.Fatalf("import busybox image: %v", err)
-	}
+	require.NoError(t, api.call(ctx, http.MethodPost, "/images/create", q, &buf, &status), "import busybox image")
 }
 
 // removeTaskContainers force-removes every container labelled with the task id.
@@ -86,7 +80,7 @@ func removeTaskContainers(t *testing.T, api *dockerAPI, taskID string) {
 	}
 	ctx := context.Background()
 	if err := api.call(ctx, http.MethodGet, "/containers/json", url.Values{"all": {"1"}, "filters": {filters}}, nil, &list); err != nil {
-		t.Errorf("list containers: %v", err)
+		assert.Fail(t, fmt.Sprintf("list containers: %v", err))
 		return
 	}
 	for _, c := range list {
@@ -100,11 +94,7 @@ func freePort(t *testing.T) int { return testutil.FreePort(t) }
 func assertHostConfig(t *testing.T, api *dockerAPI, containerID string) {
 	t.Helper()
 	var hc struct{ HostConfig dockerHostConfig }
-	if err := api.call(context.Background(), http.MethodGet, "/containers/"+containerID+"/json", nil, nil, &hc); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, api.call(context.Background(), http.MethodGet, "/containers/"+containerID+"/json", nil, nil, &hc))
 	h := hc.HostConfig
-	if h.NanoCpus != 5e8 || h.Memory != 64<<20 || h.NetworkMode != "bridge" || len(h.Mounts) != 3 || h.ShmSize != 16<<20 {
-		t.Fatalf("host config = %+v", h)
-	}
+	require.False(t, h.NanoCpus != 5e8 || h.Memory != 64<<20 || h.NetworkMode != "bridge" || len(h.Mounts) != 3 || h.ShmSize != 16<<20, "host config = %+v", h)
 }

@@ -2,12 +2,15 @@ package shim
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/dstackgo/dstack/backends/agent/client"
 	"github.com/dstackgo/dstack/backends/agent/internal/testutil"
@@ -23,7 +26,7 @@ func dockerShim(t *testing.T, mutate func(*Config)) (*Server, *client.ShimClient
 	}
 	srv, c := startShim(t, cfg)
 	if srv.ExecutorKind() != ExecutorDocker {
-		t.Fatalf("executor = %s", srv.ExecutorKind())
+		require.FailNow(t, fmt.Sprintf("executor = %s", srv.ExecutorKind()))
 	}
 	return srv, c, api
 }
@@ -40,49 +43,35 @@ func TestDockerExecutorBridgeEndToEnd(t *testing.T) {
 	cfg.CPU = 0.5
 	cfg.ShmSize = 16 << 20
 	cfg.InstanceMounts = []schemas.InstanceMountPoint{{InstancePath: hostDir, Path: "/data"}}
-	if err := c.SubmitTask(ctx, cfg); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, c.SubmitTask(ctx, cfg))
 	info := waitTask(t, c, id, 60*time.Second, func(i *schemas.TaskInfoResponse) bool { return isRunning(i) || isTerminated(i) })
-	if info.Status != schemas.TaskStatusRunning || info.ImagePullProgress != nil || info.ContainerID == "" {
-		t.Fatalf("task = %+v", info)
-	}
+	require.False(t, info.Status != schemas.TaskStatusRunning || info.ImagePullProgress != nil || info.ContainerID == "", "task = %+v", info)
 	mapped := map[int]int{}
 	for _, p := range info.Ports {
 		mapped[p.Container] = p.Host
 	}
 	if mapped[DefaultRunnerHTTPPort] == 0 || mapped[DefaultRunnerSSHPort] == 0 {
-		t.Fatalf("ports = %+v", info.Ports)
+		require.FailNow(t, fmt.Sprintf("ports = %+v", info.Ports))
 	}
 	script := "echo from-container > /data/out.txt; " +
 		"cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes; " +
 		"echo user=$(id -u) run=$DSTACK_RUN_NAME"
 	final, out := runJob(t, runnerURL(info, DefaultRunnerHTTPPort), "/bin/sh", "-c", script)
-	if final.State != schemas.JobStateDone {
-		t.Fatalf("final = %+v, output %q", final, out)
-	}
-	if !strings.Contains(out, "67108864\n") || !strings.Contains(out, "user=0 run=test-run") {
-		t.Fatalf("output = %q", out)
-	}
+	require.True(t, final.State == schemas.JobStateDone, "final = %+v, output %q", final, out)
+	require.False(t, !strings.Contains(out, "67108864\n") || !strings.Contains(out, "user=0 run=test-run"), "output = %q", out)
 	if data, err := os.ReadFile(filepath.Join(hostDir, "out.txt")); err != nil || string(data) != "from-container\n" {
-		t.Fatalf("bind mount file = %q, %v", data, err)
+		require.FailNow(t, fmt.Sprintf("bind mount file = %q, %v", data, err))
 	}
 	info = waitTask(t, c, id, 30*time.Second, isTerminated)
-	if info.TerminationReason != string(schemas.TerminationReasonDoneByRunner) {
-		t.Fatalf("task = %+v", info)
-	}
+	require.True(t, info.TerminationReason == string(schemas.TerminationReasonDoneByRunner), "task = %+v", info)
 	assertHostConfig(t, api, info.ContainerID)
 	// The image has no OpenSSH: the runner serves SSH itself.
 	if logs := strings.Join(srv.exec.LastLogs(ctx, id, 100), "\n"); !strings.Contains(logs, "built-in SSH server started") {
-		t.Fatalf("runner did not start its SSH server: %s", logs)
+		require.FailNow(t, fmt.Sprintf("runner did not start its SSH server: %s", logs))
 	}
-	if err := c.RemoveTask(ctx, id); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, c.RemoveTask(ctx, id))
 	err := api.call(ctx, http.MethodGet, "/containers/"+info.ContainerID+"/json", nil, nil, nil)
-	if !isNotFound(err) {
-		t.Fatalf("container still exists: %v", err)
-	}
+	require.True(t, isNotFound(err), "container still exists: %v", err)
 }
 
 func TestDockerExecutorHostNetworkTerminate(t *testing.T) {
@@ -91,12 +80,10 @@ func TestDockerExecutorHostNetworkTerminate(t *testing.T) {
 	ctx := context.Background()
 	const id = "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9"
 	t.Cleanup(func() { removeTaskContainers(t, api, id) })
-	if err := c.SubmitTask(ctx, taskConfig(id, testImage)); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, c.SubmitTask(ctx, taskConfig(id, testImage)))
 	info := waitTask(t, c, id, 60*time.Second, isRunning)
 	if len(info.Ports) != 0 {
-		t.Fatalf("host mode ports = %+v", info.Ports)
+		require.FailNow(t, fmt.Sprintf("host mode ports = %+v", info.Ports))
 	}
 	rc := client.NewRunnerClient(nil, runnerURL(info, port))
 	testutil.Eventually(t, 20*time.Second, "runner in host network", func() bool {
@@ -104,22 +91,16 @@ func TestDockerExecutorHostNetworkTerminate(t *testing.T) {
 		return err == nil
 	})
 	req := schemas.TaskTerminateRequest{TerminationReason: "terminated_by_user", TerminationMessage: "stop", Timeout: 2}
-	if err := c.TerminateTask(ctx, id, req); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, c.TerminateTask(ctx, id, req))
 	var state dockerInspect
-	if err := api.call(ctx, http.MethodGet, "/containers/"+info.ContainerID+"/json", nil, nil, &state); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, api.call(ctx, http.MethodGet, "/containers/"+info.ContainerID+"/json", nil, nil, &state))
 	if state.State.Running {
-		t.Fatalf("container still running: %+v", state.State)
+		require.FailNow(t, fmt.Sprintf("container still running: %+v", state.State))
 	}
 	if info, _ = c.GetTask(ctx, id); info.TerminationReason != "terminated_by_user" {
-		t.Fatalf("task = %+v", info)
+		require.FailNow(t, fmt.Sprintf("task = %+v", info))
 	}
-	if err := c.RemoveTask(ctx, id); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, c.RemoveTask(ctx, id))
 }
 
 func TestDockerExecutorContainerExitCode(t *testing.T) {
@@ -127,33 +108,23 @@ func TestDockerExecutorContainerExitCode(t *testing.T) {
 	ctx := context.Background()
 	const id = "c1d2e3f4-a5b6-4c7d-8e9f-a0b1c2d3e4f5"
 	t.Cleanup(func() { removeTaskContainers(t, api, id) })
-	if err := c.SubmitTask(ctx, taskConfig(id, testImage)); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, c.SubmitTask(ctx, taskConfig(id, testImage)))
 	info := waitTask(t, c, id, 60*time.Second, isTerminated)
 	if info.TerminationReason != string(schemas.TerminationReasonContainerExitedWithError) ||
 		!strings.Contains(info.TerminationMessage, "bogus-flag") {
-		t.Fatalf("task = %+v", info)
+		require.FailNow(t, fmt.Sprintf("task = %+v", info))
 	}
-	if err := c.RemoveTask(ctx, id); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, c.RemoveTask(ctx, id))
 }
 
 func TestDockerExecutorPullFailure(t *testing.T) {
 	_, c, _ := dockerShim(t, nil)
 	ctx := context.Background()
 	const id = "f0e1d2c3-b4a5-4968-8776-655443322110"
-	if err := c.SubmitTask(ctx, taskConfig(id, "127.0.0.1:1/dstack-test/missing:1")); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, c.SubmitTask(ctx, taskConfig(id, "127.0.0.1:1/dstack-test/missing:1")))
 	info := waitTask(t, c, id, 60*time.Second, isTerminated)
-	if info.TerminationReason != string(schemas.TerminationReasonCreatingContainerError) {
-		t.Fatalf("task = %+v", info)
-	}
-	if err := c.RemoveTask(ctx, id); err != nil {
-		t.Fatal(err)
-	}
+	require.True(t, info.TerminationReason == string(schemas.TerminationReasonCreatingContainerError), "task = %+v", info)
+	require.NoError(t, c.RemoveTask(ctx, id))
 }
 
 func TestDockerShimRestartRestoresTasks(t *testing.T) {
@@ -166,9 +137,7 @@ func TestDockerShimRestartRestoresTasks(t *testing.T) {
 	ctx := context.Background()
 
 	first, err := New(Config{HTTPPort: -1, Executor: cfg.Executor, RunnerBinary: cfg.RunnerBinary, HomeDir: home}, testLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	runCtx, stopFirst := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- first.Run(runCtx) }()
@@ -176,25 +145,17 @@ func TestDockerShimRestartRestoresTasks(t *testing.T) {
 	c1 := client.NewShimClient(nil, "http://"+first.Addr().String())
 	tc := taskConfig(id, testImage)
 	tc.NetworkMode = schemas.NetworkModeBridge
-	if err := c1.SubmitTask(ctx, tc); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, c1.SubmitTask(ctx, tc))
 	before := waitTask(t, c1, id, 60*time.Second, isRunning)
 	stopFirst()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, <-done)
 
 	_, c2 := startShim(t, cfg)
 	after, err := c2.GetTask(ctx, id)
 	if err != nil || after.Status != schemas.TaskStatusRunning || after.ContainerID != before.ContainerID ||
 		len(after.Ports) != len(before.Ports) {
-		t.Fatalf("restored task = %+v (before %+v), %v", after, before, err)
+		require.FailNow(t, fmt.Sprintf("restored task = %+v (before %+v), %v", after, before, err))
 	}
-	if err := c2.TerminateTask(ctx, id, schemas.TaskTerminateRequest{TerminationReason: "terminated_by_server", Timeout: 1}); err != nil {
-		t.Fatal(err)
-	}
-	if err := c2.RemoveTask(ctx, id); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, c2.TerminateTask(ctx, id, schemas.TaskTerminateRequest{TerminationReason: "terminated_by_server", Timeout: 1}))
+	require.NoError(t, c2.RemoveTask(ctx, id))
 }

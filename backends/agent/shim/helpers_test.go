@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/dstackgo/dstack/backends/agent/client"
 	"github.com/dstackgo/dstack/backends/agent/internal/testutil"
 	"github.com/dstackgo/dstack/backends/agent/schemas"
@@ -31,17 +34,13 @@ func startShim(t *testing.T, cfg Config) (*Server, *client.ShimClient) {
 		cfg.HomeDir = t.TempDir()
 	}
 	srv, err := New(cfg, testLogger())
-	if err != nil {
-		t.Fatalf("new shim: %v", err)
-	}
+	require.NoError(t, err, "new shim")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("shim Run: %v", err)
-		}
+		assert.NoError(t, <-done, "shim Run")
 	})
 	testutil.Eventually(t, 5*time.Second, "shim listening", func() bool { return srv.Addr() != nil })
 	hc := &http.Client{Timeout: 30 * time.Second}
@@ -63,9 +62,7 @@ func waitTask(t *testing.T, c *client.ShimClient, id string, timeout time.Durati
 	var last *schemas.TaskInfoResponse
 	testutil.Eventually(t, timeout, "task "+id+" state", func() bool {
 		info, err := c.GetTask(context.Background(), id)
-		if err != nil {
-			t.Fatalf("get task: %v", err)
-		}
+		require.NoError(t, err, "get task")
 		last = info
 		return cond(info)
 	})
@@ -106,23 +103,16 @@ func runJob(t *testing.T, baseURL string, commands ...string) (schemas.JobStateE
 		JobSpec:       schemas.JobSpec{JobsPerReplica: 1, Commands: commands, Env: map[string]string{}},
 		JobSubmission: schemas.JobSubmission{ID: "sub-1"},
 	}
-	if err := rc.Submit(ctx, body); err != nil {
-		t.Fatalf("runner submit: %v", err)
-	}
-	if err := rc.UploadCode(ctx, nil); err != nil {
-		t.Fatalf("runner upload code: %v", err)
-	}
-	if _, err := rc.Run(ctx); err != nil {
-		t.Fatalf("runner run: %v", err)
-	}
+	require.NoError(t, rc.Submit(ctx, body), "runner submit")
+	require.NoError(t, rc.UploadCode(ctx, nil), "runner upload code")
+	_, err := rc.Run(ctx)
+	require.NoError(t, err, "runner run")
 	var out strings.Builder
 	var final *schemas.JobStateEvent
 	var last int64
 	testutil.Eventually(t, 60*time.Second, "job final state", func() bool {
 		resp, err := rc.Pull(ctx, last)
-		if err != nil {
-			t.Fatalf("runner pull: %v", err)
-		}
+		require.NoError(t, err, "runner pull")
 		last = resp.LastUpdated
 		for _, l := range resp.JobLogs {
 			out.Write(l.Message)

@@ -59,6 +59,27 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	if err := hostinfo.WriteFile(cfg.HomeDir, facts.Info(ex.Kind())); err != nil {
 		return nil, fmt.Errorf("write host info: %w", err)
 	}
+	return newServer(cfg, facts, ex, log)
+}
+
+// NewWith returns a shim of a host described by facts whose tasks ex runs
+// (the scale tests' hollow hosts); it detects nothing and writes no host
+// info. Nothing listens until Serve.
+func NewWith(cfg Config, facts hostinfo.Facts, ex Executor, logger *slog.Logger) (*Server, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.HomeDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create home dir: %w", err)
+	}
+	return newServer(cfg, facts, ex, logger.With("component", "shim"))
+}
+
+func newServer(cfg Config, facts hostinfo.Facts, ex Executor, log *slog.Logger) (*Server, error) {
 	ids := make([]string, 0, len(facts.GPUs))
 	for _, g := range facts.GPUs {
 		ids = append(ids, g.ID+g.RenderNode)
@@ -68,7 +89,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		"runner_binary", cfg.RunnerBinary)
 	s := &Server{
 		cfg: cfg, log: log, exec: ex, facts: facts, tasks: newTaskStore(), gpus: newGPULock(ids),
-		hostKeys: &hostKeys{state: filepath.Join(cfg.HomeDir, "host_ssh_keys.json")},
+		hostKeys: &hostKeys{state: filepath.Join(cfg.HomeDir, "host_ssh_keys.json"), lookup: cfg.LookupUser},
 		bgCtx:    bgCtx, bgCancel: bgCancel, shutdownCh: make(chan bool, 1),
 	}
 	if r, ok := ex.(restorer); ok {
@@ -118,6 +139,11 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is Run on a listener the caller made; it closes ln when it returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.addrMu.Lock()
 	s.addr = ln.Addr()
 	s.addrMu.Unlock()

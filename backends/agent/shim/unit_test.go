@@ -1,9 +1,13 @@
 package shim
 
 import (
+	"fmt"
 	"reflect"
 	"sort"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/dstackgo/dstack/backends/agent/schemas"
 )
@@ -18,7 +22,7 @@ func TestTaskTransitions(t *testing.T) {
 			want := j == i+1 || to == schemas.TaskStatusTerminated ||
 				(from == schemas.TaskStatusRunning && to == schemas.TaskStatusRunning)
 			if got := transitionAllowed(from, to); got != want {
-				t.Errorf("%s -> %s = %v, want %v", from, to, got, want)
+				assert.Fail(t, fmt.Sprintf("%s -> %s = %v, want %v", from, to, got, want))
 			}
 		}
 	}
@@ -30,12 +34,8 @@ func TestTerminateKeepsFirstReason(t *testing.T) {
 	_ = s.terminate("a", schemas.TerminationReasonDoneByRunner, "")
 	_ = s.terminate("a", schemas.TerminationReasonTerminatedByServer, "late")
 	info, _ := s.info("a")
-	if info.TerminationReason != "done_by_runner" || info.TerminationMessage != "" {
-		t.Fatalf("info = %+v", info)
-	}
-	if err := s.transition("a", schemas.TaskStatusRunning, nil); err == nil {
-		t.Fatal("terminated -> running allowed")
-	}
+	require.False(t, info.TerminationReason != "done_by_runner" || info.TerminationMessage != "", "info = %+v", info)
+	require.Error(t, s.transition("a", schemas.TaskStatusRunning, nil), "terminated -> running allowed")
 }
 
 func TestImageRef(t *testing.T) {
@@ -48,7 +48,7 @@ func TestImageRef(t *testing.T) {
 	}
 	for in, want := range cases {
 		if n, tag := imageRef(in); n != want[0] || tag != want[1] {
-			t.Errorf("imageRef(%q) = %q, %q", in, n, tag)
+			assert.Fail(t, fmt.Sprintf("imageRef(%q) = %q, %q", in, n, tag))
 		}
 	}
 }
@@ -65,15 +65,13 @@ func TestPullTracker(t *testing.T) {
 	tr.update(msg("b", "Already exists", 0, 0))
 	tr.update(msg("a", "Downloading", 50, 100))
 	if p := tr.progress(); p.DownloadedBytes != 50 || p.TotalBytes != 100 || !p.IsTotalBytesFinal {
-		t.Fatalf("progress = %+v", p)
+		require.FailNow(t, fmt.Sprintf("progress = %+v", p))
 	}
 	tr.update(msg("c", "Waiting", 0, 0))
-	if tr.progress().IsTotalBytesFinal {
-		t.Fatal("total final with a waiting layer")
-	}
+	require.False(t, tr.progress().IsTotalBytesFinal, "total final with a waiting layer")
 	tr.update(msg("a", "Pull complete", 0, 0))
 	if p := tr.progress(); p.ExtractedBytes != 100 || p.DownloadedBytes != 100 {
-		t.Fatalf("progress = %+v", p)
+		require.FailNow(t, fmt.Sprintf("progress = %+v", p))
 	}
 }
 
@@ -83,24 +81,19 @@ func TestExtractPortsAndGPULock(t *testing.T) {
 		"53/udp":    {{HostIP: "127.0.0.1", HostPort: "5353"}},
 	})
 	if want := []schemas.PortMapping{{Host: 32768, Container: 10999}}; !reflect.DeepEqual(ports, want) {
-		t.Fatalf("ports = %+v", ports)
+		require.FailNow(t, fmt.Sprintf("ports = %+v", ports))
 	}
 	l := newGPULock([]string{"GPU-b", "GPU-a", "GPU-c"})
 	two, err := l.acquire(2)
-	if err != nil || !reflect.DeepEqual(two, []string{"GPU-a", "GPU-b"}) {
-		t.Fatalf("acquire(2) = %v, %v", two, err)
-	}
-	if _, err := l.acquire(2); err == nil {
-		t.Fatal("over-acquire succeeded")
-	}
+	require.False(t, err != nil || !reflect.DeepEqual(two, []string{"GPU-a", "GPU-b"}), "acquire(2) = %v, %v", two, err)
+	_, err = l.acquire(2)
+	require.Error(t, err, "over-acquire succeeded")
 	rest, _ := l.acquire(-1)
 	l.release(two)
 	all, _ := l.acquire(-1)
 	sort.Strings(all)
-	if !reflect.DeepEqual(rest, []string{"GPU-c"}) || !reflect.DeepEqual(all, []string{"GPU-a", "GPU-b"}) {
-		t.Fatalf("rest = %v, all = %v", rest, all)
-	}
+	require.False(t, !reflect.DeepEqual(rest, []string{"GPU-c"}) || !reflect.DeepEqual(all, []string{"GPU-a", "GPU-b"}), "rest = %v, all = %v", rest, all)
 	if none, err := newGPULock(nil).acquire(-1); err != nil || len(none) != 0 {
-		t.Fatalf("acquire(-1) without GPUs = %v, %v", none, err)
+		require.FailNow(t, fmt.Sprintf("acquire(-1) without GPUs = %v, %v", none, err))
 	}
 }

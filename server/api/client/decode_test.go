@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // checkSame asserts decodeList agrees with json.Unmarshal on data.
@@ -13,12 +15,8 @@ func checkSame(t *testing.T, data string) {
 	var want []any
 	wantErr := json.Unmarshal([]byte(data), &want)
 	got, err := decodeList([]byte(data), unmarshal[any])
-	if (err != nil) != (wantErr != nil) {
-		t.Fatalf("%q: error %v, json.Unmarshal's %v", data, err, wantErr)
-	}
-	if err == nil && !reflect.DeepEqual(got, want) {
-		t.Fatalf("%q: got %#v, want %#v", data, got, want)
-	}
+	require.True(t, (err != nil) == (wantErr != nil), "%q: error %v, json.Unmarshal's %v", data, err, wantErr)
+	require.False(t, err == nil && !reflect.DeepEqual(got, want), "%q: got %#v, want %#v", data, got, want)
 }
 
 // many makes an array long enough for the parallel path.

@@ -7,6 +7,8 @@ import (
 	"io"
 	"reflect"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // jsonToNodeTokens is the reference parser the fast one is checked against.
@@ -79,11 +81,7 @@ func FuzzJSONScanner(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fast, ferr := ParseJSON(data)
 		ref, rerr := jsonToNodeTokens(data)
-		if (ferr == nil) != (rerr == nil) {
-			t.Fatalf("%q: fast err %v, reference err %v", data, ferr, rerr)
-		}
-		if ferr == nil && !reflect.DeepEqual(fast, ref) {
-			t.Fatalf("%q: trees differ", data)
-		}
+		require.True(t, (ferr == nil) == (rerr == nil), "%q: fast err %v, reference err %v", data, ferr, rerr)
+		require.False(t, ferr == nil && !reflect.DeepEqual(fast, ref), "%q: trees differ", data)
 	})
 }
