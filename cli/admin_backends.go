@@ -53,7 +53,9 @@ func backendsList(c *cli.Context, cn *conn) error {
 	t := newTable(c.App.Writer, "TYPE", "REGIONS", "CONFIGURATION")
 	for _, b := range p.Backends {
 		var conf map[string]any
-		_ = json.Unmarshal(b.Config, &conf)
+		if err := json.Unmarshal(b.Config, &conf); len(b.Config) > 0 && err != nil {
+			return fmt.Errorf("decode the configuration of backend %s: %w", b.Name, err)
+		}
 		regions := "-"
 		if rs, ok := conf["regions"].([]any); ok {
 			var names []string

@@ -35,7 +35,7 @@ func newAESKey(c KeyConfig) (Key, error) {
 	if c.Name == "" {
 		return nil, fmt.Errorf("aes key: name is missing (letters and digits only)")
 	}
-	if !aesNameRe().MatchString(c.Name) {
+	if !aesNameRe.MatchString(c.Name) {
 		return nil, fmt.Errorf("key %q: name must be alphanumeric (A-Z, a-z, 0-9)", c.Name)
 	}
 	if c.Secret == "" {

@@ -3,7 +3,6 @@ package crypto
 import (
 	"fmt"
 	"regexp"
-	"sync"
 )
 
 // Key types accepted in KeyConfig.Type. They are also the <key_type> part of
@@ -24,7 +23,7 @@ const identityName = "noname"
 // aesNameRe is the accepted key name: the name is embedded in stored values
 // between colons, so it must not contain ':' or anything a reader would have
 // to escape.
-var aesNameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9]+$`) })
+var aesNameRe = regexp.MustCompile(`^[A-Za-z0-9]+$`)
 
 // KeyConfig is one entry of `encryption.keys` in the server's config.yml.
 type KeyConfig struct {

@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -66,7 +65,7 @@ func StripAuthorizedKeys(existing []byte) ([]byte, int) {
 	return out.Bytes(), removed
 }
 
-var envNameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
+var envNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // RenderEnvFile renders the shim's environment file: sorted KEY="value"
 // lines that mean the same to systemd's EnvironmentFile= and to POSIX sh
@@ -82,7 +81,7 @@ func RenderEnvFile(env map[string]string) ([]byte, error) {
 	b.WriteString("# Written by dstack on deploy; changes are overwritten by the next deploy.\n")
 	for _, k := range names {
 		v := env[k]
-		if !envNameRe().MatchString(k) {
+		if !envNameRe.MatchString(k) {
 			return nil, fmt.Errorf("invalid environment variable name %q", k)
 		}
 		if strings.ContainsAny(v, "\n\r\x00") {

@@ -6,21 +6,18 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/dstackgo/dstack/server/schemas"
 )
 
-var versionRe = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?((?:[-_.]?(?:a|b|c|rc|alpha|beta|pre|preview|post|rev|r|dev)[-_.]?\d*)*)(?:\+[a-z0-9.]+)?$`)
-})
+var versionRe = regexp.MustCompile(`^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?((?:[-_.]?(?:a|b|c|rc|alpha|beta|pre|preview|post|rev|r|dev)[-_.]?\d*)*)(?:\+[a-z0-9.]+)?$`)
 
 type version struct{ major, minor, patch int }
 
 func parseVersion(s string) (version, bool) {
-	m := versionRe().FindStringSubmatch(strings.ToLower(strings.TrimSpace(s)))
+	m := versionRe.FindStringSubmatch(strings.ToLower(strings.TrimSpace(s)))
 	if m == nil {
 		return version{}, false
 	}

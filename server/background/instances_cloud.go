@@ -82,9 +82,10 @@ func (p *Instances) launch(ctx context.Context, log *slog.Logger, project *db.Pr
 		if f, err := db.GetFleetByID(ctx, p.Env.DB, in.ProjectID, *in.FleetID); err == nil {
 			fleet = f.Name
 			var spec schemas.FleetSpec
-			if json.Unmarshal([]byte(f.Spec), &spec) == nil {
-				tags = spec.Configuration.Tags
+			if err := json.Unmarshal([]byte(f.Spec), &spec); err != nil {
+				return fmt.Errorf("decode the spec of fleet %s: %w", f.Name, err)
 			}
+			tags = spec.Configuration.Tags
 		}
 	}
 	b := services.Backends{Env: p.Env}

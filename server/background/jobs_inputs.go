@@ -57,7 +57,11 @@ func (p *JobsRunning) loadInputs(ctx context.Context, j *db.Job, d *jobData, run
 		}
 	}
 	var data agent.RepoData
-	_ = json.Unmarshal(rs.RepoData, &data)
+	if len(rs.RepoData) > 0 {
+		if err := json.Unmarshal(rs.RepoData, &data); err != nil {
+			return nil, "", fmt.Errorf("decode the run's repo_data: %w", err)
+		}
+	}
 	if data.RepoType != "remote" {
 		return in, "", nil
 	}

@@ -3,6 +3,7 @@ package background
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -104,9 +105,10 @@ func (s *Sweeper) sweep(ctx context.Context, c backends.Compute, projectID strin
 			Leased: in.LockExpiresAt != nil && in.LockExpiresAt.After(now)}
 		if in.JobProvisioningData != nil {
 			var jpd schemas.JobProvisioningData
-			if json.Unmarshal([]byte(*in.JobProvisioningData), &jpd) == nil {
-				r.VMID = jpd.InstanceID
+			if err := json.Unmarshal([]byte(*in.JobProvisioningData), &jpd); err != nil {
+				return 0, fmt.Errorf("decode provisioning data of instance %s: %w", in.ID, err)
 			}
+			r.VMID = jpd.InstanceID
 		}
 		known[in.ID] = r
 	}

@@ -11,7 +11,6 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 
 	"gopkg.in/yaml.v3"
 
@@ -93,7 +92,7 @@ type lineError struct {
 
 func (e *lineError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
 
-var projectNameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9-_]{1,50}$`) })
+var projectNameRe = regexp.MustCompile(`^[a-zA-Z0-9-_]{1,50}$`)
 
 // Parse decodes and validates config.yml content; name prefixes errors.
 func Parse(data []byte, name string) (*File, error) {
@@ -121,7 +120,7 @@ func Load(path string) (*File, error) {
 func (f *File) validate() error {
 	seen := map[string]bool{}
 	for i, p := range f.Projects {
-		if !projectNameRe().MatchString(p.Name) {
+		if !projectNameRe.MatchString(p.Name) {
 			return fmt.Errorf(" projects[%d].name: %q is not a valid project name (1-50 letters, digits, '-' or '_')", i, p.Name)
 		}
 		if seen[strings.ToLower(p.Name)] {
@@ -179,8 +178,8 @@ func (f *File) Write(path string) error {
 }
 
 var (
-	reUnknown = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`line (\d+): field (\S+) not found in type (\S+)`) })
-	reLine    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`line (\d+): (.*)`) })
+	reUnknown = regexp.MustCompile(`line (\d+): field (\S+) not found in type (\S+)`)
+	reLine    = regexp.MustCompile(`line (\d+): (.*)`)
 )
 
 // describe rewrites yaml.v3 errors as "file:line: what is wrong".
@@ -193,9 +192,9 @@ func describe(name string, err error) string {
 		msgs = []string{fmt.Sprintf("%s:%d: %s", name, le.line, le.msg)}
 	case errors.As(err, &te):
 		for _, m := range te.Errors {
-			if g := reUnknown().FindStringSubmatch(m); g != nil {
+			if g := reUnknown.FindStringSubmatch(m); g != nil {
 				msgs = append(msgs, fmt.Sprintf("%s:%s: unknown key %q (accepted: %s)", name, g[1], g[2], acceptedKeys(g[3])))
-			} else if g := reLine().FindStringSubmatch(m); g != nil {
+			} else if g := reLine.FindStringSubmatch(m); g != nil {
 				msgs = append(msgs, fmt.Sprintf("%s:%s: %s", name, g[1], strings.TrimPrefix(g[2], "cannot unmarshal ")))
 			} else {
 				msgs = append(msgs, name+": "+m)
@@ -203,7 +202,7 @@ func describe(name string, err error) string {
 		}
 	default:
 		msg := strings.TrimPrefix(err.Error(), "yaml: ")
-		if g := reLine().FindStringSubmatch(msg); g != nil {
+		if g := reLine.FindStringSubmatch(msg); g != nil {
 			return fmt.Sprintf("%s:%s: %s", name, g[1], g[2])
 		}
 		return name + ": " + msg

@@ -94,8 +94,8 @@ func collectInstances(ctx context.Context, d *db.DB, now time.Time, ch chan<- pr
 		var offer struct {
 			Instance instanceType `json:"instance"`
 		}
-		if r.Offer != nil {
-			_ = json.Unmarshal([]byte(*r.Offer), &offer)
+		if r.Offer != nil && json.Unmarshal([]byte(*r.Offer), &offer) != nil {
+			continue
 		}
 		labels := []string{r.Project, deref(r.FleetName), deref(r.FleetID), r.Name, r.ID, offer.Instance.Name,
 			deref(r.Backend), offer.Instance.Resources.gpu()}
@@ -186,7 +186,9 @@ func collectJobs(ctx context.Context, d *db.DB, now time.Time, ch chan<- prometh
 				Type string `json:"type"`
 			} `json:"configuration"`
 		}
-		_ = json.Unmarshal([]byte(r.RunSpec), &spec)
+		if json.Unmarshal([]byte(r.RunSpec), &spec) != nil {
+			continue
+		}
 		res := jpd.InstanceType.Resources
 		labels := []string{r.Project, r.User, r.RunName, r.RunID, r.JobName, r.ID, strconv.Itoa(r.JobNum),
 			strconv.Itoa(r.ReplicaNum), spec.Configuration.Type, jpd.Backend, res.gpu()}

@@ -78,8 +78,8 @@ func (b *BaseRunConfiguration) checkType(want string) error {
 
 // validateBase checks the common fields (`what` names the configuration kind in messages).
 func (b BaseRunConfiguration) validateBase(what string) error {
-	if b.Name != nil && !resourceNameRe().MatchString(*b.Name) {
-		return decode.WithPath("name", fmt.Errorf("invalid %s name %q; it must match %s", what, *b.Name, resourceNameRe()))
+	if b.Name != nil && !resourceNameRe.MatchString(*b.Name) {
+		return decode.WithPath("name", fmt.Errorf("invalid %s name %q; it must match %s", what, *b.Name, resourceNameRe))
 	}
 	if err := validateImageSources("", b.Image != nil, b.Python != nil, b.Nvcc != nil && *b.Nvcc, b.Docker != nil && *b.Docker); err != nil {
 		return err

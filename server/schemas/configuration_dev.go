@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"sync"
 
 	"gopkg.in/yaml.v3"
 
@@ -26,7 +25,7 @@ type DevEnvironmentConfiguration struct {
 
 var (
 	devIDEs            = []string{"vscode", "cursor", "windsurf", "zed"}
-	windsurfVersionRe  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^.+@[a-f0-9]+$`) })
+	windsurfVersionRe  = regexp.MustCompile(`^.+@[a-f0-9]+$`)
 	windsurfVersionEg  = "1.106.0@8951cd3ad688e789573d7f51750d67ae4a0bea7d"
 	devIDEAcceptedList = "vscode, cursor, windsurf, zed"
 )
@@ -98,7 +97,7 @@ func (c DevEnvironmentConfiguration) Validate() error {
 	if c.Version != nil && *c.Version != "" && c.IDE == nil {
 		return decode.WithPath("version", fmt.Errorf("`version` requires `ide` to be set"))
 	}
-	if c.IDE != nil && *c.IDE == "windsurf" && c.Version != nil && *c.Version != "" && !windsurfVersionRe().MatchString(*c.Version) {
+	if c.IDE != nil && *c.IDE == "windsurf" && c.Version != nil && *c.Version != "" && !windsurfVersionRe.MatchString(*c.Version) {
 		return decode.WithPath("version", fmt.Errorf("invalid Windsurf version %q; expected version@commit, e.g. %s", *c.Version, windsurfVersionEg))
 	}
 	if c.Dstack && c.InactivityDuration.Set && !c.InactivityDuration.Off {

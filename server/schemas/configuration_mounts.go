@@ -6,16 +6,15 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/dstackgo/dstack/server/schemas/decode"
 )
 
 var (
 	// resourceNameRe is the rule for run, fleet, volume and gateway names.
-	resourceNameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9-]{1,40}$`) })
+	resourceNameRe = regexp.MustCompile(`^[a-z][a-z0-9-]{1,40}$`)
 	// groupNameRe is the rule for node group and replica group names.
-	groupNameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`) })
+	groupNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
 )
 
 // RepoSpec is a Git repo to check out into the run. Input: an object, or a shorthand

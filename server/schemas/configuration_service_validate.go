@@ -7,15 +7,14 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"unicode"
 
 	"github.com/dstackgo/dstack/server/schemas/decode"
 )
 
 var (
-	rateLimitPrefixRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^/[^\s\\{}]*$`) })
-	headerNameRe      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9-_]+$`) })
+	rateLimitPrefixRe = regexp.MustCompile(`^/[^\s\\{}]*$`)
+	headerNameRe      = regexp.MustCompile(`^[a-zA-Z0-9-_]+$`)
 	probeMethods      = []string{"get", "post", "put", "delete", "patch", "head"}
 )
 
@@ -46,7 +45,7 @@ func (c ServiceConfiguration) validateTraffic() error {
 
 func (r RateLimit) validate() error {
 	switch {
-	case len(r.Prefix) > 4094 || !rateLimitPrefixRe().MatchString(r.Prefix):
+	case len(r.Prefix) > 4094 || !rateLimitPrefixRe.MatchString(r.Prefix):
 		return decode.WithPath("prefix", fmt.Errorf("invalid prefix %q; it must start with / and contain no spaces, \\, { or }", r.Prefix))
 	case r.RPS < 1.0/60 || r.RPS > float64(math.MaxInt64/60):
 		return decode.WithPath("rps", fmt.Errorf("must be at least 1/60 (one request per minute), got %v", r.RPS))
@@ -59,8 +58,8 @@ func (r RateLimit) validate() error {
 			return decode.WithPath("key.header", fmt.Errorf("only accepted with type: header"))
 		}
 	case "header":
-		if r.Key.Header == nil || len(*r.Key.Header) > 500 || !headerNameRe().MatchString(*r.Key.Header) {
-			return decode.WithPath("key.header", fmt.Errorf("a header name matching %s is required", headerNameRe()))
+		if r.Key.Header == nil || len(*r.Key.Header) > 500 || !headerNameRe.MatchString(*r.Key.Header) {
+			return decode.WithPath("key.header", fmt.Errorf("a header name matching %s is required", headerNameRe))
 		}
 	default:
 		return decode.WithPath("key.type", fmt.Errorf("invalid key type %q; accepted: ip_address, header", r.Key.Type))
@@ -131,8 +130,8 @@ func (c ServiceConfiguration) validateGroups() error {
 }
 
 func (c ServiceConfiguration) validateGroup(g ReplicaGroup, name string, seen map[string]bool) error {
-	if !groupNameRe().MatchString(name) {
-		return decode.WithPath("name", fmt.Errorf("invalid replica group name %q; it must match %s", name, groupNameRe()))
+	if !groupNameRe.MatchString(name) {
+		return decode.WithPath("name", fmt.Errorf("invalid replica group name %q; it must match %s", name, groupNameRe))
 	}
 	if seen[name] {
 		return decode.WithPath("name", fmt.Errorf("duplicate replica group name %q; each replica group must have a unique name", name))

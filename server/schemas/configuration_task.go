@@ -133,8 +133,8 @@ func (c TaskConfiguration) validateGroups() error {
 		if g.Name != nil {
 			name = *g.Name
 		}
-		if !groupNameRe().MatchString(name) {
-			return decode.WithPath(path+".name", fmt.Errorf("invalid node group name %q; it must match %s", name, groupNameRe()))
+		if !groupNameRe.MatchString(name) {
+			return decode.WithPath(path+".name", fmt.Errorf("invalid node group name %q; it must match %s", name, groupNameRe))
 		}
 		if seen[name] {
 			return decode.WithPath(path+".name", fmt.Errorf("duplicate node group name %q; each node group must have a unique name", name))

@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 
 	"gopkg.in/yaml.v3"
 
@@ -39,7 +38,7 @@ func (e *ConfigurationError) Error() string {
 
 const applyTypes = "dev-environment, task, service, fleet"
 
-var yamlLineRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
+var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // ParseConfigurationYAML parses and validates a configuration file (`dstack apply -f`).
 // Unknown keys are errors; every error is a *ConfigurationError naming the file, the line
@@ -49,7 +48,7 @@ func ParseConfigurationYAML(data []byte, filename string) (AnyConfiguration, err
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		msg := strings.TrimPrefix(err.Error(), "yaml: ")
 		line := 0
-		if m := yamlLineRe().FindStringSubmatch(err.Error()); m != nil {
+		if m := yamlLineRe.FindStringSubmatch(err.Error()); m != nil {
 			line, _ = strconv.Atoi(m[1])
 			msg = m[2]
 		}
@@ -117,7 +116,7 @@ func configError(filename string, root *decode.Node, err error) error {
 // keyAliases are input keys that decode into a differently named field.
 var keyAliases = map[string]string{"replicas": "groups", "groups": "replicas", "count": "replicas"}
 
-var pathSegRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^.\[\]]+|\[\d+\]`) })
+var pathSegRe = regexp.MustCompile(`[^.\[\]]+|\[\d+\]`)
 
 // lineForPath walks a field path ("groups[1].name") through the parsed file and returns the
 // line of the deepest part found.
@@ -126,7 +125,7 @@ func lineForPath(root *decode.Node, path string) int {
 		return 0
 	}
 	line, n := root.Line, root
-	for _, seg := range pathSegRe().FindAllString(path, -1) {
+	for _, seg := range pathSegRe.FindAllString(path, -1) {
 		if strings.HasPrefix(seg, "[") {
 			i, _ := strconv.Atoi(strings.Trim(seg, "[]"))
 			if n.Kind != decode.SeqNode || i >= len(n.Items) {

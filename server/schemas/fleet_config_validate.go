@@ -17,8 +17,8 @@ func (c FleetConfiguration) Validate() error {
 	if c.Type != ConfigurationTypeFleet {
 		return decode.WithPath("type", fmt.Errorf("expected %q, got %q", ConfigurationTypeFleet, c.Type))
 	}
-	if c.Name != nil && !resourceNameRe().MatchString(*c.Name) {
-		return decode.WithPath("name", fmt.Errorf("invalid fleet name %q; it must match %s", *c.Name, resourceNameRe()))
+	if c.Name != nil && !resourceNameRe.MatchString(*c.Name) {
+		return decode.WithPath("name", fmt.Errorf("invalid fleet name %q; it must match %s", *c.Name, resourceNameRe))
 	}
 	switch {
 	case c.SSHConfig == nil && c.Nodes == nil:

@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/dstackgo/dstack/server/schemas/decode"
 )
@@ -18,8 +17,8 @@ var profileBackendTypes = []string{
 }
 
 var (
-	tagKeyRe   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[_\-a-zA-Z0-9]{1,60}$`) })
-	tagValueRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9 .:/=_\-+@]{0,256}$`) })
+	tagKeyRe   = regexp.MustCompile(`^[_\-a-zA-Z0-9]{1,60}$`)
+	tagValueRe = regexp.MustCompile(`^[a-zA-Z0-9 .:/=_\-+@]{0,256}$`)
 )
 
 // validate checks the constraints upstream's ProfileParams model enforces.
@@ -79,11 +78,11 @@ func (p ProfileParams) validateRetry() error {
 
 func validateTags(tags map[string]string) error {
 	for _, k := range sortedKeys(tags) {
-		if !tagKeyRe().MatchString(k) {
-			return fmt.Errorf("invalid tag key %q; the key must match %s", k, tagKeyRe())
+		if !tagKeyRe.MatchString(k) {
+			return fmt.Errorf("invalid tag key %q; the key must match %s", k, tagKeyRe)
 		}
-		if !tagValueRe().MatchString(tags[k]) {
-			return decode.WithPath(k, fmt.Errorf("invalid tag value %q; the value must match %s", tags[k], tagValueRe()))
+		if !tagValueRe.MatchString(tags[k]) {
+			return decode.WithPath(k, fmt.Errorf("invalid tag value %q; the value must match %s", tags[k], tagValueRe))
 		}
 	}
 	return nil

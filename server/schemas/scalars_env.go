@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 
 	"gopkg.in/yaml.v3"
 
@@ -24,7 +23,7 @@ type Env struct {
 	unset map[string]bool
 }
 
-var envListItem = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*(=.*)?$`) })
+var envListItem = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*(=.*)?$`)
 
 const envForms = `accepted: a mapping {NAME: value} or a list of "NAME=value" / "NAME" strings`
 
@@ -213,7 +212,7 @@ func (e *Env) addListItem(item *decode.Node) error {
 	if err != nil {
 		return decode.Errorf(item, "expected a \"NAME=value\" or \"NAME\" string, got %s", item.Describe())
 	}
-	if !envListItem().MatchString(strings.TrimSuffix(s, "\n")) {
+	if !envListItem.MatchString(strings.TrimSuffix(s, "\n")) {
 		return decode.Errorf(item, "invalid env item %q; accepted: \"NAME=value\" or \"NAME\" (NAME: letters, digits, _; not starting with a digit)", s)
 	}
 	key, value, hasValue := strings.Cut(s, "=")

@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 
 	"gopkg.in/yaml.v3"
 
@@ -21,13 +20,13 @@ type PortMapping struct {
 	ContainerPort int  `json:"container_port" dstack:"required"`
 }
 
-var portMappingRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:(\d+|\*):)?(\d+)?$`) })
+var portMappingRe = regexp.MustCompile(`^(?:(\d+|\*):)?(\d+)?$`)
 
 const portForms = `accepted: 8080, "80:8080", "*:8080" or {local_port, container_port}`
 
 // ParsePortMapping parses the string form of a PortMapping.
 func ParsePortMapping(s string) (PortMapping, error) {
-	m := portMappingRe().FindStringSubmatch(s)
+	m := portMappingRe.FindStringSubmatch(s)
 	if m == nil || m[2] == "" {
 		return PortMapping{}, fmt.Errorf("invalid port mapping %q; %s", s, portForms)
 	}
@@ -94,7 +93,7 @@ func (p *PortMapping) UnmarshalNode(d *decode.Decoder, n *decode.Node) error {
 // {local_port: 80, container_port: N}. Input: N, "N", "A:B" or {local_port, container_port}.
 type ServicePort PortMapping
 
-var servicePortRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]+:[0-9]+$`) })
+var servicePortRe = regexp.MustCompile(`^[0-9]+:[0-9]+$`)
 
 const servicePortForms = `accepted: 8000, "80:8000" or {local_port, container_port}`
 
@@ -113,7 +112,7 @@ func (p *ServicePort) UnmarshalNode(d *decode.Decoder, n *decode.Node) error {
 			return decode.Errorf(n, "invalid port %s; %s", n.Describe(), servicePortForms)
 		}
 		*p = ServicePort{LocalPort: &local, ContainerPort: int(port)}
-	case n.Kind == decode.StringNode && servicePortRe().MatchString(n.Str):
+	case n.Kind == decode.StringNode && servicePortRe.MatchString(n.Str):
 		pm, err := ParsePortMapping(n.Str)
 		if err != nil {
 			return decode.Errorf(n, "%v", err)

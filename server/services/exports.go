@@ -8,7 +8,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -18,7 +17,7 @@ import (
 )
 
 // exportNameRe is upstream's rule for resource names.
-var exportNameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9-]{1,40}$`) })
+var exportNameRe = regexp.MustCompile(`^[a-z][a-z0-9-]{1,40}$`)
 
 // Exports manages what a project shares with other projects: SSH fleets
 // (importers place runs on them) and gateways, exported to named projects
@@ -38,8 +37,8 @@ func (s Exports) List(ctx context.Context, p *db.Project) ([]schemas.Export, err
 // administers (any project for global admins); fleets must be the
 // project's SSH fleets; gateways the project's gateways.
 func (s Exports) Create(ctx context.Context, actor *db.User, p *db.Project, req schemas.CreateExportRequest) (*schemas.Export, error) {
-	if !exportNameRe().MatchString(req.Name) {
-		return nil, InvalidField("name", "Export name %q is invalid; it must match %s", req.Name, exportNameRe())
+	if !exportNameRe.MatchString(req.Name) {
+		return nil, InvalidField("name", "Export name %q is invalid; it must match %s", req.Name, exportNameRe)
 	}
 	var out *schemas.Export
 	err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {

@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/dstackgo/dstack/server/schemas"
 )
@@ -16,15 +15,15 @@ const (
 	dindImage    = "dstackai/dind"
 )
 
-var secretRefRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\$\{\{\s*secrets\.([A-Za-z0-9_-]+)\s*\}\}`) })
+var secretRefRe = regexp.MustCompile(`\$\{\{\s*secrets\.([A-Za-z0-9_-]+)\s*\}\}`)
 
 // Interpolate replaces ${{ secrets.NAME }} with the project's secret. Job
 // specs keep the references; values are filled in only in what is sent to
 // the runner, so secrets never land in stored or returned specs.
 func Interpolate(s string, secrets map[string]string) (string, error) {
 	var missing []string
-	out := secretRefRe().ReplaceAllStringFunc(s, func(m string) string {
-		name := secretRefRe().FindStringSubmatch(m)[1]
+	out := secretRefRe.ReplaceAllStringFunc(s, func(m string) string {
+		name := secretRefRe.FindStringSubmatch(m)[1]
 		v, ok := secrets[name]
 		if !ok {
 			missing = append(missing, name)

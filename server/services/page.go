@@ -2,13 +2,12 @@ package services
 
 import (
 	"regexp"
-	"sync"
 	"time"
 
 	"github.com/dstackgo/dstack/db"
 )
 
-var namePatternRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9-_]*$`) })
+var namePatternRe = regexp.MustCompile(`^[a-zA-Z0-9-_]*$`)
 
 // pageOf validates the keyset pagination fields shared by the list requests.
 func pageOf(prevTime *time.Time, prevID *string, limit *int, asc bool, max int) (db.Page, error) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"sync"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -15,7 +14,7 @@ import (
 	"github.com/dstackgo/dstack/server/schemas"
 )
 
-var projectNameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9-_]{1,50}$`) })
+var projectNameRe = regexp.MustCompile(`^[a-zA-Z0-9-_]{1,50}$`)
 
 // Projects manages projects and their members.
 type Projects struct{ *Env }
@@ -102,7 +101,7 @@ func (s Projects) List(ctx context.Context, actor *db.User, req schemas.ListProj
 		f.VisibleTo = actor.ID
 	}
 	if req.NamePattern != nil {
-		if !namePatternRe().MatchString(*req.NamePattern) {
+		if !namePatternRe.MatchString(*req.NamePattern) {
 			return nil, InvalidField("name_pattern", "name_pattern may contain only letters, digits, '-' and '_'")
 		}
 		f.NamePattern = *req.NamePattern
@@ -124,7 +123,7 @@ func (s Projects) List(ctx context.Context, actor *db.User, req schemas.ListProj
 
 // Create makes a project owned by actor, who becomes its admin.
 func (s Projects) Create(ctx context.Context, actor *db.User, req schemas.CreateProjectRequest) (*db.Project, error) {
-	if !projectNameRe().MatchString(req.ProjectName) {
+	if !projectNameRe.MatchString(req.ProjectName) {
 		return nil, InvalidField("project_name", "Project name %q is invalid: use 1-50 letters, digits, '-' or '_'", req.ProjectName)
 	}
 	if !isAdmin(actor) {

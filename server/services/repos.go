@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"regexp"
-	"sync"
 
 	"github.com/google/uuid"
 
@@ -103,7 +102,7 @@ func (s Repos) Delete(ctx context.Context, p *db.Project, ids []string) error {
 func checkBlobHash(hash string, blob []byte) error {
 	sum := sha256.Sum256(blob)
 	got := hex.EncodeToString(sum[:])
-	if !blobHashRe().MatchString(hash) {
+	if !blobHashRe.MatchString(hash) {
 		return InvalidField("file", "The upload's file name must be the sha256 hex digest of its content (%s), got %q", got, hash)
 	}
 	if hash != got {
@@ -112,7 +111,7 @@ func checkBlobHash(hash string, blob []byte) error {
 	return nil
 }
 
-var blobHashRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{64}$`) })
+var blobHashRe = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // UploadCode stores a code blob of a repo under its sha256.
 func (s Repos) UploadCode(ctx context.Context, p *db.Project, repoID, hash string, blob []byte) error {

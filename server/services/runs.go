@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -19,7 +18,7 @@ import (
 	"github.com/dstackgo/dstack/server/schemas"
 )
 
-var runNameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9-]{1,40}$`) })
+var runNameRe = regexp.MustCompile(`^[a-z][a-z0-9-]{1,40}$`)
 
 // Runs manages runs and their jobs.
 type Runs struct{ *Env }
@@ -33,7 +32,7 @@ func (s Runs) normalize(ctx context.Context, actor *db.User, spec *schemas.RunSp
 	if err := spec.Configuration.Validate(); err != nil {
 		return Invalid("Invalid run configuration: %v", err)
 	}
-	if spec.RunName != nil && !runNameRe().MatchString(*spec.RunName) {
+	if spec.RunName != nil && !runNameRe.MatchString(*spec.RunName) {
 		return InvalidField("run_name", "Run name %q is invalid: use 2-41 lowercase letters, digits or '-', starting with a letter", *spec.RunName)
 	}
 	if spec.RepoID == nil {

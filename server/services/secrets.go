@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"sync"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -14,7 +13,7 @@ import (
 	"github.com/dstackgo/dstack/server/schemas"
 )
 
-var secretNameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9-_]{1,200}$`) })
+var secretNameRe = regexp.MustCompile(`^[A-Za-z0-9-_]{1,200}$`)
 
 // maxSecretValue is upstream's limit on a secret's length, in characters.
 const maxSecretValue = 5000
@@ -77,7 +76,7 @@ func (s Secrets) Values(ctx context.Context, projectID string) (map[string]strin
 
 // Set creates or replaces a secret.
 func (s Secrets) Set(ctx context.Context, actor Actor, p *db.Project, name, value string) (*schemas.Secret, error) {
-	if !secretNameRe().MatchString(name) {
+	if !secretNameRe.MatchString(name) {
 		return nil, InvalidField("name", "Secret name %q is invalid: use 1-200 letters, digits, '-' or '_'", name)
 	}
 	if n := len([]rune(value)); n > maxSecretValue {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"sync"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -16,7 +15,7 @@ import (
 	"github.com/dstackgo/dstack/server/schemas"
 )
 
-var usernameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9-_]{1,60}$`) })
+var usernameRe = regexp.MustCompile(`^[a-zA-Z0-9-_]{1,60}$`)
 
 // Users manages users, their tokens and SSH keys.
 type Users struct{ *Env }
@@ -145,7 +144,7 @@ func (s Users) List(ctx context.Context, actor *db.User, req schemas.ListUsersRe
 	}
 	f := db.UserFilter{Page: page}
 	if req.NamePattern != nil {
-		if !namePatternRe().MatchString(*req.NamePattern) {
+		if !namePatternRe.MatchString(*req.NamePattern) {
 			return nil, InvalidField("name_pattern", "name_pattern may contain only letters, digits, '-' and '_'")
 		}
 		f.NamePattern = *req.NamePattern
@@ -171,7 +170,7 @@ func (s Users) List(ctx context.Context, actor *db.User, req schemas.ListUsersRe
 // initial token); otherwise a random uuid4 is used. creator is the actor of
 // the event (nil: the new user itself, as for the first admin).
 func (s Users) Create(ctx context.Context, creator *db.User, req schemas.CreateUserRequest, token string) (*db.User, error) {
-	if !usernameRe().MatchString(req.Username) {
+	if !usernameRe.MatchString(req.Username) {
 		return nil, InvalidField("username", "Username %q is invalid: use 1-60 letters, digits, '-' or '_'", req.Username)
 	}
 	if !req.GlobalRole.Valid() {

@@ -8,12 +8,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/dstackgo/dstack/backends/agent/schemas"
 )
 
-var shellIdent = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
+var shellIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // jobEnvironment returns the environment of the job's process: the runner's
 // own environment, the DSTACK_* variables, the secrets and the job spec's env
@@ -118,7 +117,7 @@ func (s *Server) writeProfile(vars map[string]string) error {
 		case "HOSTNAME", "USER", "HOME", "SHELL", "SHLVL", "PWD", "_":
 			continue
 		}
-		if shellIdent().MatchString(k) {
+		if shellIdent.MatchString(k) {
 			fmt.Fprintf(&b, "export %s='%s'\n", k, strings.ReplaceAll(v, `'`, `'"'"'`))
 		}
 	}

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/dstackgo/dstack/backends/agent/schemas"
@@ -156,7 +155,7 @@ func (s *Server) cloneRepo(job *schemas.SubmitBody, dir, diffPath string) error 
 	return git(ctx, dir, "apply", "--whitespace=nowarn", diffPath)
 }
 
-var credInURL = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`//[^/@\s]+@`) })
+var credInURL = regexp.MustCompile(`//[^/@\s]+@`)
 
 // gitAuth is the environment that makes git use the repo credentials: an
 // OAuth token goes in an HTTP Authorization header (not in the URL, where
@@ -204,7 +203,7 @@ func gitWith(ctx context.Context, dir string, env []string, args ...string) erro
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		msg := credInURL().ReplaceAllString(out.String(), "//***@")
+		msg := credInURL.ReplaceAllString(out.String(), "//***@")
 		return fmt.Errorf("git %s: %w: %s", args[0], err, msg)
 	}
 	return nil
@@ -249,7 +248,7 @@ func (s *Server) setupFiles(job *schemas.SubmitBody, env *jobEnv) error {
 	return nil
 }
 
-var topLevel = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:\./)?([^/]*)(/|$)`) })
+var topLevel = regexp.MustCompile(`^(?:\./)?([^/]*)(/|$)`)
 
 func extractArchive(archive, dest string, env *jobEnv) error {
 	f, err := os.Open(archive)
@@ -265,6 +264,6 @@ func extractArchive(archive, dest string, env *jobEnv) error {
 		return fmt.Errorf("create destination dir: %w", err)
 	}
 	_ = os.RemoveAll(dest)
-	rename := func(name string) string { return topLevel().ReplaceAllString(name, base+"$2") }
+	rename := func(name string) string { return topLevel.ReplaceAllString(name, base+"$2") }
 	return extractTar(f, parent, rename, env)
 }
