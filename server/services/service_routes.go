@@ -216,3 +216,17 @@ func (s ServiceRoutes) Models(ctx context.Context, project string) ([]ModelRoute
 	}
 	return out, nil
 }
+
+// checkNoGateway refuses a service that asks for a gateway: this server
+// publishes services itself (server/proxy/README.md has the gateway shape).
+func checkNoGateway(conf *schemas.ServiceConfiguration) error {
+	if conf == nil || conf.Gateway == nil || (conf.Gateway.Ref == nil && !conf.Gateway.Enabled) {
+		return nil
+	}
+	what := "`gateway: true`"
+	if conf.Gateway.Ref != nil {
+		what = fmt.Sprintf("`gateway: %s`", conf.Gateway.Ref.Name)
+	}
+	return InvalidField("configuration.gateway", "%s: this server has no gateways; it publishes services itself "+
+		"at /proxy/services/<project>/<run>/. Remove `gateway` or set it to false", what)
+}
