@@ -1,4 +1,4 @@
-package sshfleet_test
+package ssh_test
 
 import (
 	"bytes"

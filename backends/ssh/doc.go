@@ -1,10 +1,10 @@
-// Package sshfleet is the SSH layer of the server for SSH fleets: it connects
+// Package ssh is the SSH layer of the server for SSH fleets: it connects
 // to on-prem hosts with its own SSH client (golang.org/x/crypto/ssh, no
 // OpenSSH binary), pins host keys on first use, supports proxy jumps, keeps a
 // pool of live connections, tunnels HTTP to the agents on the hosts' loopback,
 // and deploys the dstack binary as the host agent (`dstack shim`).
 //
-// Typical use:
+// Callers import it as sshfleet, beside golang.org/x/crypto/ssh. Typical use:
 //
 //	pool := sshfleet.NewPool(sshfleet.PoolOptions{HostKeys: store})
 //	defer pool.Close()
@@ -15,4 +15,4 @@
 // Errors returned for connection and deployment failures are *Error values
 // whose message is meant for the instance status shown to the operator; use
 // KindOf to branch on the failure class.
-package sshfleet
+package ssh

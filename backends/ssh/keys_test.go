@@ -1,4 +1,4 @@
-package sshfleet
+package ssh
 
 import (
 	"crypto/dsa" //nolint:staticcheck // only to prove DSA keys are rejected

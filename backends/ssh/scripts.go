@@ -1,4 +1,4 @@
-package sshfleet
+package ssh
 
 import (
 	"fmt"

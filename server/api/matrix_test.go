@@ -10,7 +10,7 @@ import (
 	"github.com/dstackgo/dstack/db"
 	"github.com/dstackgo/dstack/db/dbtest"
 	"github.com/dstackgo/dstack/server/api/apitest"
-	"github.com/dstackgo/dstack/server/services"
+	"github.com/dstackgo/dstack/server/config"
 )
 
 // codes is the expected status per actor, in column order:
@@ -69,11 +69,11 @@ type matrixRow struct {
 	body   string // JSON; {{self}} is the actor's username, {{key}} an SSH public key of the actor's own; "" = no body
 	want   codes
 	iso    isolation
-	perms  *services.DefaultPermissions // default_permissions for this row; nil = upstream defaults
+	perms  *config.DefaultPermissions // default_permissions for this row; nil = upstream defaults
 }
 
-var managersManageSecrets = &services.DefaultPermissions{AllowNonAdminsCreateProjects: true, AllowNonAdminsManageSSHFleets: true, AllowManagersManageSecrets: true}
-var noUserProjects = &services.DefaultPermissions{AllowNonAdminsManageSSHFleets: true}
+var managersManageSecrets = &config.DefaultPermissions{AllowNonAdminsCreateProjects: true, AllowNonAdminsManageSSHFleets: true, AllowManagersManageSecrets: true}
+var noUserProjects = &config.DefaultPermissions{AllowNonAdminsManageSSHFleets: true}
 
 var matrix = []matrixRow{
 	// Server and auth: no guard at all, a bad token is ignored.
@@ -172,7 +172,7 @@ func TestRoleMatrix(t *testing.T) {
 					w = newWorld(t, newDB())
 				}
 				for a := range nActors {
-					w.s.Env.Perms = services.DefaultDefaultPermissions
+					w.s.Env.Perms = config.DefaultDefaultPermissions
 					if r.perms != nil {
 						w.s.Env.Perms = *r.perms
 					}
@@ -182,7 +182,7 @@ func TestRoleMatrix(t *testing.T) {
 						w = newWorld(t, newDB())
 					}
 				}
-				w.s.Env.Perms = services.DefaultDefaultPermissions
+				w.s.Env.Perms = config.DefaultDefaultPermissions
 			})
 		}
 	})

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dstackgo/dstack/server/api/apitest"
-	"github.com/dstackgo/dstack/server/services"
+	"github.com/dstackgo/dstack/server/config"
 )
 
 func TestProjectShape(t *testing.T) {
@@ -73,7 +73,7 @@ func TestProjectNames(t *testing.T) {
 
 func TestProjectCreatePermissions(t *testing.T) {
 	t.Run("allow_non_admins_create_projects=false", func(t *testing.T) {
-		perms := services.DefaultDefaultPermissions
+		perms := config.DefaultDefaultPermissions
 		perms.AllowNonAdminsCreateProjects = false
 		each(t, func(t *testing.T, s *apitest.Server) {
 			bob := s.CreateUser("bob", "user")

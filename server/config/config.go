@@ -16,15 +16,14 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/dstackgo/dstack/crypto"
-	"github.com/dstackgo/dstack/server/services"
 )
 
 // File is the content of config.yml.
 type File struct {
-	Projects           []Project                    `yaml:"projects"`
-	Encryption         *Encryption                  `yaml:"encryption,omitempty"`
-	DefaultPermissions *services.DefaultPermissions `yaml:"default_permissions,omitempty"`
-	Plugins            []string                     `yaml:"plugins,omitempty"`
+	Projects           []Project           `yaml:"projects"`
+	Encryption         *Encryption         `yaml:"encryption,omitempty"`
+	DefaultPermissions *DefaultPermissions `yaml:"default_permissions,omitempty"`
+	Plugins            []string            `yaml:"plugins,omitempty"`
 }
 
 // Project is one entry of `projects`.
@@ -39,6 +38,20 @@ type Backend struct {
 	Type string
 	Node yaml.Node
 	Line int
+}
+
+// DefaultPermissions are the `default_permissions` of the server's config.yml.
+type DefaultPermissions struct {
+	AllowNonAdminsCreateProjects  bool `yaml:"allow_non_admins_create_projects"`
+	AllowNonAdminsManageSSHFleets bool `yaml:"allow_non_admins_manage_ssh_fleets"`
+	AllowManagersManageSecrets    bool `yaml:"allow_managers_manage_secrets"`
+}
+
+// DefaultDefaultPermissions are upstream's defaults.
+var DefaultDefaultPermissions = DefaultPermissions{
+	AllowNonAdminsCreateProjects:  true,
+	AllowNonAdminsManageSSHFleets: true,
+	AllowManagersManageSecrets:    false,
 }
 
 // Encryption is the `encryption` section.
@@ -142,9 +155,9 @@ func (f *File) Keyring() (*crypto.Keyring, error) {
 }
 
 // Permissions returns the default permissions, upstream's defaults when unset.
-func (f *File) Permissions() services.DefaultPermissions {
+func (f *File) Permissions() DefaultPermissions {
 	if f == nil || f.DefaultPermissions == nil {
-		return services.DefaultDefaultPermissions
+		return DefaultDefaultPermissions
 	}
 	return *f.DefaultPermissions
 }
@@ -206,7 +219,7 @@ func acceptedKeys(goType string) string {
 		return "name, backends"
 	case "Encryption":
 		return "keys"
-	case "services.DefaultPermissions", "DefaultPermissions":
+	case "DefaultPermissions":
 		return "allow_non_admins_create_projects, allow_non_admins_manage_ssh_fleets, allow_managers_manage_secrets"
 	case "crypto.KeyConfig", "KeyConfig":
 		return "type, name, secret"

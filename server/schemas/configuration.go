@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/dstackgo/dstack/server/schemas/decode"
 )
 
 // AnyConfiguration is a parsed configuration of a supported type: *TaskConfiguration,
@@ -104,12 +106,12 @@ func (c RunConfiguration) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON decodes by `type`, leniently (unknown fields ignored).
-func (c *RunConfiguration) UnmarshalJSON(b []byte) error { return decodeJSONInto(b, c) }
+func (c *RunConfiguration) UnmarshalJSON(b []byte) error { return decode.JSON(b, c) }
 
 // UnmarshalYAML decodes by `type`, strictly (unknown keys are errors).
-func (c *RunConfiguration) UnmarshalYAML(y *yaml.Node) error { return decodeYAMLInto(y, c) }
+func (c *RunConfiguration) UnmarshalYAML(y *yaml.Node) error { return decode.YAML(y, c) }
 
-func (c *RunConfiguration) unmarshalNode(d *decoder, n *vnode) error {
+func (c *RunConfiguration) UnmarshalNode(d *decode.Decoder, n *decode.Node) error {
 	typ, err := discriminator(n, runTypes)
 	if err != nil {
 		return err
@@ -126,24 +128,24 @@ func (c *RunConfiguration) unmarshalNode(d *decoder, n *vnode) error {
 		c.Service = &ServiceConfiguration{}
 		target = c.Service
 	default:
-		return &FieldError{Path: "type", Line: n.get("type").line, Msg: fmt.Sprintf("invalid run configuration type %q; accepted: %s", typ, runTypes)}
+		return &decode.FieldError{Path: "type", Line: n.Get("type").Line, Msg: fmt.Sprintf("invalid run configuration type %q; accepted: %s", typ, runTypes)}
 	}
-	return d.decodeRoot(n, target)
+	return d.Root(n, target)
 }
 
 // discriminator reads the string `type` key of an object.
-func discriminator(n *vnode, accepted string) (string, error) {
-	if n.kind != vMap {
-		return "", errorf(n, "expected a configuration object with a `type` (%s), got %s", accepted, n.describe())
+func discriminator(n *decode.Node, accepted string) (string, error) {
+	if n.Kind != decode.MapNode {
+		return "", decode.Errorf(n, "expected a configuration object with a `type` (%s), got %s", accepted, n.Describe())
 	}
-	t := n.get("type")
+	t := n.Get("type")
 	if t == nil {
-		return "", &FieldError{Path: "type", Line: n.line, Msg: "field required; accepted: " + accepted}
+		return "", &decode.FieldError{Path: "type", Line: n.Line, Msg: "field required; accepted: " + accepted}
 	}
-	if t.kind != vString {
-		return "", &FieldError{Path: "type", Line: t.line, Msg: fmt.Sprintf("expected a string, got %s; accepted: %s", t.describe(), accepted)}
+	if t.Kind != decode.StringNode {
+		return "", &decode.FieldError{Path: "type", Line: t.Line, Msg: fmt.Sprintf("expected a string, got %s; accepted: %s", t.Describe(), accepted)}
 	}
-	return t.s, nil
+	return t.Str, nil
 }
 
 // PatchForClient applies the response patches upstream makes for older clients (reference

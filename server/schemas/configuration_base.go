@@ -3,6 +3,8 @@ package schemas
 import (
 	"fmt"
 	"slices"
+
+	"github.com/dstackgo/dstack/server/schemas/decode"
 )
 
 // Configuration type discriminators (`type:` in a configuration file).
@@ -69,43 +71,37 @@ func (b *BaseRunConfiguration) fillEmptyLists() {
 
 func (b *BaseRunConfiguration) checkType(want string) error {
 	if b.Type != want {
-		return withPath("type", fmt.Errorf("expected %q, got %q", want, b.Type))
+		return decode.WithPath("type", fmt.Errorf("expected %q, got %q", want, b.Type))
 	}
 	return nil
-}
-
-// IsCustomImage reports whether the run uses a user image (image, or docker: true) rather
-// than dstack's default one; it decides server-side GPU vendor defaults.
-func (b BaseRunConfiguration) IsCustomImage() bool {
-	return b.Image != nil || (b.Docker != nil && *b.Docker)
 }
 
 // validateBase checks the common fields (`what` names the configuration kind in messages).
 func (b BaseRunConfiguration) validateBase(what string) error {
 	if b.Name != nil && !resourceNameRe().MatchString(*b.Name) {
-		return withPath("name", fmt.Errorf("invalid %s name %q; it must match %s", what, *b.Name, resourceNameRe()))
+		return decode.WithPath("name", fmt.Errorf("invalid %s name %q; it must match %s", what, *b.Name, resourceNameRe()))
 	}
 	if err := validateImageSources("", b.Image != nil, b.Python != nil, b.Nvcc != nil && *b.Nvcc, b.Docker != nil && *b.Docker); err != nil {
 		return err
 	}
 	if b.Python != nil {
 		if err := b.Python.validate(); err != nil {
-			return withPath("python", err)
+			return decode.WithPath("python", err)
 		}
 	}
 	if b.User != nil {
 		if err := validateUnixUser(*b.User); err != nil {
-			return withPath("user", err)
+			return decode.WithPath("user", err)
 		}
 	}
 	if b.Shell != nil && *b.Shell != "sh" && *b.Shell != "bash" && !isAbsPath(*b.Shell) {
-		return withPath("shell", fmt.Errorf("invalid shell %q; accepted: sh, bash, or an absolute path such as /usr/bin/zsh", *b.Shell))
+		return decode.WithPath("shell", fmt.Errorf("invalid shell %q; accepted: sh, bash, or an absolute path such as /usr/bin/zsh", *b.Shell))
 	}
 	if b.Priority != nil && (*b.Priority < RunPriorityMin || *b.Priority > RunPriorityMax) {
-		return withPath("priority", fmt.Errorf("must be between %d and %d, got %d", RunPriorityMin, RunPriorityMax, *b.Priority))
+		return decode.WithPath("priority", fmt.Errorf("must be between %d and %d, got %d", RunPriorityMin, RunPriorityMax, *b.Priority))
 	}
 	if err := b.Resources.Validate(); err != nil {
-		return withPath("resources", err)
+		return decode.WithPath("resources", err)
 	}
 	return b.validateMounts()
 }
@@ -113,20 +109,20 @@ func (b BaseRunConfiguration) validateBase(what string) error {
 func (b BaseRunConfiguration) validateMounts() error {
 	for i, v := range b.Volumes {
 		if err := v.validate(); err != nil {
-			return withPath("volumes"+indexSeg(i), err)
+			return decode.WithPath("volumes"+decode.IndexSeg(i), err)
 		}
 	}
 	if len(b.Repos) > 1 {
-		return withPath("repos", fmt.Errorf("at most one repo is currently supported, got %d", len(b.Repos)))
+		return decode.WithPath("repos", fmt.Errorf("at most one repo is currently supported, got %d", len(b.Repos)))
 	}
 	for i, r := range b.Repos {
 		if err := r.validate(); err != nil {
-			return withPath("repos"+indexSeg(i), err)
+			return decode.WithPath("repos"+decode.IndexSeg(i), err)
 		}
 	}
 	for i, f := range b.Files {
 		if err := f.validate(); err != nil {
-			return withPath("files"+indexSeg(i), err)
+			return decode.WithPath("files"+decode.IndexSeg(i), err)
 		}
 	}
 	return nil
@@ -141,13 +137,13 @@ func validateImageSources(scope string, image, python, nvcc, docker bool) error 
 	}
 	switch {
 	case image && python:
-		return withPath("python", fmt.Errorf("`image` and `python` are mutually exclusive%s", suffix))
+		return decode.WithPath("python", fmt.Errorf("`image` and `python` are mutually exclusive%s", suffix))
 	case docker && image:
-		return withPath("docker", fmt.Errorf("`image` and `docker` are mutually exclusive%s", suffix))
+		return decode.WithPath("docker", fmt.Errorf("`image` and `docker` are mutually exclusive%s", suffix))
 	case docker && python:
-		return withPath("docker", fmt.Errorf("`python` and `docker` are mutually exclusive%s", suffix))
+		return decode.WithPath("docker", fmt.Errorf("`python` and `docker` are mutually exclusive%s", suffix))
 	case docker && nvcc:
-		return withPath("docker", fmt.Errorf("`nvcc` and `docker` are mutually exclusive%s", suffix))
+		return decode.WithPath("docker", fmt.Errorf("`nvcc` and `docker` are mutually exclusive%s", suffix))
 	}
 	return nil
 }
@@ -164,12 +160,12 @@ type PythonVersion string
 
 var pythonVersions = []string{"3.9", "3.10", "3.11", "3.12", "3.13", "3.14"}
 
-func (p *PythonVersion) unmarshalNode(_ *decoder, n *vnode) error {
-	s, err := nodeString(n)
+func (p *PythonVersion) UnmarshalNode(_ *decode.Decoder, n *decode.Node) error {
+	s, err := decode.AsString(n)
 	if err != nil {
 		return err
 	}
-	if n.kind == vFloat && s == "3.1" {
+	if n.Kind == decode.FloatNode && s == "3.1" {
 		s = "3.10"
 	}
 	*p = PythonVersion(s)
@@ -187,14 +183,14 @@ func (p PythonVersion) validate() error {
 // rejects bad ranges).
 func (r ResourcesSpec) Validate() error {
 	if err := r.CPU.Count.Validate(); err != nil {
-		return withPath("cpu.count", err)
+		return decode.WithPath("cpu.count", err)
 	}
 	if err := r.Memory.Validate(); err != nil {
-		return withPath("memory", err)
+		return decode.WithPath("memory", err)
 	}
 	if r.GPU != nil {
 		if err := r.GPU.Count.Validate(); err != nil {
-			return withPath("gpu.count", err)
+			return decode.WithPath("gpu.count", err)
 		}
 		for _, m := range []struct {
 			path string
@@ -202,14 +198,14 @@ func (r ResourcesSpec) Validate() error {
 		}{{"gpu.memory", r.GPU.Memory}, {"gpu.total_memory", r.GPU.TotalMemory}} {
 			if m.r != nil {
 				if err := m.r.Validate(); err != nil {
-					return withPath(m.path, err)
+					return decode.WithPath(m.path, err)
 				}
 			}
 		}
 	}
 	if r.Disk != nil {
 		if err := r.Disk.Size.Validate(); err != nil {
-			return withPath("disk.size", err)
+			return decode.WithPath("disk.size", err)
 		}
 	}
 	return nil

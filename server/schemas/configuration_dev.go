@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/dstackgo/dstack/server/schemas/decode"
 )
 
 // DevEnvironmentConfiguration is `type: dev-environment`.
@@ -33,11 +35,11 @@ var (
 // set.
 func NewDevEnvironmentConfiguration() DevEnvironmentConfiguration {
 	var c DevEnvironmentConfiguration
-	c.setDefaults()
+	c.SetDefaults()
 	return c
 }
 
-func (c *DevEnvironmentConfiguration) setDefaults() {
+func (c *DevEnvironmentConfiguration) SetDefaults() {
 	c.setBaseDefaults(ConfigurationTypeDevEnvironment)
 	c.Init, c.Ports = []string{}, []PortMapping{}
 }
@@ -61,15 +63,15 @@ func (c DevEnvironmentConfiguration) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON decodes leniently (unknown fields ignored).
 func (c *DevEnvironmentConfiguration) UnmarshalJSON(b []byte) error {
-	return decodeJSONInto(b, c)
+	return decode.JSON(b, c)
 }
 
 // UnmarshalYAML decodes strictly (unknown keys are errors).
 func (c *DevEnvironmentConfiguration) UnmarshalYAML(y *yaml.Node) error {
-	return decodeYAMLInto(y, c)
+	return decode.YAML(y, c)
 }
 
-func (c *DevEnvironmentConfiguration) afterDecode() error {
+func (c *DevEnvironmentConfiguration) AfterDecode() error {
 	if c.InactivityDuration.Off {
 		c.InactivityDuration = OffableDuration{}
 	}
@@ -88,19 +90,19 @@ func (c DevEnvironmentConfiguration) Validate() error {
 		return err
 	}
 	if c.Entrypoint != nil {
-		return withPath("entrypoint", fmt.Errorf("entrypoint is not supported for dev-environment"))
+		return decode.WithPath("entrypoint", fmt.Errorf("entrypoint is not supported for dev-environment"))
 	}
 	if c.IDE != nil && !slices.Contains(devIDEs, *c.IDE) {
-		return withPath("ide", fmt.Errorf("invalid IDE %q; accepted: %s", *c.IDE, devIDEAcceptedList))
+		return decode.WithPath("ide", fmt.Errorf("invalid IDE %q; accepted: %s", *c.IDE, devIDEAcceptedList))
 	}
 	if c.Version != nil && *c.Version != "" && c.IDE == nil {
-		return withPath("version", fmt.Errorf("`version` requires `ide` to be set"))
+		return decode.WithPath("version", fmt.Errorf("`version` requires `ide` to be set"))
 	}
 	if c.IDE != nil && *c.IDE == "windsurf" && c.Version != nil && *c.Version != "" && !windsurfVersionRe().MatchString(*c.Version) {
-		return withPath("version", fmt.Errorf("invalid Windsurf version %q; expected version@commit, e.g. %s", *c.Version, windsurfVersionEg))
+		return decode.WithPath("version", fmt.Errorf("invalid Windsurf version %q; expected version@commit, e.g. %s", *c.Version, windsurfVersionEg))
 	}
 	if c.Dstack && c.InactivityDuration.Set && !c.InactivityDuration.Off {
-		return withPath("inactivity_duration", fmt.Errorf("`dstack` is not supported together with `inactivity_duration`"))
+		return decode.WithPath("inactivity_duration", fmt.Errorf("`dstack` is not supported together with `inactivity_duration`"))
 	}
 	return nil
 }

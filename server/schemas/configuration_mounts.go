@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/dstackgo/dstack/server/schemas/decode"
 )
 
 var (
@@ -28,17 +30,17 @@ type RepoSpec struct {
 	IfExists  string  `json:"if_exists"` // "error" (default) or "skip"
 }
 
-func (r *RepoSpec) setDefaults() { r.Path, r.IfExists = ".", "error" }
+func (r *RepoSpec) SetDefaults() { r.Path, r.IfExists = ".", "error" }
 
-func (r *RepoSpec) unmarshalNode(d *decoder, n *vnode) error {
-	if n.kind == vString {
+func (r *RepoSpec) UnmarshalNode(d *decode.Decoder, n *decode.Node) error {
+	if n.Kind == decode.StringNode {
 		return r.parse(n)
 	}
-	return d.structInto(n, r)
+	return d.Struct(n, r)
 }
 
-func (r *RepoSpec) parse(n *vnode) error {
-	parts := strings.Split(n.s, ":")
+func (r *RepoSpec) parse(n *decode.Node) error {
+	parts := strings.Split(n.Str, ":")
 	isURL := false
 	if len(parts) > 1 {
 		if strings.Contains(parts[0], "@") || strings.HasPrefix(parts[1], "//") {
@@ -49,7 +51,7 @@ func (r *RepoSpec) parse(n *vnode) error {
 		}
 	}
 	if len(parts) > 2 {
-		return errorf(n, "invalid repo %q; accepted: <local path or URL>[:<path in container>] or {local_path | url, branch, hash, path, if_exists}", n.s)
+		return decode.Errorf(n, "invalid repo %q; accepted: <local path or URL>[:<path in container>] or {local_path | url, branch, hash, path, if_exists}", n.Str)
 	}
 	src := parts[0]
 	if isURL {
@@ -76,9 +78,9 @@ func (r RepoSpec) validate() error {
 	case !hasLocal && !hasURL:
 		return fmt.Errorf("either `local_path` or `url` must be specified")
 	case r.IfExists != "error" && r.IfExists != "skip":
-		return withPath("if_exists", fmt.Errorf("invalid value %q; accepted: error, skip", r.IfExists))
+		return decode.WithPath("if_exists", fmt.Errorf("invalid value %q; accepted: error, skip", r.IfExists))
 	case strings.HasPrefix(r.Path, "~") && strings.SplitN(r.Path, "/", 2)[0] != "~":
-		return withPath("path", fmt.Errorf("`~username` syntax is not supported"))
+		return decode.WithPath("path", fmt.Errorf("`~username` syntax is not supported"))
 	}
 	return nil
 }
@@ -90,11 +92,11 @@ type FilePathMapping struct {
 	Path      string `json:"path" dstack:"required"`
 }
 
-func (f *FilePathMapping) unmarshalNode(d *decoder, n *vnode) error {
-	if n.kind != vString {
-		return d.structInto(n, f)
+func (f *FilePathMapping) UnmarshalNode(d *decode.Decoder, n *decode.Node) error {
+	if n.Kind != decode.StringNode {
+		return d.Struct(n, f)
 	}
-	parts := strings.Split(n.s, ":")
+	parts := strings.Split(n.Str, ":")
 	if len(parts) > 1 && isDriveLetter(parts[0], parts[1]) {
 		parts = append([]string{parts[0] + ":" + parts[1]}, parts[2:]...)
 	}
@@ -104,14 +106,14 @@ func (f *FilePathMapping) unmarshalNode(d *decoder, n *vnode) error {
 	case 2:
 		*f = FilePathMapping{LocalPath: parts[0], Path: parts[1]}
 	default:
-		return errorf(n, "invalid file path mapping %q; accepted: <local path>[:<container path>] or {local_path, path}", n.s)
+		return decode.Errorf(n, "invalid file path mapping %q; accepted: <local path>[:<container path>] or {local_path, path}", n.Str)
 	}
 	return nil
 }
 
 func (f FilePathMapping) validate() error {
 	if len(f.Path) >= 3 && isDriveLetter(f.Path[:1], f.Path[2:]) && f.Path[1] == ':' {
-		return withPath("path", fmt.Errorf("path must be a Unix file path: %s", f.Path))
+		return decode.WithPath("path", fmt.Errorf("path must be a Unix file path: %s", f.Path))
 	}
 	return nil
 }
@@ -158,12 +160,12 @@ func (m MountPoint) MarshalJSON() ([]byte, error) {
 	}{name, m.Volume.Path})
 }
 
-func (m *MountPoint) unmarshalNode(d *decoder, n *vnode) error {
+func (m *MountPoint) UnmarshalNode(d *decode.Decoder, n *decode.Node) error {
 	switch {
-	case n.kind == vString:
-		parts := strings.Split(n.s, ":")
+	case n.Kind == decode.StringNode:
+		parts := strings.Split(n.Str, ":")
 		if len(parts) != 2 {
-			return errorf(n, "invalid mount point %q; %s", n.s, mountForms)
+			return decode.Errorf(n, "invalid mount point %q; %s", n.Str, mountForms)
 		}
 		if strings.Contains(parts[0], "/") {
 			m.Instance = &InstanceMountPoint{InstancePath: parts[0], Path: parts[1]}
@@ -171,32 +173,32 @@ func (m *MountPoint) unmarshalNode(d *decoder, n *vnode) error {
 			m.Volume = &VolumeMountPoint{Name: []string{parts[0]}, Path: parts[1]}
 		}
 		return nil
-	case n.kind == vMap && n.get("instance_path") != nil:
+	case n.Kind == decode.MapNode && n.Get("instance_path") != nil:
 		m.Instance = &InstanceMountPoint{}
-		return d.structInto(n, m.Instance)
-	case n.kind == vMap:
+		return d.Struct(n, m.Instance)
+	case n.Kind == decode.MapNode:
 		var w struct {
 			Name any    `json:"name" dstack:"required"`
 			Path string `json:"path" dstack:"required"`
 		}
-		if err := d.structInto(withKey(n, "name", &vnode{kind: vNull}), &w); err != nil {
+		if err := d.Struct(withKey(n, "name", &decode.Node{Kind: decode.NullNode}), &w); err != nil {
 			return err
 		}
-		return m.decodeVolumeName(d, n.get("name"), w.Path)
+		return m.decodeVolumeName(d, n.Get("name"), w.Path)
 	}
-	return errorf(n, "invalid mount point %s; %s", n.describe(), mountForms)
+	return decode.Errorf(n, "invalid mount point %s; %s", n.Describe(), mountForms)
 }
 
-func (m *MountPoint) decodeVolumeName(d *decoder, name *vnode, path string) error {
-	v := &VolumeMountPoint{Path: path, NameList: name.kind == vSeq}
-	if name.kind == vSeq {
-		if err := d.decode(name, reflectValue(&v.Name)); err != nil {
-			return withPath("name", err)
+func (m *MountPoint) decodeVolumeName(d *decode.Decoder, name *decode.Node, path string) error {
+	v := &VolumeMountPoint{Path: path, NameList: name.Kind == decode.SeqNode}
+	if name.Kind == decode.SeqNode {
+		if err := d.Into(name, &v.Name); err != nil {
+			return decode.WithPath("name", err)
 		}
 	} else {
-		s, err := nodeString(name)
+		s, err := decode.AsString(name)
 		if err != nil {
-			return withPath("name", err)
+			return decode.WithPath("name", err)
 		}
 		v.Name = []string{s}
 	}
@@ -208,14 +210,14 @@ func (m MountPoint) validate() error {
 	switch {
 	case m.Instance != nil && m.Volume == nil:
 		if err := validateMountPath(m.Instance.InstancePath); err != nil {
-			return withPath("instance_path", err)
+			return decode.WithPath("instance_path", err)
 		}
-		return withPath("path", validateMountPath(m.Instance.Path))
+		return decode.WithPath("path", validateMountPath(m.Instance.Path))
 	case m.Volume != nil && m.Instance == nil:
 		if len(m.Volume.Name) == 0 {
-			return withPath("name", fmt.Errorf("at least one volume name is required"))
+			return decode.WithPath("name", fmt.Errorf("at least one volume name is required"))
 		}
-		return withPath("path", validateMountPath(m.Volume.Path))
+		return decode.WithPath("path", validateMountPath(m.Volume.Path))
 	}
 	return fmt.Errorf("invalid mount point; %s", mountForms)
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/dstackgo/dstack/server/schemas/decode"
 )
 
 // ServiceConfiguration is `type: service`.
@@ -57,18 +59,18 @@ type HTTPHeaderSpec struct {
 	Value string `json:"value" dstack:"required"`
 }
 
-func (r *RateLimit) setDefaults()    { r.Prefix = "/"; r.Key.Type = "ip_address" }
-func (k *RateLimitKey) setDefaults() { k.Type = "ip_address" }
-func (p *ProbeConfig) setDefaults()  { p.Headers = []HTTPHeaderSpec{} }
+func (r *RateLimit) SetDefaults()    { r.Prefix = "/"; r.Key.Type = "ip_address" }
+func (k *RateLimitKey) SetDefaults() { k.Type = "ip_address" }
+func (p *ProbeConfig) SetDefaults()  { p.Headers = []HTTPHeaderSpec{} }
 
 // NewServiceConfiguration returns a service configuration with every default set.
 func NewServiceConfiguration() ServiceConfiguration {
 	var c ServiceConfiguration
-	c.setDefaults()
+	c.SetDefaults()
 	return c
 }
 
-func (c *ServiceConfiguration) setDefaults() {
+func (c *ServiceConfiguration) SetDefaults() {
 	c.setBaseDefaults(ConfigurationTypeService)
 	c.StripPrefix, c.Auth = true, true
 	c.RateLimits, c.Commands = []RateLimit{}, []string{}
@@ -87,23 +89,23 @@ func (c ServiceConfiguration) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON decodes leniently (unknown fields ignored).
-func (c *ServiceConfiguration) UnmarshalJSON(b []byte) error { return decodeJSONInto(b, c) }
+func (c *ServiceConfiguration) UnmarshalJSON(b []byte) error { return decode.JSON(b, c) }
 
 // UnmarshalYAML decodes strictly (unknown keys are errors).
-func (c *ServiceConfiguration) UnmarshalYAML(y *yaml.Node) error { return decodeYAMLInto(y, c) }
+func (c *ServiceConfiguration) UnmarshalYAML(y *yaml.Node) error { return decode.YAML(y, c) }
 
-func (c *ServiceConfiguration) unmarshalNode(d *decoder, n *vnode) error {
-	if groups := n.get("groups"); groups != nil {
-		if groups.kind != vNull {
-			if r := n.get("replicas"); r != nil && r.kind != vNull {
-				return &FieldError{Path: "groups", Line: groups.line, Msg: "`replicas` and `groups` are mutually exclusive"}
+func (c *ServiceConfiguration) UnmarshalNode(d *decode.Decoder, n *decode.Node) error {
+	if groups := n.Get("groups"); groups != nil {
+		if groups.Kind != decode.NullNode {
+			if r := n.Get("replicas"); r != nil && r.Kind != decode.NullNode {
+				return &decode.FieldError{Path: "groups", Line: groups.Line, Msg: "`replicas` and `groups` are mutually exclusive"}
 			}
 			n = renameKey(dropKey(n, "replicas"), "groups", "replicas")
 		} else {
 			n = dropKey(n, "groups")
 		}
 	}
-	if err := d.structInto(n, c); err != nil {
+	if err := d.Struct(n, c); err != nil {
 		return err
 	}
 	for i := range c.Replicas.Groups {
@@ -113,28 +115,6 @@ func (c *ServiceConfiguration) unmarshalNode(d *decoder, n *vnode) error {
 		}
 	}
 	return c.checkType(ConfigurationTypeService)
-}
-
-// ReplicaGroups returns the service's replica groups: its groups, or one group "0" made of
-// the top-level replicas (null → 1), commands, resources and scaling.
-func (c ServiceConfiguration) ReplicaGroups() []ReplicaGroup {
-	if c.Replicas.Groups != nil {
-		return c.Replicas.Groups
-	}
-	replicas, name := RangeExactly(1), DefaultReplicaGroup
-	if c.Replicas.Range != nil {
-		replicas = *c.Replicas.Range
-	}
-	return []ReplicaGroup{{Name: &name, Replicas: replicas, Commands: c.Commands,
-		Resources: c.Resources, Scaling: c.Scaling}}
-}
-
-// ResolvedHTTPS is the https setting with the default (true) applied.
-func (c ServiceConfiguration) ResolvedHTTPS() ServiceHTTPS {
-	if c.HTTPS == nil {
-		return ServiceHTTPS{Enabled: true}
-	}
-	return *c.HTTPS
 }
 
 // Validate checks the configuration as upstream's model and server do.
@@ -149,14 +129,14 @@ func (c ServiceConfiguration) Validate() error {
 		return err
 	}
 	if err := PortMapping(c.Port).check(); err != nil {
-		return withPath("port", err)
+		return decode.WithPath("port", err)
 	}
 	if err := c.validateTraffic(); err != nil {
 		return err
 	}
 	if c.Scaling != nil {
 		if err := c.Scaling.validate(); err != nil {
-			return withPath("scaling", err)
+			return decode.WithPath("scaling", err)
 		}
 	}
 	if c.Replicas.Groups != nil {
@@ -164,14 +144,14 @@ func (c ServiceConfiguration) Validate() error {
 	}
 	if r := c.Replicas.Range; r != nil {
 		if err := validateReplicaRange(*r); err != nil {
-			return withPath("replicas", err)
+			return decode.WithPath("replicas", err)
 		}
 		if err := checkScalingMatchesRange(*r, c.Scaling != nil, "replicas"); err != nil {
 			return err
 		}
 	}
 	if len(c.Commands) == 0 && c.Image == nil {
-		return withPath("commands", fmt.Errorf("either `commands` or `image` must be set"))
+		return decode.WithPath("commands", fmt.Errorf("either `commands` or `image` must be set"))
 	}
 	return nil
 }
@@ -182,9 +162,9 @@ func checkScalingMatchesRange(r IntRange, hasScaling bool, replicasKey string) e
 	isRange := !(r.Min != nil && r.Max != nil && *r.Min == *r.Max)
 	switch {
 	case isRange && !hasScaling:
-		return withPath(replicasKey, fmt.Errorf("a range of replicas (%s) requires `scaling`", r))
+		return decode.WithPath(replicasKey, fmt.Errorf("a range of replicas (%s) requires `scaling`", r))
 	case !isRange && hasScaling:
-		return withPath("scaling", fmt.Errorf("to use `scaling`, `replicas` must be a range"))
+		return decode.WithPath("scaling", fmt.Errorf("to use `scaling`, `replicas` must be a range"))
 	}
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+
+	"github.com/dstackgo/dstack/server/schemas/decode"
 )
 
 // ServiceGateway is a service's `gateway`: false (no gateway), true (the default gateway), or
@@ -21,16 +23,16 @@ func (g ServiceGateway) MarshalJSON() ([]byte, error) {
 	return json.Marshal(g.Enabled)
 }
 
-func (g *ServiceGateway) unmarshalNode(d *decoder, n *vnode) error {
-	switch n.kind {
-	case vBool:
-		g.Enabled = n.b
+func (g *ServiceGateway) UnmarshalNode(d *decode.Decoder, n *decode.Node) error {
+	switch n.Kind {
+	case decode.BoolNode:
+		g.Enabled = n.Bool
 		return nil
-	case vString, vMap:
+	case decode.StringNode, decode.MapNode:
 		g.Ref = &EntityReference{}
-		return g.Ref.unmarshalNode(d, n)
+		return g.Ref.UnmarshalNode(d, n)
 	}
-	return errorf(n, "invalid gateway %s; accepted: true, false, \"<name>\", \"<project>/<name>\" or {project, name}", n.describe())
+	return decode.Errorf(n, "invalid gateway %s; accepted: true, false, \"<name>\", \"<project>/<name>\" or {project, name}", n.Describe())
 }
 
 // ServiceHTTPS is a service's `https`: true, false or "auto" (decide from the gateway).
@@ -47,14 +49,14 @@ func (h ServiceHTTPS) MarshalJSON() ([]byte, error) {
 	return json.Marshal(h.Enabled)
 }
 
-func (h *ServiceHTTPS) unmarshalNode(_ *decoder, n *vnode) error {
-	if n.kind == vString && n.s == "auto" {
+func (h *ServiceHTTPS) UnmarshalNode(_ *decode.Decoder, n *decode.Node) error {
+	if n.Kind == decode.StringNode && n.Str == "auto" {
 		h.Auto = true
 		return nil
 	}
-	b, err := nodeBool(n)
+	b, err := decode.AsBool(n)
 	if err != nil {
-		return errorf(n, "invalid https %s; accepted: true, false or \"auto\"", n.describe())
+		return decode.Errorf(n, "invalid https %s; accepted: true, false or \"auto\"", n.Describe())
 	}
 	h.Enabled = b
 	return nil
@@ -72,7 +74,7 @@ type ServiceModel struct {
 	EosToken     *string `json:"eos_token,omitempty"`     // tgi only
 }
 
-func (m *ServiceModel) setDefaults() { m.Type = "chat" }
+func (m *ServiceModel) SetDefaults() { m.Type = "chat" }
 
 // MarshalJSON writes the fields of the model's format.
 func (m ServiceModel) MarshalJSON() ([]byte, error) {
@@ -97,24 +99,24 @@ func (m ServiceModel) MarshalJSON() ([]byte, error) {
 	}{m.Type, m.Name, m.Format, prefix})
 }
 
-func (m *ServiceModel) unmarshalNode(d *decoder, n *vnode) error {
-	if n.kind == vString {
+func (m *ServiceModel) UnmarshalNode(d *decode.Decoder, n *decode.Node) error {
+	if n.Kind == decode.StringNode {
 		prefix := "/v1"
-		*m = ServiceModel{Type: "chat", Name: n.s, Format: "openai", Prefix: &prefix}
+		*m = ServiceModel{Type: "chat", Name: n.Str, Format: "openai", Prefix: &prefix}
 		return nil
 	}
-	if err := d.structInto(n, m); err != nil {
+	if err := d.Struct(n, m); err != nil {
 		return err
 	}
 	switch {
 	case m.Type != "chat":
-		return withPath("type", errorf(n.get("type"), "invalid model type %q; accepted: chat", m.Type))
+		return decode.WithPath("type", decode.Errorf(n.Get("type"), "invalid model type %q; accepted: chat", m.Type))
 	case m.Format != "openai" && m.Format != "tgi":
-		return withPath("format", errorf(n.get("format"), "invalid model format %q; accepted: openai, tgi", m.Format))
+		return decode.WithPath("format", decode.Errorf(n.Get("format"), "invalid model format %q; accepted: openai, tgi", m.Format))
 	case m.Format == "openai" && (m.ChatTemplate != nil || m.EosToken != nil):
-		return errorf(n, "chat_template and eos_token are only accepted with format: tgi")
+		return decode.Errorf(n, "chat_template and eos_token are only accepted with format: tgi")
 	case m.Format == "tgi" && m.Prefix != nil:
-		return withPath("prefix", errorf(n.get("prefix"), "prefix is only accepted with format: openai"))
+		return decode.WithPath("prefix", decode.Errorf(n.Get("prefix"), "prefix is only accepted with format: openai"))
 	}
 	if m.Format == "openai" && m.Prefix == nil {
 		prefix := "/v1"
@@ -135,16 +137,16 @@ type ScalingSpec struct {
 
 var scalingWindows = []Duration{30, 60, 300}
 
-func (s *ScalingSpec) setDefaults() { s.ScaleUpDelay, s.ScaleDownDelay = 300, 600 }
+func (s *ScalingSpec) SetDefaults() { s.ScaleUpDelay, s.ScaleDownDelay = 300, 600 }
 
 func (s ScalingSpec) validate() error {
 	switch {
 	case s.Metric != "rps":
-		return withPath("metric", fmt.Errorf("invalid metric %q; accepted: rps", s.Metric))
+		return decode.WithPath("metric", fmt.Errorf("invalid metric %q; accepted: rps", s.Metric))
 	case s.Target <= 0:
-		return withPath("target", fmt.Errorf("must be greater than 0"))
+		return decode.WithPath("target", fmt.Errorf("must be greater than 0"))
 	case s.Window != nil && !slices.Contains(scalingWindows, *s.Window):
-		return withPath("window", fmt.Errorf("invalid window %ds; accepted: 30s, 60s, 300s", *s.Window))
+		return decode.WithPath("window", fmt.Errorf("invalid window %ds; accepted: 30s, 60s, 300s", *s.Window))
 	}
 	return nil
 }
@@ -154,7 +156,7 @@ type RouterConfig struct {
 	Type string `json:"type"`
 }
 
-func (r *RouterConfig) setDefaults() { r.Type = "sglang" }
+func (r *RouterConfig) SetDefaults() { r.Type = "sglang" }
 
 // ReplicaGroup is one group of a heterogeneous service. Replicas is written as "count"
 // (input also accepts "replicas"), placed last as upstream's serializer does.
@@ -174,16 +176,16 @@ type ReplicaGroup struct {
 	Replicas    IntRange       `json:"count" dstack:"required"`
 }
 
-func (g *ReplicaGroup) setDefaults() {
+func (g *ReplicaGroup) SetDefaults() {
 	g.Resources = DefaultResourcesSpec()
 	g.Commands = []string{}
 }
 
-func (g *ReplicaGroup) unmarshalNode(d *decoder, n *vnode) error {
-	if n.kind == vMap && n.get("replicas") != nil {
+func (g *ReplicaGroup) UnmarshalNode(d *decode.Decoder, n *decode.Node) error {
+	if n.Kind == decode.MapNode && n.Get("replicas") != nil {
 		n = renameKey(dropKey(n, "count"), "replicas", "count")
 	}
-	if err := d.structInto(n, g); err != nil {
+	if err := d.Struct(n, g); err != nil {
 		return err
 	}
 	normalizeReplicaRange(&g.Replicas)
@@ -209,16 +211,16 @@ func (r ServiceReplicas) MarshalJSON() ([]byte, error) {
 	return []byte("null"), nil
 }
 
-func (r *ServiceReplicas) unmarshalNode(d *decoder, n *vnode) error {
-	switch n.kind {
-	case vNull:
+func (r *ServiceReplicas) UnmarshalNode(d *decode.Decoder, n *decode.Node) error {
+	switch n.Kind {
+	case decode.NullNode:
 		return nil
-	case vSeq:
+	case decode.SeqNode:
 		r.Groups = []ReplicaGroup{}
-		return d.decode(n, reflectValue(&r.Groups))
+		return d.Into(n, &r.Groups)
 	}
 	r.Range = &IntRange{}
-	if err := r.Range.unmarshalNode(d, n); err != nil {
+	if err := r.Range.UnmarshalNode(d, n); err != nil {
 		return err
 	}
 	normalizeReplicaRange(r.Range)
@@ -244,23 +246,23 @@ func validateReplicaRange(r IntRange) error {
 }
 
 // renameKey returns a copy of mapping n with key from renamed to to.
-func renameKey(n *vnode, from, to string) *vnode {
+func renameKey(n *decode.Node, from, to string) *decode.Node {
 	c := *n
-	c.keys = append([]string(nil), n.keys...)
-	for i, k := range c.keys {
+	c.Keys = append([]string(nil), n.Keys...)
+	for i, k := range c.Keys {
 		if k == from {
-			c.keys[i] = to
+			c.Keys[i] = to
 		}
 	}
 	return &c
 }
 
 // dropKey returns a copy of mapping n without key.
-func dropKey(n *vnode, key string) *vnode {
-	c := &vnode{kind: vMap, line: n.line}
-	for i, k := range n.keys {
+func dropKey(n *decode.Node, key string) *decode.Node {
+	c := &decode.Node{Kind: decode.MapNode, Line: n.Line}
+	for i, k := range n.Keys {
 		if k != key {
-			c.setKey(k, keyLine(n, i), n.vals[i])
+			c.SetKey(k, decode.KeyLine(n, i), n.Vals[i])
 		}
 	}
 	return c

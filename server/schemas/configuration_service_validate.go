@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+
+	"github.com/dstackgo/dstack/server/schemas/decode"
 )
 
 var (
@@ -21,21 +23,21 @@ func (c ServiceConfiguration) validateTraffic() error {
 	seen := map[string]bool{}
 	for i, rl := range c.RateLimits {
 		if err := rl.validate(); err != nil {
-			return withPath("rate_limits"+indexSeg(i), err)
+			return decode.WithPath("rate_limits"+decode.IndexSeg(i), err)
 		}
 		if seen[rl.Prefix] {
-			return withPath("rate_limits", fmt.Errorf("prefix %q is used more than once; each rate limit needs a unique prefix", rl.Prefix))
+			return decode.WithPath("rate_limits", fmt.Errorf("prefix %q is used more than once; each rate limit needs a unique prefix", rl.Prefix))
 		}
 		seen[rl.Prefix] = true
 	}
 	probes := map[string]bool{}
 	for i, p := range c.Probes {
 		if err := p.validate(); err != nil {
-			return withPath("probes"+indexSeg(i), err)
+			return decode.WithPath("probes"+decode.IndexSeg(i), err)
 		}
 		key, _ := json.Marshal(p)
 		if probes[string(key)] {
-			return withPath("probes", fmt.Errorf("probes must be unique"))
+			return decode.WithPath("probes", fmt.Errorf("probes must be unique"))
 		}
 		probes[string(key)] = true
 	}
@@ -45,23 +47,23 @@ func (c ServiceConfiguration) validateTraffic() error {
 func (r RateLimit) validate() error {
 	switch {
 	case len(r.Prefix) > 4094 || !rateLimitPrefixRe().MatchString(r.Prefix):
-		return withPath("prefix", fmt.Errorf("invalid prefix %q; it must start with / and contain no spaces, \\, { or }", r.Prefix))
+		return decode.WithPath("prefix", fmt.Errorf("invalid prefix %q; it must start with / and contain no spaces, \\, { or }", r.Prefix))
 	case r.RPS < 1.0/60 || r.RPS > float64(math.MaxInt64/60):
-		return withPath("rps", fmt.Errorf("must be at least 1/60 (one request per minute), got %v", r.RPS))
+		return decode.WithPath("rps", fmt.Errorf("must be at least 1/60 (one request per minute), got %v", r.RPS))
 	case r.Burst < 0:
-		return withPath("burst", fmt.Errorf("must be >= 0"))
+		return decode.WithPath("burst", fmt.Errorf("must be >= 0"))
 	}
 	switch r.Key.Type {
 	case "ip_address":
 		if r.Key.Header != nil {
-			return withPath("key.header", fmt.Errorf("only accepted with type: header"))
+			return decode.WithPath("key.header", fmt.Errorf("only accepted with type: header"))
 		}
 	case "header":
 		if r.Key.Header == nil || len(*r.Key.Header) > 500 || !headerNameRe().MatchString(*r.Key.Header) {
-			return withPath("key.header", fmt.Errorf("a header name matching %s is required", headerNameRe()))
+			return decode.WithPath("key.header", fmt.Errorf("a header name matching %s is required", headerNameRe()))
 		}
 	default:
-		return withPath("key.type", fmt.Errorf("invalid key type %q; accepted: ip_address, header", r.Key.Type))
+		return decode.WithPath("key.type", fmt.Errorf("invalid key type %q; accepted: ip_address, header", r.Key.Type))
 	}
 	return nil
 }
@@ -69,31 +71,31 @@ func (r RateLimit) validate() error {
 func (p ProbeConfig) validate() error {
 	switch {
 	case p.Type != "http":
-		return withPath("type", fmt.Errorf("invalid probe type %q; accepted: http", p.Type))
+		return decode.WithPath("type", fmt.Errorf("invalid probe type %q; accepted: http", p.Type))
 	case p.URL != nil && !strings.HasPrefix(*p.URL, "/"):
-		return withPath("url", fmt.Errorf("must start with `/`"))
+		return decode.WithPath("url", fmt.Errorf("must start with `/`"))
 	case p.URL != nil && len(*p.URL) > 2048:
-		return withPath("url", fmt.Errorf("cannot be longer than 2048 characters"))
+		return decode.WithPath("url", fmt.Errorf("cannot be longer than 2048 characters"))
 	case p.URL != nil && strings.IndexFunc(*p.URL, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0:
-		return withPath("url", fmt.Errorf("cannot contain non-printable characters"))
+		return decode.WithPath("url", fmt.Errorf("cannot contain non-printable characters"))
 	case p.Method != nil && !slices.Contains(probeMethods, *p.Method):
-		return withPath("method", fmt.Errorf("invalid method %q; accepted: %s", *p.Method, strings.Join(probeMethods, ", ")))
+		return decode.WithPath("method", fmt.Errorf("invalid method %q; accepted: %s", *p.Method, strings.Join(probeMethods, ", ")))
 	case len(p.Headers) > 16:
-		return withPath("headers", fmt.Errorf("at most 16 headers are allowed"))
+		return decode.WithPath("headers", fmt.Errorf("at most 16 headers are allowed"))
 	case p.Body != nil && (len(*p.Body) == 0 || len(*p.Body) > 2048):
-		return withPath("body", fmt.Errorf("must be 1 to 2048 characters long"))
+		return decode.WithPath("body", fmt.Errorf("must be 1 to 2048 characters long"))
 	case p.Body != nil && p.Method != nil && (*p.Method == "get" || *p.Method == "head"):
-		return withPath("body", fmt.Errorf("cannot set a request body for the `%s` method", *p.Method))
+		return decode.WithPath("body", fmt.Errorf("cannot set a request body for the `%s` method", *p.Method))
 	case p.Timeout != nil && *p.Timeout < 1:
-		return withPath("timeout", fmt.Errorf("probe timeout cannot be shorter than 1s"))
+		return decode.WithPath("timeout", fmt.Errorf("probe timeout cannot be shorter than 1s"))
 	case p.Interval != nil && *p.Interval < 1:
-		return withPath("interval", fmt.Errorf("probe interval cannot be shorter than 1s"))
+		return decode.WithPath("interval", fmt.Errorf("probe interval cannot be shorter than 1s"))
 	case p.ReadyAfter != nil && *p.ReadyAfter < 1:
-		return withPath("ready_after", fmt.Errorf("must be at least 1"))
+		return decode.WithPath("ready_after", fmt.Errorf("must be at least 1"))
 	}
 	for i, h := range p.Headers {
 		if len(h.Name) < 1 || len(h.Name) > 256 || len(h.Value) < 1 || len(h.Value) > 2048 {
-			return withPath("headers"+indexSeg(i), fmt.Errorf("header name must be 1..256 and value 1..2048 characters long"))
+			return decode.WithPath("headers"+decode.IndexSeg(i), fmt.Errorf("header name must be 1..256 and value 1..2048 characters long"))
 		}
 	}
 	return nil
@@ -103,11 +105,11 @@ func (c ServiceConfiguration) validateGroups() error {
 	groups := c.Replicas.Groups
 	switch {
 	case len(groups) == 0:
-		return withPath("groups", fmt.Errorf("`groups` cannot be an empty list"))
+		return decode.WithPath("groups", fmt.Errorf("`groups` cannot be an empty list"))
 	case c.Scaling != nil:
-		return withPath("scaling", fmt.Errorf("top-level `scaling` is not allowed when `groups` is set; specify `scaling` in each replica group"))
+		return decode.WithPath("scaling", fmt.Errorf("top-level `scaling` is not allowed when `groups` is set; specify `scaling` in each replica group"))
 	case len(c.Commands) > 0:
-		return withPath("commands", fmt.Errorf("top-level `commands` is not allowed when `groups` is set; specify `commands` in each replica group"))
+		return decode.WithPath("commands", fmt.Errorf("top-level `commands` is not allowed when `groups` is set; specify `commands` in each replica group"))
 	}
 	seen, routers := map[string]bool{}, 0
 	for i, g := range groups {
@@ -116,12 +118,12 @@ func (c ServiceConfiguration) validateGroups() error {
 			name = *g.Name
 		}
 		if err := c.validateGroup(g, name, seen); err != nil {
-			return withPath("groups"+indexSeg(i), err)
+			return decode.WithPath("groups"+decode.IndexSeg(i), err)
 		}
 		if g.Router != nil {
 			routers++
 			if routers > 1 {
-				return withPath("groups", fmt.Errorf("at most one replica group may specify `router`"))
+				return decode.WithPath("groups", fmt.Errorf("at most one replica group may specify `router`"))
 			}
 		}
 	}
@@ -130,41 +132,41 @@ func (c ServiceConfiguration) validateGroups() error {
 
 func (c ServiceConfiguration) validateGroup(g ReplicaGroup, name string, seen map[string]bool) error {
 	if !groupNameRe().MatchString(name) {
-		return withPath("name", fmt.Errorf("invalid replica group name %q; it must match %s", name, groupNameRe()))
+		return decode.WithPath("name", fmt.Errorf("invalid replica group name %q; it must match %s", name, groupNameRe()))
 	}
 	if seen[name] {
-		return withPath("name", fmt.Errorf("duplicate replica group name %q; each replica group must have a unique name", name))
+		return decode.WithPath("name", fmt.Errorf("duplicate replica group name %q; each replica group must have a unique name", name))
 	}
 	seen[name] = true
 	if err := validateReplicaRange(g.Replicas); err != nil {
-		return withPath("count", err)
+		return decode.WithPath("count", err)
 	}
 	if err := checkScalingMatchesRange(g.Replicas, g.Scaling != nil, "count"); err != nil {
 		return err
 	}
 	if g.Scaling != nil {
 		if err := g.Scaling.validate(); err != nil {
-			return withPath("scaling", err)
+			return decode.WithPath("scaling", err)
 		}
 	}
 	if err := validateImageSources("within a replica group", g.Image != nil, g.Python != nil, isTrue(g.Nvcc), isTrue(g.Docker)); err != nil {
 		return err
 	}
 	if g.Privileged != nil && !*g.Privileged && isTrue(g.Docker) {
-		return withPath("privileged", fmt.Errorf("`privileged: false` is incompatible with `docker: true` (docker-in-docker needs privileged mode)"))
+		return decode.WithPath("privileged", fmt.Errorf("`privileged: false` is incompatible with `docker: true` (docker-in-docker needs privileged mode)"))
 	}
 	if err := c.checkGroupAgainstService(g); err != nil {
 		return err
 	}
 	if len(g.Commands) == 0 && g.Image == nil && c.Image == nil {
-		return withPath("commands", fmt.Errorf("replica group %q: either `commands` or `image` must be set in the group, or `image` at the service level", name))
+		return decode.WithPath("commands", fmt.Errorf("replica group %q: either `commands` or `image` must be set in the group, or `image` at the service level", name))
 	}
 	if g.Router != nil {
 		if g.Router.Type != "sglang" && g.Router.Type != "dynamo" {
-			return withPath("router.type", fmt.Errorf("invalid router type %q; accepted: sglang, dynamo", g.Router.Type))
+			return decode.WithPath("router.type", fmt.Errorf("invalid router type %q; accepted: sglang, dynamo", g.Router.Type))
 		}
 		if r := g.Replicas; r.Min == nil || r.Max == nil || *r.Min != 1 || *r.Max != 1 {
-			return withPath("count", fmt.Errorf("a replica group with `router` must have exactly 1 replica"))
+			return decode.WithPath("count", fmt.Errorf("a replica group with `router` must have exactly 1 replica"))
 		}
 	}
 	return g.Resources.Validate()
@@ -185,7 +187,7 @@ func (c ServiceConfiguration) checkGroupAgainstService(g ReplicaGroup) error {
 	}
 	for _, f := range []string{"image", "docker", "privileged", "python", "nvcc", "spot_policy", "reservation"} {
 		if svc[f] && grp[f] {
-			return withPath(f, fmt.Errorf("`%s` is set both at the service level and in the replica group; set it in one place only", f))
+			return decode.WithPath(f, fmt.Errorf("`%s` is set both at the service level and in the replica group; set it in one place only", f))
 		}
 	}
 	conflicts := map[string][]string{
@@ -195,7 +197,7 @@ func (c ServiceConfiguration) checkGroupAgainstService(g ReplicaGroup) error {
 	for _, s := range []string{"image", "docker", "python", "nvcc"} {
 		for _, gf := range conflicts[s] {
 			if svc[s] && grp[gf] {
-				return withPath(gf, fmt.Errorf("service-level `%s` conflicts with group-level `%s`; these image sources are mutually exclusive", s, gf))
+				return decode.WithPath(gf, fmt.Errorf("service-level `%s` conflicts with group-level `%s`; these image sources are mutually exclusive", s, gf))
 			}
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/dstackgo/dstack/server/schemas/decode"
 )
 
 // TaskConfiguration is `type: task`. A multi-node task sets either `nodes` (homogeneous) or
@@ -31,16 +33,16 @@ type NodeGroup struct {
 // NewTaskConfiguration returns a task configuration with every default set.
 func NewTaskConfiguration() TaskConfiguration {
 	var c TaskConfiguration
-	c.setDefaults()
+	c.SetDefaults()
 	return c
 }
 
-func (c *TaskConfiguration) setDefaults() {
+func (c *TaskConfiguration) SetDefaults() {
 	c.setBaseDefaults(ConfigurationTypeTask)
 	c.Ports, c.Commands = []PortMapping{}, []string{}
 }
 
-func (g *NodeGroup) setDefaults() {
+func (g *NodeGroup) SetDefaults() {
 	g.Nodes = 1
 	g.Resources = DefaultResourcesSpec()
 	g.Commands, g.Ports = []string{}, []PortMapping{}
@@ -59,12 +61,12 @@ func (c TaskConfiguration) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON decodes leniently (unknown fields ignored).
-func (c *TaskConfiguration) UnmarshalJSON(b []byte) error { return decodeJSONInto(b, c) }
+func (c *TaskConfiguration) UnmarshalJSON(b []byte) error { return decode.JSON(b, c) }
 
 // UnmarshalYAML decodes strictly (unknown keys are errors).
-func (c *TaskConfiguration) UnmarshalYAML(y *yaml.Node) error { return decodeYAMLInto(y, c) }
+func (c *TaskConfiguration) UnmarshalYAML(y *yaml.Node) error { return decode.YAML(y, c) }
 
-func (c *TaskConfiguration) afterDecode() error {
+func (c *TaskConfiguration) AfterDecode() error {
 	for i := range c.Groups {
 		if c.Groups[i].Name == nil {
 			name := fmt.Sprint(i)
@@ -87,15 +89,6 @@ func (c TaskConfiguration) NodeGroups() []NodeGroup {
 	return []NodeGroup{{Name: &name, Nodes: nodes, Resources: c.Resources, Commands: c.Commands, Ports: c.Ports}}
 }
 
-// NodesNum returns the total number of nodes.
-func (c TaskConfiguration) NodesNum() int {
-	total := 0
-	for _, g := range c.NodeGroups() {
-		total += g.Nodes
-	}
-	return total
-}
-
 // Validate checks the configuration as upstream's model and server do.
 func (c TaskConfiguration) Validate() error {
 	if err := c.checkType(ConfigurationTypeTask); err != nil {
@@ -108,14 +101,14 @@ func (c TaskConfiguration) Validate() error {
 		return err
 	}
 	if c.Nodes != nil && c.Groups != nil {
-		return withPath("groups", fmt.Errorf("`nodes` and `groups` are mutually exclusive"))
+		return decode.WithPath("groups", fmt.Errorf("`nodes` and `groups` are mutually exclusive"))
 	}
 	if c.Nodes != nil && *c.Nodes < 1 {
-		return withPath("nodes", fmt.Errorf("must be at least 1, got %d", *c.Nodes))
+		return decode.WithPath("nodes", fmt.Errorf("must be at least 1, got %d", *c.Nodes))
 	}
 	if c.Groups == nil {
 		if len(c.Commands) == 0 && c.Image == nil {
-			return withPath("commands", fmt.Errorf("either `commands` or `image` must be set"))
+			return decode.WithPath("commands", fmt.Errorf("either `commands` or `image` must be set"))
 		}
 		return nil
 	}
@@ -125,36 +118,36 @@ func (c TaskConfiguration) Validate() error {
 func (c TaskConfiguration) validateGroups() error {
 	switch {
 	case len(c.Groups) == 0:
-		return withPath("groups", fmt.Errorf("`groups` cannot be an empty list"))
+		return decode.WithPath("groups", fmt.Errorf("`groups` cannot be an empty list"))
 	case len(c.Commands) > 0:
-		return withPath("commands", fmt.Errorf("top-level `commands` is not allowed when `groups` is set; specify `commands` in each node group"))
+		return decode.WithPath("commands", fmt.Errorf("top-level `commands` is not allowed when `groups` is set; specify `commands` in each node group"))
 	case len(c.Ports) > 0:
-		return withPath("ports", fmt.Errorf("top-level `ports` is not allowed when `groups` is set; specify `ports` in each node group"))
+		return decode.WithPath("ports", fmt.Errorf("top-level `ports` is not allowed when `groups` is set; specify `ports` in each node group"))
 	case c.Entrypoint != nil:
-		return withPath("entrypoint", fmt.Errorf("top-level `entrypoint` is not allowed when `groups` is set; specify `commands` in each node group"))
+		return decode.WithPath("entrypoint", fmt.Errorf("top-level `entrypoint` is not allowed when `groups` is set; specify `commands` in each node group"))
 	}
 	seen := map[string]bool{}
 	for i, g := range c.Groups {
-		path := "groups" + indexSeg(i)
+		path := "groups" + decode.IndexSeg(i)
 		name := fmt.Sprint(i)
 		if g.Name != nil {
 			name = *g.Name
 		}
 		if !groupNameRe().MatchString(name) {
-			return withPath(path+".name", fmt.Errorf("invalid node group name %q; it must match %s", name, groupNameRe()))
+			return decode.WithPath(path+".name", fmt.Errorf("invalid node group name %q; it must match %s", name, groupNameRe()))
 		}
 		if seen[name] {
-			return withPath(path+".name", fmt.Errorf("duplicate node group name %q; each node group must have a unique name", name))
+			return decode.WithPath(path+".name", fmt.Errorf("duplicate node group name %q; each node group must have a unique name", name))
 		}
 		seen[name] = true
 		if g.Nodes < 1 {
-			return withPath(path+".nodes", fmt.Errorf("must be at least 1, got %d", g.Nodes))
+			return decode.WithPath(path+".nodes", fmt.Errorf("must be at least 1, got %d", g.Nodes))
 		}
 		if len(g.Commands) == 0 && c.Image == nil {
-			return withPath(path+".commands", fmt.Errorf("node group %q: either `commands` must be set in the group, or `image` at the task level", name))
+			return decode.WithPath(path+".commands", fmt.Errorf("node group %q: either `commands` must be set in the group, or `image` at the task level", name))
 		}
 		if err := g.Resources.Validate(); err != nil {
-			return withPath(path+".resources", err)
+			return decode.WithPath(path+".resources", err)
 		}
 	}
 	return nil

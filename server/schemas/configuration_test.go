@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
+
+	"github.com/dstackgo/dstack/server/schemas/decode"
 )
 
 const schemasTestdata = "../../testdata/schemas"
@@ -49,9 +51,9 @@ func roundTrip[T any](t *testing.T, raw []byte) (T, string) {
 // objectKeys returns the keys of a JSON object in order.
 func objectKeys(t *testing.T, raw []byte) []string {
 	t.Helper()
-	n, err := jsonToNode(raw)
+	n, err := decode.ParseJSON(raw)
 	require.NoError(t, err)
-	return n.keys
+	return n.Keys
 }
 
 // TestRunPlanGolden round-trips the canonical `runs/get_plan` body of reference §5 (with the
@@ -67,13 +69,13 @@ func TestRunPlanGolden(t *testing.T) {
 		require.NoError(t, rc.Validate())
 		// Field-complete: every Go field is on the wire (nodes/groups only when set).
 		want := append([]string{"nodes", "groups"}, objectKeys(t, raw)...)
-		require.Equal(t, want, structInfoOf(reflectValue(rc.Task).Type()).names)
+		require.Equal(t, want, decode.FieldNames(rc.Task))
 	})
 	t.Run("profile", func(t *testing.T) {
 		raw := readFixture(t, file, "run_spec", "profile")
 		p, out := roundTrip[Profile](t, raw)
 		require.Equal(t, string(raw), out)
-		require.Equal(t, objectKeys(t, raw), structInfoOf(reflectValue(&p).Type()).names)
+		require.Equal(t, objectKeys(t, raw), decode.FieldNames(&p))
 	})
 	t.Run("merged profile", func(t *testing.T) {
 		var rc RunConfiguration
@@ -98,7 +100,7 @@ func TestFleetPlanGolden(t *testing.T) {
 	raw := readFixture(t, file, "spec", "configuration")
 	c, out := roundTrip[FleetConfiguration](t, raw)
 	require.Equal(t, string(raw), out)
-	require.Equal(t, objectKeys(t, raw), structInfoOf(reflectValue(&c).Type()).names)
+	require.Equal(t, objectKeys(t, raw), decode.FieldNames(&c))
 	require.NoError(t, c.Validate())
 	require.NoError(t, c.ValidateSSHCredentials())
 

@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/dstackgo/dstack/server/schemas/decode"
 )
 
 // ConfigurationError is an invalid configuration file, rendered "file:line: path: message"
@@ -53,11 +55,11 @@ func ParseConfigurationYAML(data []byte, filename string) (AnyConfiguration, err
 		}
 		return nil, &ConfigurationError{Filename: filename, Line: line, Msg: "invalid YAML: " + msg}
 	}
-	root, err := yamlToNode(&doc)
+	root, err := decode.FromYAML(&doc)
 	if err != nil {
 		return nil, configError(filename, nil, err)
 	}
-	if root.kind == vNull {
+	if root.Kind == decode.NullNode {
 		return nil, &ConfigurationError{Filename: filename, Msg: "the configuration is empty; it needs at least `type` (" + applyTypes + ")"}
 	}
 	conf, err := decodeConfiguration(root)
@@ -70,7 +72,7 @@ func ParseConfigurationYAML(data []byte, filename string) (AnyConfiguration, err
 	return conf, nil
 }
 
-func decodeConfiguration(root *vnode) (AnyConfiguration, error) {
+func decodeConfiguration(root *decode.Node) (AnyConfiguration, error) {
 	typ, err := discriminator(root, applyTypes)
 	if err != nil {
 		return nil, err
@@ -86,13 +88,13 @@ func decodeConfiguration(root *vnode) (AnyConfiguration, error) {
 	case ConfigurationTypeFleet:
 		conf = &FleetConfiguration{}
 	case "gateway", "volume", "preset":
-		return nil, &FieldError{Path: "type", Line: root.get("type").line,
+		return nil, &decode.FieldError{Path: "type", Line: root.Get("type").Line,
 			Msg: fmt.Sprintf("%q configurations are not supported yet; accepted: %s", typ, applyTypes)}
 	default:
-		return nil, &FieldError{Path: "type", Line: root.get("type").line,
+		return nil, &decode.FieldError{Path: "type", Line: root.Get("type").Line,
 			Msg: fmt.Sprintf("invalid configuration type %q; accepted: %s", typ, applyTypes)}
 	}
-	if err := (&decoder{strict: true}).decodeRoot(root, conf); err != nil {
+	if err := (&decode.Decoder{Strict: true}).Root(root, conf); err != nil {
 		return nil, err
 	}
 	return conf, nil
@@ -100,9 +102,9 @@ func decodeConfiguration(root *vnode) (AnyConfiguration, error) {
 
 // configError locates err in the file: decode errors carry their line; for Validate errors
 // the line of the deepest existing key along the error's field path is used.
-func configError(filename string, root *vnode, err error) error {
+func configError(filename string, root *decode.Node, err error) error {
 	ce := &ConfigurationError{Filename: filename, Msg: err.Error()}
-	var fe *FieldError
+	var fe *decode.FieldError
 	if errors.As(err, &fe) {
 		ce.Path, ce.Msg, ce.Line = fe.Path, fe.Msg, fe.Line
 		if ce.Line == 0 {
@@ -119,19 +121,19 @@ var pathSegRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile
 
 // lineForPath walks a field path ("groups[1].name") through the parsed file and returns the
 // line of the deepest part found.
-func lineForPath(root *vnode, path string) int {
+func lineForPath(root *decode.Node, path string) int {
 	if root == nil {
 		return 0
 	}
-	line, n := root.line, root
+	line, n := root.Line, root
 	for _, seg := range pathSegRe().FindAllString(path, -1) {
 		if strings.HasPrefix(seg, "[") {
 			i, _ := strconv.Atoi(strings.Trim(seg, "[]"))
-			if n.kind != vSeq || i >= len(n.items) {
+			if n.Kind != decode.SeqNode || i >= len(n.Items) {
 				return line
 			}
-			n = n.items[i]
-			line = n.line
+			n = n.Items[i]
+			line = n.Line
 			continue
 		}
 		idx := keyIndex(n, seg)
@@ -141,16 +143,16 @@ func lineForPath(root *vnode, path string) int {
 		if idx < 0 {
 			return line
 		}
-		line, n = keyLine(n, idx), n.vals[idx]
+		line, n = decode.KeyLine(n, idx), n.Vals[idx]
 	}
 	return line
 }
 
-func keyIndex(n *vnode, key string) int {
-	if n.kind != vMap {
+func keyIndex(n *decode.Node, key string) int {
+	if n.Kind != decode.MapNode {
 		return -1
 	}
-	for i, k := range n.keys {
+	for i, k := range n.Keys {
 		if k == key {
 			return i
 		}

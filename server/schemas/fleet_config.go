@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/dstackgo/dstack/server/schemas/decode"
 )
 
 // FleetConfiguration is `type: fleet`: one flat model for both kinds of fleet. A cloud fleet
@@ -42,16 +44,16 @@ const (
 	FleetPlacementCluster FleetPlacement = "cluster"
 )
 
-func (FleetPlacement) enumValues() []string { return []string{"any", "cluster"} }
+func (FleetPlacement) EnumValues() []string { return []string{"any", "cluster"} }
 
 // NewFleetConfiguration returns a fleet configuration with every default set.
 func NewFleetConfiguration() FleetConfiguration {
 	var c FleetConfiguration
-	c.setDefaults()
+	c.SetDefaults()
 	return c
 }
 
-func (c *FleetConfiguration) setDefaults() {
+func (c *FleetConfiguration) SetDefaults() {
 	c.Type = ConfigurationTypeFleet
 	c.Blocks = Blocks{N: 1}
 }
@@ -60,14 +62,14 @@ func (c *FleetConfiguration) setDefaults() {
 func (c FleetConfiguration) ConfigurationType() string { return ConfigurationTypeFleet }
 
 // UnmarshalJSON decodes leniently (unknown fields ignored).
-func (c *FleetConfiguration) UnmarshalJSON(b []byte) error { return decodeJSONInto(b, c) }
+func (c *FleetConfiguration) UnmarshalJSON(b []byte) error { return decode.JSON(b, c) }
 
 // UnmarshalYAML decodes strictly (unknown keys are errors).
-func (c *FleetConfiguration) UnmarshalYAML(y *yaml.Node) error { return decodeYAMLInto(y, c) }
+func (c *FleetConfiguration) UnmarshalYAML(y *yaml.Node) error { return decode.YAML(y, c) }
 
-func (c *FleetConfiguration) afterDecode() error {
+func (c *FleetConfiguration) AfterDecode() error {
 	if c.Type != ConfigurationTypeFleet {
-		return withPath("type", errorf(nil, "expected %q, got %q", ConfigurationTypeFleet, c.Type))
+		return decode.WithPath("type", decode.Errorf(nil, "expected %q, got %q", ConfigurationTypeFleet, c.Type))
 	}
 	return nil
 }
@@ -115,7 +117,7 @@ type Blocks struct {
 	N    int // when not Auto
 }
 
-func (b *Blocks) setDefaults() { b.N = 1 }
+func (b *Blocks) SetDefaults() { b.N = 1 }
 
 // MarshalJSON writes "auto" or the number.
 func (b Blocks) MarshalJSON() ([]byte, error) {
@@ -125,17 +127,17 @@ func (b Blocks) MarshalJSON() ([]byte, error) {
 	return []byte(strconv.Itoa(b.N)), nil
 }
 
-func (b *Blocks) unmarshalNode(_ *decoder, n *vnode) error {
-	if n.kind == vString && n.s == "auto" {
+func (b *Blocks) UnmarshalNode(_ *decode.Decoder, n *decode.Node) error {
+	if n.Kind == decode.StringNode && n.Str == "auto" {
 		*b = Blocks{Auto: true}
 		return nil
 	}
-	if n.kind == vNull {
+	if n.Kind == decode.NullNode {
 		return nil
 	}
-	v, err := nodeInt(n)
+	v, err := decode.AsInt(n)
 	if err != nil || v < 1 {
-		return errorf(n, "invalid blocks %s; accepted: an integer >= 1 or \"auto\"", n.describe())
+		return decode.Errorf(n, "invalid blocks %s; accepted: an integer >= 1 or \"auto\"", n.Describe())
 	}
 	*b = Blocks{N: int(v)}
 	return nil
@@ -169,30 +171,30 @@ func (s FleetNodesSpec) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON accepts every input form listed on FleetNodesSpec.
-func (s *FleetNodesSpec) UnmarshalJSON(b []byte) error { return decodeJSONInto(b, s) }
+func (s *FleetNodesSpec) UnmarshalJSON(b []byte) error { return decode.JSON(b, s) }
 
 // UnmarshalYAML accepts the same forms as UnmarshalJSON.
-func (s *FleetNodesSpec) UnmarshalYAML(y *yaml.Node) error { return decodeYAMLInto(y, s) }
+func (s *FleetNodesSpec) UnmarshalYAML(y *yaml.Node) error { return decode.YAML(y, s) }
 
-func (s *FleetNodesSpec) unmarshalNode(d *decoder, n *vnode) error {
+func (s *FleetNodesSpec) UnmarshalNode(d *decode.Decoder, n *decode.Node) error {
 	var w fleetNodesWire
 	switch {
-	case n.kind == vMap:
-		if err := d.structInto(n, &w); err != nil {
+	case n.Kind == decode.MapNode:
+		if err := d.Struct(n, &w); err != nil {
 			return err
 		}
-	case n.kind == vString && strings.Contains(n.s, ".."):
-		parts := strings.Split(strings.ReplaceAll(n.s, " ", ""), "..")
+	case n.Kind == decode.StringNode && strings.Contains(n.Str, ".."):
+		parts := strings.Split(strings.ReplaceAll(n.Str, " ", ""), "..")
 		if len(parts) != 2 {
-			return errorf(n, "invalid nodes %q; %s", n.s, nodesForms)
+			return decode.Errorf(n, "invalid nodes %q; %s", n.Str, nodesForms)
 		}
 		for i, p := range parts {
 			if p == "" {
 				continue
 			}
-			v, err := nodeInt(&vnode{kind: vString, s: p})
+			v, err := decode.AsInt(&decode.Node{Kind: decode.StringNode, Str: p})
 			if err != nil {
-				return errorf(n, "invalid nodes %q; %s", n.s, nodesForms)
+				return decode.Errorf(n, "invalid nodes %q; %s", n.Str, nodesForms)
 			}
 			iv := int(v)
 			if i == 0 {
@@ -201,15 +203,15 @@ func (s *FleetNodesSpec) unmarshalNode(d *decoder, n *vnode) error {
 				w.Max = &iv
 			}
 		}
-	case n.kind == vInt || n.kind == vString:
-		v, err := nodeInt(n)
+	case n.Kind == decode.IntNode || n.Kind == decode.StringNode:
+		v, err := decode.AsInt(n)
 		if err != nil {
-			return errorf(n, "invalid nodes %s; %s", n.describe(), nodesForms)
+			return decode.Errorf(n, "invalid nodes %s; %s", n.Describe(), nodesForms)
 		}
 		iv := int(v)
 		w.Min, w.Max = &iv, &iv
 	default:
-		return errorf(n, "invalid nodes %s; %s", n.describe(), nodesForms)
+		return decode.Errorf(n, "invalid nodes %s; %s", n.Describe(), nodesForms)
 	}
 	*s = FleetNodesSpec{Max: w.Max}
 	if w.Min != nil {

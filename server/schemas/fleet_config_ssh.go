@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/dstackgo/dstack/server/schemas/decode"
 )
 
 // SSHParams is an SSH fleet's `ssh_config`: defaults for every host, and the hosts.
@@ -53,10 +55,10 @@ type SSHKey struct {
 }
 
 // UnmarshalJSON decodes leniently (unknown fields ignored).
-func (s *SSHParams) UnmarshalJSON(b []byte) error { return decodeJSONInto(b, s) }
+func (s *SSHParams) UnmarshalJSON(b []byte) error { return decode.JSON(b, s) }
 
 // UnmarshalYAML decodes strictly (unknown keys are errors).
-func (s *SSHParams) UnmarshalYAML(y *yaml.Node) error { return decodeYAMLInto(y, s) }
+func (s *SSHParams) UnmarshalYAML(y *yaml.Node) error { return decode.YAML(y, s) }
 
 // Host returns the host's hostname or IP, whichever form it was given in.
 func (h SSHHost) Host() string {
@@ -75,21 +77,21 @@ func (h SSHHost) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON accepts a hostname string or an SSHHostParams object.
-func (h *SSHHost) UnmarshalJSON(b []byte) error { return decodeJSONInto(b, h) }
+func (h *SSHHost) UnmarshalJSON(b []byte) error { return decode.JSON(b, h) }
 
 // UnmarshalYAML accepts the same forms as UnmarshalJSON.
-func (h *SSHHost) UnmarshalYAML(y *yaml.Node) error { return decodeYAMLInto(y, h) }
+func (h *SSHHost) UnmarshalYAML(y *yaml.Node) error { return decode.YAML(y, h) }
 
-func (h *SSHHost) unmarshalNode(d *decoder, n *vnode) error {
-	switch n.kind {
-	case vString:
-		h.Hostname = n.s
+func (h *SSHHost) UnmarshalNode(d *decode.Decoder, n *decode.Node) error {
+	switch n.Kind {
+	case decode.StringNode:
+		h.Hostname = n.Str
 		return nil
-	case vMap:
+	case decode.MapNode:
 		h.Params = &SSHHostParams{}
-		return d.structInto(n, h.Params)
+		return d.Struct(n, h.Params)
 	}
-	return errorf(n, "invalid host %s; accepted: a hostname or IP, or {hostname, port, user, identity_file, proxy_jump, internal_ip, blocks}", n.describe())
+	return decode.Errorf(n, "invalid host %s; accepted: a hostname or IP, or {hostname, port, user, identity_file, proxy_jump, internal_ip, blocks}", n.Describe())
 }
 
 func (s SSHParams) clone() SSHParams {

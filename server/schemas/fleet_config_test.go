@@ -17,7 +17,7 @@ func TestFleetNodesSpec(t *testing.T) {
 		{name: "target omitted when equal to min", in: `{"min": 1, "target": 1, "max": 3}`, want: `{"min":1,"max":3}`},
 		{name: "target kept otherwise", in: `{"min": 0, "target": 2}`, want: `{"min":0,"target":2,"max":null}`},
 		{name: "null min means 0", in: `{"min": null, "max": 2}`, want: `{"min":0,"max":2}`},
-		{name: "garbage", in: `"a..b"`, wantErr: `invalid nodes "a..b"; accepted: N`},
+		{name: "garbage", in: `"a..Bool"`, wantErr: `invalid nodes "a..Bool"; accepted: N`},
 		{name: "list", in: `[1]`, wantErr: "invalid nodes a list"},
 	})
 	for _, tc := range []struct {

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/dstackgo/dstack/server/schemas/decode"
 )
 
 // Validate checks the configuration as upstream's model and server do: the name, exactly one
@@ -13,19 +15,19 @@ import (
 // ValidateSSHCredentials.
 func (c FleetConfiguration) Validate() error {
 	if c.Type != ConfigurationTypeFleet {
-		return withPath("type", fmt.Errorf("expected %q, got %q", ConfigurationTypeFleet, c.Type))
+		return decode.WithPath("type", fmt.Errorf("expected %q, got %q", ConfigurationTypeFleet, c.Type))
 	}
 	if c.Name != nil && !resourceNameRe().MatchString(*c.Name) {
-		return withPath("name", fmt.Errorf("invalid fleet name %q; it must match %s", *c.Name, resourceNameRe()))
+		return decode.WithPath("name", fmt.Errorf("invalid fleet name %q; it must match %s", *c.Name, resourceNameRe()))
 	}
 	switch {
 	case c.SSHConfig == nil && c.Nodes == nil:
 		return fmt.Errorf("no ssh_config or nodes specified; a fleet needs `nodes` (cloud) or `ssh_config` (SSH hosts)")
 	case c.SSHConfig != nil && c.Nodes != nil:
-		return withPath("nodes", fmt.Errorf("`ssh_config` and `nodes` are mutually exclusive"))
+		return decode.WithPath("nodes", fmt.Errorf("`ssh_config` and `nodes` are mutually exclusive"))
 	}
 	if !c.Blocks.Auto && c.Blocks.N < 1 {
-		return withPath("blocks", fmt.Errorf("must be >= 1 or \"auto\", got %d", c.Blocks.N))
+		return decode.WithPath("blocks", fmt.Errorf("must be >= 1 or \"auto\", got %d", c.Blocks.N))
 	}
 	if err := c.checkKindFields(); err != nil {
 		return err
@@ -35,13 +37,13 @@ func (c FleetConfiguration) Validate() error {
 	}
 	if c.Resources != nil {
 		if err := c.Resources.Validate(); err != nil {
-			return withPath("resources", err)
+			return decode.WithPath("resources", err)
 		}
 	}
 	if c.Nodes != nil {
-		return withPath("nodes", c.Nodes.Validate())
+		return decode.WithPath("nodes", c.Nodes.Validate())
 	}
-	return withPath("ssh_config", c.SSHConfig.validate())
+	return decode.WithPath("ssh_config", c.SSHConfig.validate())
 }
 
 // checkKindFields rejects fields that belong to the other kind of fleet.
@@ -70,55 +72,55 @@ func (c FleetConfiguration) checkKindFields() error {
 		return nil
 	}
 	slices.Sort(set)
-	return withPath(set[0], fmt.Errorf("%s fleet configuration does not support the following fields: %s", kind, strings.Join(set, ", ")))
+	return decode.WithPath(set[0], fmt.Errorf("%s fleet configuration does not support the following fields: %s", kind, strings.Join(set, ", ")))
 }
 
 // Validate checks 0 <= min <= target <= max.
 func (s FleetNodesSpec) Validate() error {
 	switch {
 	case s.Min < 0:
-		return withPath("min", fmt.Errorf("min cannot be negative"))
+		return decode.WithPath("min", fmt.Errorf("min cannot be negative"))
 	case s.Target < s.Min:
-		return withPath("target", fmt.Errorf("target must not be less than min"))
+		return decode.WithPath("target", fmt.Errorf("target must not be less than min"))
 	case s.Max != nil && *s.Max < s.Min:
-		return withPath("max", fmt.Errorf("max must not be less than min"))
+		return decode.WithPath("max", fmt.Errorf("max must not be less than min"))
 	case s.Max != nil && *s.Max < s.Target:
-		return withPath("max", fmt.Errorf("max must not be less than target"))
+		return decode.WithPath("max", fmt.Errorf("max must not be less than target"))
 	}
 	return nil
 }
 
 func (s SSHParams) validate() error {
 	if len(s.Hosts) == 0 {
-		return withPath("hosts", fmt.Errorf("at least one host is required"))
+		return decode.WithPath("hosts", fmt.Errorf("at least one host is required"))
 	}
 	if s.Network != nil {
 		if err := checkPrivateNetwork(*s.Network); err != nil {
-			return withPath("network", err)
+			return decode.WithPath("network", err)
 		}
 	}
 	withIP := 0
 	for i, h := range s.Hosts {
-		path := "hosts" + indexSeg(i)
+		path := "hosts" + decode.IndexSeg(i)
 		if h.Host() == "" {
-			return withPath(path, fmt.Errorf("hostname must not be empty"))
+			return decode.WithPath(path, fmt.Errorf("hostname must not be empty"))
 		}
 		if h.Params == nil || h.Params.InternalIP == nil {
 			continue
 		}
 		withIP++
 		if err := checkPrivateIP(*h.Params.InternalIP); err != nil {
-			return withPath(path+".internal_ip", err)
+			return decode.WithPath(path+".internal_ip", err)
 		}
 		if b := h.Params.Blocks; b != nil && !b.Auto && b.N < 1 {
-			return withPath(path+".blocks", fmt.Errorf("must be >= 1 or \"auto\""))
+			return decode.WithPath(path+".blocks", fmt.Errorf("must be >= 1 or \"auto\""))
 		}
 	}
 	switch {
 	case withIP != 0 && withIP != len(s.Hosts):
-		return withPath("hosts", fmt.Errorf("internal_ip must be specified for all hosts or for none"))
+		return decode.WithPath("hosts", fmt.Errorf("internal_ip must be specified for all hosts or for none"))
 	case withIP > 0 && s.Network != nil:
-		return withPath("network", fmt.Errorf("internal_ip is mutually exclusive with network"))
+		return decode.WithPath("network", fmt.Errorf("internal_ip is mutually exclusive with network"))
 	}
 	return nil
 }
@@ -136,17 +138,17 @@ func (c FleetConfiguration) ValidateSSHCredentials() error {
 			hasKey = hasKey || h.Params.SSHKey != nil
 			hasUser = hasUser || h.Params.User != nil
 		}
-		path := "ssh_config.hosts" + indexSeg(i)
+		path := "ssh_config.hosts" + decode.IndexSeg(i)
 		if !hasKey {
-			return withPath(path, fmt.Errorf("no ssh key specified for host %s", h.Host()))
+			return decode.WithPath(path, fmt.Errorf("no ssh key specified for host %s", h.Host()))
 		}
 		if !hasUser {
-			return withPath(path, fmt.Errorf("no ssh user specified for host %s", h.Host()))
+			return decode.WithPath(path, fmt.Errorf("no ssh user specified for host %s", h.Host()))
 		}
 	}
 	for _, k := range c.sshKeys() {
 		if k.Private == nil {
-			return withPath("ssh_config.ssh_key", fmt.Errorf("private key not provided"))
+			return decode.WithPath("ssh_config.ssh_key", fmt.Errorf("private key not provided"))
 		}
 	}
 	return nil

@@ -2,6 +2,8 @@ package schemas
 
 import (
 	"gopkg.in/yaml.v3"
+
+	"github.com/dstackgo/dstack/server/schemas/decode"
 )
 
 // SpotPolicy chooses spot or on-demand instances.
@@ -14,7 +16,7 @@ const (
 	SpotPolicyAuto     SpotPolicy = "auto"
 )
 
-func (SpotPolicy) enumValues() []string { return []string{"spot", "on-demand", "auto"} }
+func (SpotPolicy) EnumValues() []string { return []string{"spot", "on-demand", "auto"} }
 
 // CreationPolicy says whether a run may provision new instances or only reuse fleet ones.
 type CreationPolicy string
@@ -25,7 +27,7 @@ const (
 	CreationPolicyReuseOrCreate CreationPolicy = "reuse-or-create"
 )
 
-func (CreationPolicy) enumValues() []string { return []string{"reuse", "reuse-or-create"} }
+func (CreationPolicy) EnumValues() []string { return []string{"reuse", "reuse-or-create"} }
 
 // StartupOrder is the order in which a multi-node run's master and workers start.
 type StartupOrder string
@@ -37,7 +39,7 @@ const (
 	StartupOrderWorkersFirst StartupOrder = "workers-first"
 )
 
-func (StartupOrder) enumValues() []string { return []string{"any", "master-first", "workers-first"} }
+func (StartupOrder) EnumValues() []string { return []string{"any", "master-first", "workers-first"} }
 
 // StopCriteria says when a multi-node run is finished.
 type StopCriteria string
@@ -48,7 +50,7 @@ const (
 	StopCriteriaMasterDone StopCriteria = "master-done"
 )
 
-func (StopCriteria) enumValues() []string { return []string{"all-done", "master-done"} }
+func (StopCriteria) EnumValues() []string { return []string{"all-done", "master-done"} }
 
 // Server-side profile defaults (seconds).
 const (
@@ -93,10 +95,10 @@ type Profile struct {
 }
 
 // UnmarshalJSON decodes a profile leniently (unknown fields ignored).
-func (p *Profile) UnmarshalJSON(b []byte) error { return decodeJSONInto(b, p) }
+func (p *Profile) UnmarshalJSON(b []byte) error { return decode.JSON(b, p) }
 
 // UnmarshalYAML decodes a profile strictly (unknown keys are errors).
-func (p *Profile) UnmarshalYAML(y *yaml.Node) error { return decodeYAMLInto(y, p) }
+func (p *Profile) UnmarshalYAML(y *yaml.Node) error { return decode.YAML(y, p) }
 
 // Validate checks the profile's parameters.
 func (p Profile) Validate() error { return p.ProfileParams.validate() }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/dstackgo/dstack/server/schemas/decode"
 )
 
 // profileBackendTypes are the backend type strings `backends` accepts ("remote" = SSH fleets).
@@ -24,40 +26,40 @@ var (
 func (p ProfileParams) validate() error {
 	for i, b := range p.Backends {
 		if !slices.Contains(profileBackendTypes, b) {
-			return withPath("backends"+indexSeg(i), fmt.Errorf("invalid backend %q; accepted: %s", b, strings.Join(profileBackendTypes, ", ")))
+			return decode.WithPath("backends"+decode.IndexSeg(i), fmt.Errorf("invalid backend %q; accepted: %s", b, strings.Join(profileBackendTypes, ", ")))
 		}
 	}
 	if p.MaxPrice != nil && *p.MaxPrice <= 0 {
-		return withPath("max_price", fmt.Errorf("must be greater than 0"))
+		return decode.WithPath("max_price", fmt.Errorf("must be greater than 0"))
 	}
 	if err := p.validateRetry(); err != nil {
-		return withPath("retry", err)
+		return decode.WithPath("retry", err)
 	}
 	if p.UtilizationPolicy != nil {
 		if err := p.UtilizationPolicy.validate(); err != nil {
-			return withPath("utilization_policy", err)
+			return decode.WithPath("utilization_policy", err)
 		}
 	}
 	if p.Schedule != nil {
 		if err := p.Schedule.validate(); err != nil {
-			return withPath("schedule", err)
+			return decode.WithPath("schedule", err)
 		}
 	}
 	if p.Instances != nil && len(p.Instances) == 0 {
-		return withPath("instances", fmt.Errorf("must contain at least one selector, or be omitted"))
+		return decode.WithPath("instances", fmt.Errorf("must contain at least one selector, or be omitted"))
 	}
 	for i, s := range p.Instances {
 		if err := s.validate(); err != nil {
-			return withPath("instances"+indexSeg(i), err)
+			return decode.WithPath("instances"+decode.IndexSeg(i), err)
 		}
 	}
 	for i, f := range p.Fleets {
 		if f.Name == "" {
-			return withPath("fleets"+indexSeg(i), fmt.Errorf("fleet name must not be empty"))
+			return decode.WithPath("fleets"+decode.IndexSeg(i), fmt.Errorf("fleet name must not be empty"))
 		}
 	}
 	if err := validateTags(p.Tags); err != nil {
-		return withPath("tags", err)
+		return decode.WithPath("tags", err)
 	}
 	return validateBackendOptions(p.BackendOptions)
 }
@@ -67,10 +69,10 @@ func (p ProfileParams) validateRetry() error {
 		return nil
 	}
 	if e := p.Retry.Policy.OnEvents; e != nil && len(e) == 0 {
-		return withPath("on_events", fmt.Errorf("`on_events` cannot be empty; omit it to retry on all events"))
+		return decode.WithPath("on_events", fmt.Errorf("`on_events` cannot be empty; omit it to retry on all events"))
 	}
 	if d := p.Retry.Policy.Duration; d != nil && *d < 0 {
-		return withPath("duration", fmt.Errorf("retry duration cannot be negative"))
+		return decode.WithPath("duration", fmt.Errorf("retry duration cannot be negative"))
 	}
 	return nil
 }
@@ -81,7 +83,7 @@ func validateTags(tags map[string]string) error {
 			return fmt.Errorf("invalid tag key %q; the key must match %s", k, tagKeyRe())
 		}
 		if !tagValueRe().MatchString(tags[k]) {
-			return withPath(k, fmt.Errorf("invalid tag value %q; the value must match %s", tags[k], tagValueRe()))
+			return decode.WithPath(k, fmt.Errorf("invalid tag value %q; the value must match %s", tags[k], tagValueRe()))
 		}
 	}
 	return nil
@@ -91,10 +93,10 @@ func validateBackendOptions(opts []BackendProfileOptions) error {
 	seen := map[string]bool{}
 	for i, o := range opts {
 		if err := o.validate(); err != nil {
-			return withPath("backend_options"+indexSeg(i), err)
+			return decode.WithPath("backend_options"+decode.IndexSeg(i), err)
 		}
 		if seen[o.Type] {
-			return withPath("backend_options", fmt.Errorf("duplicate entry for backend '%s'", o.Type))
+			return decode.WithPath("backend_options", fmt.Errorf("duplicate entry for backend '%s'", o.Type))
 		}
 		seen[o.Type] = true
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/dstackgo/dstack/server/schemas/decode"
 )
 
 // RetryEvent is an event a run can be retried on.
@@ -17,7 +19,7 @@ const (
 	RetryEventError        RetryEvent = "error"
 )
 
-func (RetryEvent) enumValues() []string { return []string{"no-capacity", "interruption", "error"} }
+func (RetryEvent) EnumValues() []string { return []string{"no-capacity", "interruption", "error"} }
 
 // ProfileRetry is the object form of `retry`. A null on_events means all events; a null
 // duration means DefaultRetryDuration (see Profile.ResolvedRetry).
@@ -41,19 +43,19 @@ func (r RetryConfig) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON accepts a boolean or {on_events?, duration?}.
-func (r *RetryConfig) UnmarshalJSON(b []byte) error { return decodeJSONInto(b, r) }
+func (r *RetryConfig) UnmarshalJSON(b []byte) error { return decode.JSON(b, r) }
 
 // UnmarshalYAML accepts the same forms as UnmarshalJSON.
-func (r *RetryConfig) UnmarshalYAML(y *yaml.Node) error { return decodeYAMLInto(y, r) }
+func (r *RetryConfig) UnmarshalYAML(y *yaml.Node) error { return decode.YAML(y, r) }
 
-func (r *RetryConfig) unmarshalNode(d *decoder, n *vnode) error {
-	if n.kind == vMap {
+func (r *RetryConfig) UnmarshalNode(d *decode.Decoder, n *decode.Node) error {
+	if n.Kind == decode.MapNode {
 		r.Policy = &ProfileRetry{}
-		return d.structInto(n, r.Policy)
+		return d.Struct(n, r.Policy)
 	}
-	b, err := nodeBool(n)
+	b, err := decode.AsBool(n)
 	if err != nil {
-		return errorf(n, "invalid retry %s; accepted: true, false or {on_events: [no-capacity, interruption, error], duration: 1h}", n.describe())
+		return decode.Errorf(n, "invalid retry %s; accepted: true, false or {on_events: [no-capacity, interruption, error], duration: 1h}", n.Describe())
 	}
 	r.Enabled = b
 	return nil
@@ -79,10 +81,10 @@ const MinUtilizationTimeWindow Duration = 5 * 60
 
 func (u UtilizationPolicy) validate() error {
 	if u.MinGPUUtilization < 0 || u.MinGPUUtilization > 100 {
-		return withPath("min_gpu_utilization", fmt.Errorf("must be between 0 and 100, got %d", u.MinGPUUtilization))
+		return decode.WithPath("min_gpu_utilization", fmt.Errorf("must be between 0 and 100, got %d", u.MinGPUUtilization))
 	}
 	if u.TimeWindow < MinUtilizationTimeWindow {
-		return withPath("time_window", fmt.Errorf("minimum time_window is 5m (300s), got %ds", u.TimeWindow))
+		return decode.WithPath("time_window", fmt.Errorf("minimum time_window is 5m (300s), got %ds", u.TimeWindow))
 	}
 	return nil
 }
@@ -94,25 +96,25 @@ type Schedule struct {
 }
 
 // UnmarshalJSON accepts {cron: "expr" | ["expr", ...]}.
-func (s *Schedule) UnmarshalJSON(b []byte) error { return decodeJSONInto(b, s) }
+func (s *Schedule) UnmarshalJSON(b []byte) error { return decode.JSON(b, s) }
 
 // UnmarshalYAML accepts the same forms as UnmarshalJSON.
-func (s *Schedule) UnmarshalYAML(y *yaml.Node) error { return decodeYAMLInto(y, s) }
+func (s *Schedule) UnmarshalYAML(y *yaml.Node) error { return decode.YAML(y, s) }
 
-func (s *Schedule) unmarshalNode(d *decoder, n *vnode) error {
-	if cron := n.get("cron"); cron != nil && cron.kind == vString {
-		n = withKey(n, "cron", &vnode{kind: vSeq, items: []*vnode{cron}, line: cron.line})
+func (s *Schedule) UnmarshalNode(d *decode.Decoder, n *decode.Node) error {
+	if cron := n.Get("cron"); cron != nil && cron.Kind == decode.StringNode {
+		n = withKey(n, "cron", &decode.Node{Kind: decode.SeqNode, Items: []*decode.Node{cron}, Line: cron.Line})
 	}
-	return d.structInto(n, s)
+	return d.Struct(n, s)
 }
 
 func (s Schedule) validate() error {
 	if len(s.Cron) == 0 {
-		return withPath("cron", fmt.Errorf("at least one cron expression must be specified"))
+		return decode.WithPath("cron", fmt.Errorf("at least one cron expression must be specified"))
 	}
 	for i, c := range s.Cron {
 		if err := ValidateCron(c); err != nil {
-			return withPath("cron"+indexSeg(i), err)
+			return decode.WithPath("cron"+decode.IndexSeg(i), err)
 		}
 	}
 	return nil
@@ -142,29 +144,29 @@ func (s InstanceSelector) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON accepts every input form listed on InstanceSelector.
-func (s *InstanceSelector) UnmarshalJSON(b []byte) error { return decodeJSONInto(b, s) }
+func (s *InstanceSelector) UnmarshalJSON(b []byte) error { return decode.JSON(b, s) }
 
 // UnmarshalYAML accepts the same forms as UnmarshalJSON.
-func (s *InstanceSelector) UnmarshalYAML(y *yaml.Node) error { return decodeYAMLInto(y, s) }
+func (s *InstanceSelector) UnmarshalYAML(y *yaml.Node) error { return decode.YAML(y, s) }
 
-func (s *InstanceSelector) unmarshalNode(d *decoder, n *vnode) error {
-	switch n.kind {
-	case vString:
-		name := n.s
+func (s *InstanceSelector) UnmarshalNode(d *decode.Decoder, n *decode.Node) error {
+	switch n.Kind {
+	case decode.StringNode:
+		name := n.Str
 		*s = InstanceSelector{Name: &name}
 		return nil
-	case vMap:
+	case decode.MapNode:
 		var w instanceSelectorWire
-		if err := d.structInto(n, &w); err != nil {
+		if err := d.Struct(n, &w); err != nil {
 			return err
 		}
 		*s = InstanceSelector(w)
 		if !s.wellFormed() {
-			return errorf(n, "invalid instance selector; %s", selectorForms)
+			return decode.Errorf(n, "invalid instance selector; %s", selectorForms)
 		}
 		return nil
 	}
-	return errorf(n, "invalid instance selector %s; %s", n.describe(), selectorForms)
+	return decode.Errorf(n, "invalid instance selector %s; %s", n.Describe(), selectorForms)
 }
 
 func (s InstanceSelector) wellFormed() bool {
@@ -182,11 +184,11 @@ func (s InstanceSelector) validate() error {
 	case !s.wellFormed():
 		return fmt.Errorf("invalid instance selector; %s", selectorForms)
 	case s.Name != nil && *s.Name == "":
-		return withPath("name", fmt.Errorf("must not be empty"))
+		return decode.WithPath("name", fmt.Errorf("must not be empty"))
 	case s.Hostname != nil && *s.Hostname == "":
-		return withPath("hostname", fmt.Errorf("must not be empty"))
+		return decode.WithPath("hostname", fmt.Errorf("must not be empty"))
 	case s.Instance != nil && *s.Instance < 0:
-		return withPath("instance", fmt.Errorf("must be >= 0, got %d", *s.Instance))
+		return decode.WithPath("instance", fmt.Errorf("must be >= 0, got %d", *s.Instance))
 	}
 	return nil
 }
@@ -208,18 +210,18 @@ type BackendProfileOptions struct {
 	MinScore       *int     `json:"min_score"`
 }
 
-func (o *BackendProfileOptions) setDefaults() { o.Type = "vastai" }
+func (o *BackendProfileOptions) SetDefaults() { o.Type = "vastai" }
 
 func (o BackendProfileOptions) validate() error {
 	switch {
 	case o.Type != "vastai":
-		return withPath("type", fmt.Errorf("invalid backend %q; accepted: vastai", o.Type))
+		return decode.WithPath("type", fmt.Errorf("invalid backend %q; accepted: vastai", o.Type))
 	case o.OfferOrder != nil && *o.OfferOrder != "score" && *o.OfferOrder != "price":
-		return withPath("offer_order", fmt.Errorf("invalid value %q; accepted: score, price", *o.OfferOrder))
+		return decode.WithPath("offer_order", fmt.Errorf("invalid value %q; accepted: score, price", *o.OfferOrder))
 	case o.MinReliability != nil && (*o.MinReliability < 0 || *o.MinReliability > 1):
-		return withPath("min_reliability", fmt.Errorf("must be between 0 and 1"))
+		return decode.WithPath("min_reliability", fmt.Errorf("must be between 0 and 1"))
 	case o.MinScore != nil && *o.MinScore < 0:
-		return withPath("min_score", fmt.Errorf("must be >= 0"))
+		return decode.WithPath("min_score", fmt.Errorf("must be >= 0"))
 	}
 	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/dstackgo/dstack/server/schemas/decode"
 )
 
 // ResourcesSpec is a run's (or fleet's) resource requirements. The defaults (see
@@ -25,22 +27,22 @@ type ResourcesSpec struct {
 // (count 0..), 100GB.. disk.
 func DefaultResourcesSpec() ResourcesSpec {
 	var r ResourcesSpec
-	r.setDefaults()
+	r.SetDefaults()
 	return r
 }
 
-func (r *ResourcesSpec) setDefaults() {
-	r.CPU.setDefaults()
+func (r *ResourcesSpec) SetDefaults() {
+	r.CPU.SetDefaults()
 	r.Memory = RangeAtLeast[Memory](8)
 	r.GPU = &GPUSpec{Count: RangeAtLeast(0)}
 	r.Disk = &DiskSpec{Size: RangeAtLeast[Memory](100)}
 }
 
 // UnmarshalJSON decodes a resources object; missing fields keep their defaults.
-func (r *ResourcesSpec) UnmarshalJSON(b []byte) error { return decodeJSONInto(b, r) }
+func (r *ResourcesSpec) UnmarshalJSON(b []byte) error { return decode.JSON(b, r) }
 
 // UnmarshalYAML decodes a resources mapping strictly (unknown keys are errors).
-func (r *ResourcesSpec) UnmarshalYAML(y *yaml.Node) error { return decodeYAMLInto(y, r) }
+func (r *ResourcesSpec) UnmarshalYAML(y *yaml.Node) error { return decode.YAML(y, r) }
 
 // Clone returns a deep copy.
 func (r ResourcesSpec) Clone() ResourcesSpec {
@@ -94,14 +96,14 @@ const (
 	CPUArchARM CPUArch = "arm"
 )
 
-func (a *CPUArch) unmarshalNode(_ *decoder, n *vnode) error {
-	s, err := nodeString(n)
+func (a *CPUArch) UnmarshalNode(_ *decode.Decoder, n *decode.Node) error {
+	s, err := decode.AsString(n)
 	if err != nil {
 		return err
 	}
 	v := CPUArch(strings.ToLower(s))
 	if v != CPUArchX86 && v != CPUArchARM {
-		return errorf(n, "invalid CPU architecture %q; accepted: x86, arm", s)
+		return decode.Errorf(n, "invalid CPU architecture %q; accepted: x86, arm", s)
 	}
 	*a = v
 	return nil
@@ -116,53 +118,53 @@ type CPUSpec struct {
 
 const cpuForms = `accepted: a count (8, "4..", "2..8"), an architecture (x86, arm), "<arch>:<count>" such as "arm:8", or {arch, count}`
 
-func (c *CPUSpec) setDefaults() { c.Count = RangeAtLeast(2) }
+func (c *CPUSpec) SetDefaults() { c.Count = RangeAtLeast(2) }
 
 // UnmarshalJSON accepts every input form listed on CPUSpec.
-func (c *CPUSpec) UnmarshalJSON(b []byte) error { return decodeJSONInto(b, c) }
+func (c *CPUSpec) UnmarshalJSON(b []byte) error { return decode.JSON(b, c) }
 
 // UnmarshalYAML accepts the same forms as UnmarshalJSON.
-func (c *CPUSpec) UnmarshalYAML(y *yaml.Node) error { return decodeYAMLInto(y, c) }
+func (c *CPUSpec) UnmarshalYAML(y *yaml.Node) error { return decode.YAML(y, c) }
 
-func (c *CPUSpec) unmarshalNode(d *decoder, n *vnode) error {
-	switch n.kind {
-	case vNull:
+func (c *CPUSpec) UnmarshalNode(d *decode.Decoder, n *decode.Node) error {
+	switch n.Kind {
+	case decode.NullNode:
 		return nil
-	case vInt, vString:
+	case decode.IntNode, decode.StringNode:
 		return c.parse(n)
-	case vMap:
+	case decode.MapNode:
 		if isRangeObject(n) { // legacy: a bare count range
-			return d.decode(n, reflectValue(&c.Count))
+			return d.Into(n, &c.Count)
 		}
-		return d.structInto(n, c)
+		return d.Struct(n, c)
 	}
-	return errorf(n, "invalid cpu spec %s; %s", n.describe(), cpuForms)
+	return decode.Errorf(n, "invalid cpu spec %s; %s", n.Describe(), cpuForms)
 }
 
-func (c *CPUSpec) parse(n *vnode) error {
-	spec := strings.ReplaceAll(n.text(), " ", "")
+func (c *CPUSpec) parse(n *decode.Node) error {
+	spec := strings.ReplaceAll(n.Text(), " ", "")
 	var hasCount, hasArch bool
 	for _, tok := range strings.Split(spec, ":") {
-		tn := &vnode{kind: vString, s: tok, line: n.line}
+		tn := &decode.Node{Kind: decode.StringNode, Str: tok, Line: n.Line}
 		switch {
 		case tok == "":
-			return errorf(n, "%q: empty token; %s", spec, cpuForms)
+			return decode.Errorf(n, "%q: empty token; %s", spec, cpuForms)
 		case strings.Contains(tok, "..") || isDigits(tok):
 			if hasCount {
-				return errorf(n, "%q: more than one CPU count; %s", spec, cpuForms)
+				return decode.Errorf(n, "%q: more than one CPU count; %s", spec, cpuForms)
 			}
 			hasCount = true
-			if err := c.Count.unmarshalNode(nil, tn); err != nil {
-				return errorf(n, "%q: %s", spec, msgOf(err))
+			if err := c.Count.UnmarshalNode(nil, tn); err != nil {
+				return decode.Errorf(n, "%q: %s", spec, decode.MsgOf(err))
 			}
 		default:
 			if hasArch {
-				return errorf(n, "%q: more than one CPU architecture; %s", spec, cpuForms)
+				return decode.Errorf(n, "%q: more than one CPU architecture; %s", spec, cpuForms)
 			}
 			hasArch = true
 			var a CPUArch
-			if err := a.unmarshalNode(nil, tn); err != nil {
-				return errorf(n, "%q: %s; %s", spec, msgOf(err), cpuForms)
+			if err := a.UnmarshalNode(nil, tn); err != nil {
+				return decode.Errorf(n, "%q: %s; %s", spec, decode.MsgOf(err), cpuForms)
 			}
 			c.Arch = &a
 		}
@@ -177,27 +179,27 @@ type DiskSpec struct {
 }
 
 // UnmarshalJSON accepts every input form listed on DiskSpec.
-func (s *DiskSpec) UnmarshalJSON(b []byte) error { return decodeJSONInto(b, s) }
+func (s *DiskSpec) UnmarshalJSON(b []byte) error { return decode.JSON(b, s) }
 
 // UnmarshalYAML accepts the same forms as UnmarshalJSON.
-func (s *DiskSpec) UnmarshalYAML(y *yaml.Node) error { return decodeYAMLInto(y, s) }
+func (s *DiskSpec) UnmarshalYAML(y *yaml.Node) error { return decode.YAML(y, s) }
 
-func (s *DiskSpec) unmarshalNode(d *decoder, n *vnode) error {
-	switch n.kind {
-	case vString, vInt, vFloat:
-		return s.Size.unmarshalNode(d, n)
-	case vMap:
-		return d.structInto(n, s)
+func (s *DiskSpec) UnmarshalNode(d *decode.Decoder, n *decode.Node) error {
+	switch n.Kind {
+	case decode.StringNode, decode.IntNode, decode.FloatNode:
+		return s.Size.UnmarshalNode(d, n)
+	case decode.MapNode:
+		return d.Struct(n, s)
 	}
-	return errorf(n, "invalid disk spec %s; accepted: a size such as 100GB, a range such as 200GB.., or {size}", n.describe())
+	return decode.Errorf(n, "invalid disk spec %s; accepted: a size such as 100GB, a range such as 200GB.., or {size}", n.Describe())
 }
 
 // isRangeObject reports whether n is a non-empty mapping with only min/max keys.
-func isRangeObject(n *vnode) bool {
-	if n.kind != vMap || len(n.keys) == 0 {
+func isRangeObject(n *decode.Node) bool {
+	if n.Kind != decode.MapNode || len(n.Keys) == 0 {
 		return false
 	}
-	for _, k := range n.keys {
+	for _, k := range n.Keys {
 		if k != "min" && k != "max" {
 			return false
 		}

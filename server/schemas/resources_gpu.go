@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/dstackgo/dstack/server/schemas/decode"
 )
 
 // GPUVendor is an accelerator vendor. Input is case-insensitive; "tpu" is an alias of google
@@ -37,13 +39,13 @@ func ParseGPUVendor(s string) (GPUVendor, error) {
 	return "", fmt.Errorf("invalid GPU vendor %q; %s", s, gpuVendorForms)
 }
 
-func (v *GPUVendor) unmarshalNode(_ *decoder, n *vnode) error {
-	s, err := nodeString(n)
+func (v *GPUVendor) UnmarshalNode(_ *decode.Decoder, n *decode.Node) error {
+	s, err := decode.AsString(n)
 	if err != nil {
 		return err
 	}
 	if *v, err = ParseGPUVendor(s); err != nil {
-		return errorf(n, "%v", err)
+		return decode.Errorf(n, "%v", err)
 	}
 	return nil
 }
@@ -62,7 +64,7 @@ type GPUSpec struct {
 
 const gpuForms = `accepted: a count, or [vendor:][name[,name...]:][memory:][count] such as A100:2, 24GB.., A100:40GB..:2, nvidia:16GB:1..2, H100,A100:8, tpu:v5e-8`
 
-func (g *GPUSpec) setDefaults() { g.Count = RangeAtLeast(1) }
+func (g *GPUSpec) SetDefaults() { g.Count = RangeAtLeast(1) }
 
 // ParseGPUSpec parses the string form. Tokens are split by ":"; each token is, in this order
 // of checks: a vendor keyword; a name list if it starts with a letter (comma-separated); a
@@ -70,43 +72,43 @@ func (g *GPUSpec) setDefaults() { g.Count = RangeAtLeast(1) }
 // appear once.
 func ParseGPUSpec(spec string) (GPUSpec, error) {
 	var g GPUSpec
-	g.setDefaults()
-	err := g.parse(&vnode{kind: vString, s: spec})
+	g.SetDefaults()
+	err := g.parse(&decode.Node{Kind: decode.StringNode, Str: spec})
 	return g, err
 }
 
 // UnmarshalJSON accepts every input form listed on GPUSpec.
-func (g *GPUSpec) UnmarshalJSON(b []byte) error { return decodeJSONInto(b, g) }
+func (g *GPUSpec) UnmarshalJSON(b []byte) error { return decode.JSON(b, g) }
 
 // UnmarshalYAML accepts the same forms as UnmarshalJSON.
-func (g *GPUSpec) UnmarshalYAML(y *yaml.Node) error { return decodeYAMLInto(y, g) }
+func (g *GPUSpec) UnmarshalYAML(y *yaml.Node) error { return decode.YAML(y, g) }
 
-func (g *GPUSpec) unmarshalNode(d *decoder, n *vnode) error {
-	switch n.kind {
-	case vNull:
+func (g *GPUSpec) UnmarshalNode(d *decode.Decoder, n *decode.Node) error {
+	switch n.Kind {
+	case decode.NullNode:
 		return nil
-	case vInt, vString:
+	case decode.IntNode, decode.StringNode:
 		return g.parse(n)
-	case vMap:
-		if name := n.get("name"); name != nil && name.kind != vSeq && name.kind != vNull {
-			n = withKey(n, "name", &vnode{kind: vSeq, items: []*vnode{name}, line: name.line})
+	case decode.MapNode:
+		if name := n.Get("name"); name != nil && name.Kind != decode.SeqNode && name.Kind != decode.NullNode {
+			n = withKey(n, "name", &decode.Node{Kind: decode.SeqNode, Items: []*decode.Node{name}, Line: name.Line})
 		}
-		if err := d.structInto(n, g); err != nil {
+		if err := d.Struct(n, g); err != nil {
 			return err
 		}
 		g.Name = stripTPUPrefix(g.Name)
 		return nil
 	}
-	return errorf(n, "invalid gpu spec %s; %s", n.describe(), gpuForms)
+	return decode.Errorf(n, "invalid gpu spec %s; %s", n.Describe(), gpuForms)
 }
 
-func (g *GPUSpec) parse(n *vnode) error {
-	spec := strings.ReplaceAll(n.text(), " ", "")
+func (g *GPUSpec) parse(n *decode.Node) error {
+	spec := strings.ReplaceAll(n.Text(), " ", "")
 	fail := func(format string, args ...any) error {
-		return errorf(n, "%q: %s; %s", spec, fmt.Sprintf(format, args...), gpuForms)
+		return decode.Errorf(n, "%q: %s; %s", spec, fmt.Sprintf(format, args...), gpuForms)
 	}
 	failPart := func(part string, err error) error {
-		return errorf(n, "%q: %s: %s", spec, part, msgOf(err))
+		return decode.Errorf(n, "%q: %s: %s", spec, part, decode.MsgOf(err))
 	}
 	var countTok, memTok string
 	var hasVendor bool
@@ -144,13 +146,13 @@ func (g *GPUSpec) parse(n *vnode) error {
 	}
 	g.Name = stripTPUPrefix(g.Name)
 	if countTok != "" {
-		if err := g.Count.unmarshalNode(nil, &vnode{kind: vString, s: countTok}); err != nil {
+		if err := g.Count.UnmarshalNode(nil, &decode.Node{Kind: decode.StringNode, Str: countTok}); err != nil {
 			return failPart("count", err)
 		}
 	}
 	if memTok != "" {
 		var m MemoryRange
-		if err := m.unmarshalNode(nil, &vnode{kind: vString, s: memTok}); err != nil {
+		if err := m.UnmarshalNode(nil, &decode.Node{Kind: decode.StringNode, Str: memTok}); err != nil {
 			return failPart("memory", err)
 		}
 		g.Memory = &m
@@ -166,12 +168,12 @@ func stripTPUPrefix(names []string) []string {
 }
 
 // withKey returns a shallow copy of mapping n with key's value replaced.
-func withKey(n *vnode, key string, val *vnode) *vnode {
+func withKey(n *decode.Node, key string, val *decode.Node) *decode.Node {
 	c := *n
-	c.vals = append([]*vnode(nil), n.vals...)
-	for i, k := range c.keys {
+	c.Vals = append([]*decode.Node(nil), n.Vals...)
+	for i, k := range c.Keys {
 		if k == key {
-			c.vals[i] = val
+			c.Vals[i] = val
 		}
 	}
 	return &c

@@ -5,6 +5,8 @@ import (
 	"strconv"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/dstackgo/dstack/server/schemas/decode"
 )
 
 // OffableDuration is a duration that can be switched off (`max_duration`, `stop_duration`).
@@ -40,26 +42,26 @@ func (o OffableDuration) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON accepts every input form listed on OffableDuration.
-func (o *OffableDuration) UnmarshalJSON(b []byte) error { return decodeJSONInto(b, o) }
+func (o *OffableDuration) UnmarshalJSON(b []byte) error { return decode.JSON(b, o) }
 
 // UnmarshalYAML accepts the same forms as UnmarshalJSON.
-func (o *OffableDuration) UnmarshalYAML(y *yaml.Node) error { return decodeYAMLInto(y, o) }
+func (o *OffableDuration) UnmarshalYAML(y *yaml.Node) error { return decode.YAML(y, o) }
 
-func (o *OffableDuration) unmarshalNode(_ *decoder, n *vnode) error {
+func (o *OffableDuration) UnmarshalNode(_ *decode.Decoder, n *decode.Node) error {
 	*o = OffableDuration{}
 	switch {
-	case n.kind == vNull || (n.kind == vBool && n.b):
+	case n.Kind == decode.NullNode || (n.Kind == decode.BoolNode && n.Bool):
 		return nil
-	case (n.kind == vString && n.s == "off") || n.kind == vBool:
+	case (n.Kind == decode.StringNode && n.Str == "off") || n.Kind == decode.BoolNode:
 		*o = DurationOff()
 		return nil
 	}
 	d, err := parseDurationNode(n)
 	if err != nil {
-		return errorf(n, "%s; %s", msgOf(err), offableForms)
+		return decode.Errorf(n, "%s; %s", decode.MsgOf(err), offableForms)
 	}
 	if d < 0 {
-		return errorf(n, "duration cannot be negative; %s", offableForms)
+		return decode.Errorf(n, "duration cannot be negative; %s", offableForms)
 	}
 	*o = DurationOf(d)
 	return nil
@@ -103,23 +105,23 @@ func (i IdleDuration) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON accepts every input form listed on IdleDuration.
-func (i *IdleDuration) UnmarshalJSON(b []byte) error { return decodeJSONInto(b, i) }
+func (i *IdleDuration) UnmarshalJSON(b []byte) error { return decode.JSON(b, i) }
 
 // UnmarshalYAML accepts the same forms as UnmarshalJSON.
-func (i *IdleDuration) UnmarshalYAML(y *yaml.Node) error { return decodeYAMLInto(y, i) }
+func (i *IdleDuration) UnmarshalYAML(y *yaml.Node) error { return decode.YAML(y, i) }
 
-func (i *IdleDuration) unmarshalNode(_ *decoder, n *vnode) error {
+func (i *IdleDuration) UnmarshalNode(_ *decode.Decoder, n *decode.Node) error {
 	*i = IdleDuration{}
 	switch {
-	case n.kind == vNull || (n.kind == vBool && n.b):
+	case n.Kind == decode.NullNode || (n.Kind == decode.BoolNode && n.Bool):
 		return nil
-	case (n.kind == vString && n.s == "off") || n.kind == vBool:
+	case (n.Kind == decode.StringNode && n.Str == "off") || n.Kind == decode.BoolNode:
 		*i = IdleOff()
 		return nil
 	}
 	d, err := parseDurationNode(n)
 	if err != nil {
-		return errorf(n, "%s; also accepted: \"off\", false, -1 (off) or true (default)", msgOf(err))
+		return decode.Errorf(n, "%s; also accepted: \"off\", false, -1 (off) or true (default)", decode.MsgOf(err))
 	}
 	*i = IdleOf(d)
 	return nil

@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/dstackgo/dstack/server/schemas/decode"
 )
 
 // Env is an ordered mapping of environment variables. Input: a mapping {NAME: value} (numbers
@@ -160,63 +162,63 @@ func (e Env) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON accepts a mapping or a list (see Env).
-func (e *Env) UnmarshalJSON(b []byte) error { return decodeJSONInto(b, e) }
+func (e *Env) UnmarshalJSON(b []byte) error { return decode.JSON(b, e) }
 
 // UnmarshalYAML accepts the same forms as UnmarshalJSON.
-func (e *Env) UnmarshalYAML(y *yaml.Node) error { return decodeYAMLInto(y, e) }
+func (e *Env) UnmarshalYAML(y *yaml.Node) error { return decode.YAML(y, e) }
 
-func (e *Env) unmarshalNode(d *decoder, n *vnode) error {
+func (e *Env) UnmarshalNode(d *decode.Decoder, n *decode.Node) error {
 	*e = Env{}
-	switch n.kind {
-	case vNull:
+	switch n.Kind {
+	case decode.NullNode:
 		return nil
-	case vMap:
-		for i, k := range n.keys {
-			if err := e.addMapValue(d, k, n.vals[i]); err != nil {
-				return withPath(k, err)
+	case decode.MapNode:
+		for i, k := range n.Keys {
+			if err := e.addMapValue(d, k, n.Vals[i]); err != nil {
+				return decode.WithPath(k, err)
 			}
 		}
 		return nil
-	case vSeq:
-		for i, item := range n.items {
+	case decode.SeqNode:
+		for i, item := range n.Items {
 			if err := e.addListItem(item); err != nil {
-				return withPath(indexSeg(i), err)
+				return decode.WithPath(decode.IndexSeg(i), err)
 			}
 		}
 		return nil
 	}
-	return errorf(n, "invalid env %s; %s", n.describe(), envForms)
+	return decode.Errorf(n, "invalid env %s; %s", n.Describe(), envForms)
 }
 
-func (e *Env) addMapValue(d *decoder, key string, v *vnode) error {
-	switch v.kind {
-	case vString, vInt, vFloat:
-		e.Set(key, v.text())
+func (e *Env) addMapValue(d *decode.Decoder, key string, v *decode.Node) error {
+	switch v.Kind {
+	case decode.StringNode, decode.IntNode, decode.FloatNode:
+		e.Set(key, v.Text())
 		return nil
-	case vMap: // an unresolved variable as upstream encodes it: {"key": NAME}
+	case decode.MapNode: // an unresolved variable as upstream encodes it: {"key": NAME}
 		var s struct {
 			Key string `json:"key" dstack:"required"`
 		}
-		if err := d.structInto(v, &s); err != nil {
+		if err := d.Struct(v, &s); err != nil {
 			return err
 		}
 		e.setUnresolved(key)
 		return nil
 	}
-	return errorf(v, "expected a string value, got %s (quote it, e.g. \"true\")", v.describe())
+	return decode.Errorf(v, "expected a string value, got %s (quote it, e.g. \"true\")", v.Describe())
 }
 
-func (e *Env) addListItem(item *vnode) error {
-	s, err := nodeString(item)
+func (e *Env) addListItem(item *decode.Node) error {
+	s, err := decode.AsString(item)
 	if err != nil {
-		return errorf(item, "expected a \"NAME=value\" or \"NAME\" string, got %s", item.describe())
+		return decode.Errorf(item, "expected a \"NAME=value\" or \"NAME\" string, got %s", item.Describe())
 	}
 	if !envListItem().MatchString(strings.TrimSuffix(s, "\n")) {
-		return errorf(item, "invalid env item %q; accepted: \"NAME=value\" or \"NAME\" (NAME: letters, digits, _; not starting with a digit)", s)
+		return decode.Errorf(item, "invalid env item %q; accepted: \"NAME=value\" or \"NAME\" (NAME: letters, digits, _; not starting with a digit)", s)
 	}
 	key, value, hasValue := strings.Cut(s, "=")
 	if _, dup := e.vals[key]; dup || e.unset[key] {
-		return errorf(item, "duplicate environment variable: %s", key)
+		return decode.Errorf(item, "duplicate environment variable: %s", key)
 	}
 	if hasValue {
 		e.Set(key, value)

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/dstackgo/dstack/server/schemas/decode"
 )
 
 // RangeBound is what a Range can hold: a count (int) or a size (Memory).
@@ -79,16 +81,16 @@ func (r Range[T]) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON accepts every input form listed on Range.
-func (r *Range[T]) UnmarshalJSON(b []byte) error { return decodeJSONInto(b, r) }
+func (r *Range[T]) UnmarshalJSON(b []byte) error { return decode.JSON(b, r) }
 
 // UnmarshalYAML accepts the same forms as UnmarshalJSON.
-func (r *Range[T]) UnmarshalYAML(y *yaml.Node) error { return decodeYAMLInto(y, r) }
+func (r *Range[T]) UnmarshalYAML(y *yaml.Node) error { return decode.YAML(y, r) }
 
-func (r *Range[T]) unmarshalNode(d *decoder, n *vnode) error {
+func (r *Range[T]) UnmarshalNode(d *decode.Decoder, n *decode.Node) error {
 	*r = Range[T]{}
-	switch n.kind {
-	case vMap:
-		for i, key := range n.keys {
+	switch n.Kind {
+	case decode.MapNode:
+		for i, key := range n.Keys {
 			var dst **T
 			switch key {
 			case "min":
@@ -96,41 +98,41 @@ func (r *Range[T]) unmarshalNode(d *decoder, n *vnode) error {
 			case "max":
 				dst = &r.Max
 			default:
-				if d.strict {
-					return &FieldError{Path: key, Line: keyLine(n, i), Msg: unknownFieldMsg(key, []string{"min", "max"})}
+				if d.Strict {
+					return &decode.FieldError{Path: key, Line: decode.KeyLine(n, i), Msg: decode.UnknownFieldMsg(key, []string{"min", "max"})}
 				}
 				continue
 			}
 			*dst = nil
-			if v := n.vals[i]; v.kind != vNull {
+			if v := n.Vals[i]; v.Kind != decode.NullNode {
 				b, err := parseBound[T](v)
 				if err != nil {
-					return withPath(key, err)
+					return decode.WithPath(key, err)
 				}
 				*dst = &b
 			}
 		}
-	case vString:
+	case decode.StringNode:
 		if err := r.parseString(n); err != nil {
 			return err
 		}
-	case vInt, vFloat:
+	case decode.IntNode, decode.FloatNode:
 		b, err := parseBound[T](n)
 		if err != nil {
 			return err
 		}
 		r.Min, r.Max = &b, &b
 	default:
-		return errorf(n, "invalid range %s; %s", n.describe(), rangeForms)
+		return decode.Errorf(n, "invalid range %s; %s", n.Describe(), rangeForms)
 	}
 	if err := r.Validate(); err != nil {
-		return errorf(n, "%v", err)
+		return decode.Errorf(n, "%v", err)
 	}
 	return nil
 }
 
-func (r *Range[T]) parseString(n *vnode) error {
-	if !strings.Contains(n.s, "..") {
+func (r *Range[T]) parseString(n *decode.Node) error {
+	if !strings.Contains(n.Str, "..") {
 		b, err := parseBound[T](n)
 		if err != nil {
 			return err
@@ -138,17 +140,17 @@ func (r *Range[T]) parseString(n *vnode) error {
 		r.Min, r.Max = &b, &b
 		return nil
 	}
-	parts := strings.Split(strings.ReplaceAll(n.s, " ", ""), "..")
+	parts := strings.Split(strings.ReplaceAll(n.Str, " ", ""), "..")
 	if len(parts) != 2 {
-		return errorf(n, "invalid range %q: more than one \"..\"; %s", n.s, rangeForms)
+		return decode.Errorf(n, "invalid range %q: more than one \"..\"; %s", n.Str, rangeForms)
 	}
 	for i, p := range parts {
 		if p == "" {
 			continue
 		}
-		b, err := parseBound[T](&vnode{kind: vString, s: p, line: n.line})
+		b, err := parseBound[T](&decode.Node{Kind: decode.StringNode, Str: p, Line: n.Line})
 		if err != nil {
-			return errorf(n, "invalid range %q: %s", n.s, msgOf(err))
+			return decode.Errorf(n, "invalid range %q: %s", n.Str, decode.MsgOf(err))
 		}
 		if i == 0 {
 			r.Min = &b
@@ -160,11 +162,11 @@ func (r *Range[T]) parseString(n *vnode) error {
 }
 
 // parseBound parses one end of a range.
-func parseBound[T RangeBound](n *vnode) (T, error) {
+func parseBound[T RangeBound](n *decode.Node) (T, error) {
 	var out T
 	switch p := any(&out).(type) {
 	case *int:
-		i, err := nodeInt(n)
+		i, err := decode.AsInt(n)
 		if err != nil {
 			return out, err
 		}

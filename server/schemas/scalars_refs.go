@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/dstackgo/dstack/server/schemas/decode"
 )
 
 // PortMapping maps a local (client-side) port to a container port. Input: 8080 (local =
@@ -59,31 +61,31 @@ func (p PortMapping) check() error {
 }
 
 // UnmarshalJSON accepts every input form listed on PortMapping.
-func (p *PortMapping) UnmarshalJSON(b []byte) error { return decodeJSONInto(b, p) }
+func (p *PortMapping) UnmarshalJSON(b []byte) error { return decode.JSON(b, p) }
 
 // UnmarshalYAML accepts the same forms as UnmarshalJSON.
-func (p *PortMapping) UnmarshalYAML(y *yaml.Node) error { return decodeYAMLInto(y, p) }
+func (p *PortMapping) UnmarshalYAML(y *yaml.Node) error { return decode.YAML(y, p) }
 
-func (p *PortMapping) unmarshalNode(d *decoder, n *vnode) error {
+func (p *PortMapping) UnmarshalNode(d *decode.Decoder, n *decode.Node) error {
 	var err error
-	switch n.kind {
-	case vInt:
-		port := int(n.i)
+	switch n.Kind {
+	case decode.IntNode:
+		port := int(n.Int)
 		*p = PortMapping{LocalPort: &port, ContainerPort: port}
-	case vString:
-		*p, err = ParsePortMapping(n.s)
-	case vMap:
-		if err := d.structInto(n, p); err != nil {
+	case decode.StringNode:
+		*p, err = ParsePortMapping(n.Str)
+	case decode.MapNode:
+		if err := d.Struct(n, p); err != nil {
 			return err
 		}
 	default:
-		return errorf(n, "invalid port %s; %s", n.describe(), portForms)
+		return decode.Errorf(n, "invalid port %s; %s", n.Describe(), portForms)
 	}
 	if err == nil {
 		err = p.check()
 	}
 	if err != nil {
-		return errorf(n, "%v", err)
+		return decode.Errorf(n, "%v", err)
 	}
 	return nil
 }
@@ -97,35 +99,35 @@ var servicePortRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCom
 const servicePortForms = `accepted: 8000, "80:8000" or {local_port, container_port}`
 
 // UnmarshalJSON accepts every input form listed on ServicePort.
-func (p *ServicePort) UnmarshalJSON(b []byte) error { return decodeJSONInto(b, p) }
+func (p *ServicePort) UnmarshalJSON(b []byte) error { return decode.JSON(b, p) }
 
 // UnmarshalYAML accepts the same forms as UnmarshalJSON.
-func (p *ServicePort) UnmarshalYAML(y *yaml.Node) error { return decodeYAMLInto(y, p) }
+func (p *ServicePort) UnmarshalYAML(y *yaml.Node) error { return decode.YAML(y, p) }
 
-func (p *ServicePort) unmarshalNode(d *decoder, n *vnode) error {
+func (p *ServicePort) UnmarshalNode(d *decode.Decoder, n *decode.Node) error {
 	local := 80
 	switch {
-	case n.kind == vInt || (n.kind == vString && strings.Trim(n.s, "0123456789") == "" && n.s != ""):
-		port, err := nodeInt(n)
+	case n.Kind == decode.IntNode || (n.Kind == decode.StringNode && strings.Trim(n.Str, "0123456789") == "" && n.Str != ""):
+		port, err := decode.AsInt(n)
 		if err != nil {
-			return errorf(n, "invalid port %s; %s", n.describe(), servicePortForms)
+			return decode.Errorf(n, "invalid port %s; %s", n.Describe(), servicePortForms)
 		}
 		*p = ServicePort{LocalPort: &local, ContainerPort: int(port)}
-	case n.kind == vString && servicePortRe().MatchString(n.s):
-		pm, err := ParsePortMapping(n.s)
+	case n.Kind == decode.StringNode && servicePortRe().MatchString(n.Str):
+		pm, err := ParsePortMapping(n.Str)
 		if err != nil {
-			return errorf(n, "%v", err)
+			return decode.Errorf(n, "%v", err)
 		}
 		*p = ServicePort(pm)
-	case n.kind == vMap:
-		if err := d.structInto(n, p); err != nil {
+	case n.Kind == decode.MapNode:
+		if err := d.Struct(n, p); err != nil {
 			return err
 		}
 	default:
-		return errorf(n, "invalid port %s; %s", n.describe(), servicePortForms)
+		return decode.Errorf(n, "invalid port %s; %s", n.Describe(), servicePortForms)
 	}
 	if err := PortMapping(*p).check(); err != nil {
-		return errorf(n, "%v", err)
+		return decode.Errorf(n, "%v", err)
 	}
 	return nil
 }
@@ -179,22 +181,22 @@ func (r EntityReference) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON accepts every input form listed on EntityReference.
-func (r *EntityReference) UnmarshalJSON(b []byte) error { return decodeJSONInto(b, r) }
+func (r *EntityReference) UnmarshalJSON(b []byte) error { return decode.JSON(b, r) }
 
 // UnmarshalYAML accepts the same forms as UnmarshalJSON.
-func (r *EntityReference) UnmarshalYAML(y *yaml.Node) error { return decodeYAMLInto(y, r) }
+func (r *EntityReference) UnmarshalYAML(y *yaml.Node) error { return decode.YAML(y, r) }
 
-func (r *EntityReference) unmarshalNode(d *decoder, n *vnode) error {
-	switch n.kind {
-	case vString:
-		ref, err := ParseEntityReference(n.s)
+func (r *EntityReference) UnmarshalNode(d *decode.Decoder, n *decode.Node) error {
+	switch n.Kind {
+	case decode.StringNode:
+		ref, err := ParseEntityReference(n.Str)
 		if err != nil {
-			return errorf(n, "%v", err)
+			return decode.Errorf(n, "%v", err)
 		}
 		*r = ref
 		return nil
-	case vMap:
-		return d.structInto(n, r)
+	case decode.MapNode:
+		return d.Struct(n, r)
 	}
-	return errorf(n, "invalid reference %s; %s", n.describe(), entityRefForms)
+	return decode.Errorf(n, "invalid reference %s; %s", n.Describe(), entityRefForms)
 }

@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
+
+	"github.com/dstackgo/dstack/server/schemas/decode"
 )
 
 // scalarCase is one input of a wire type: JSON (which yaml.v3 also reads) and either the
@@ -27,7 +29,7 @@ func decodeBoth[T any](t *testing.T, in string) (string, error) {
 	if errJ != nil || errY != nil {
 		require.Error(t, errJ, "JSON accepted what YAML rejected: %v", errY)
 		require.Error(t, errY, "YAML accepted what JSON rejected: %v", errJ)
-		require.Equal(t, msgOf(errJ), msgOf(errY), "JSON and YAML errors differ")
+		require.Equal(t, decode.MsgOf(errJ), decode.MsgOf(errY), "JSON and YAML errors differ")
 		return "", errJ
 	}
 	outJ, err := json.Marshal(fromJSON)
@@ -70,7 +72,7 @@ func TestIntRange(t *testing.T) {
 		{name: "reversed", in: `"4..2"`, wantErr: "invalid range order 4..2"},
 		{name: "two dots twice", in: `"1..2..3"`, wantErr: `more than one ".."`},
 		{name: "fraction", in: `"1.5"`, wantErr: "expected an integer"},
-		{name: "word", in: `"a..b"`, wantErr: `invalid range "a..b"`},
+		{name: "word", in: `"a..Bool"`, wantErr: `invalid range "a..Bool"`},
 		{name: "bool", in: `true`, wantErr: "accepted: N"},
 		{name: "list", in: `[1, 2]`, wantErr: "invalid range a list"},
 	})
@@ -154,7 +156,7 @@ func TestComputeCapability(t *testing.T) {
 		{name: "list of strings", in: `["8", "6"]`, want: `[8,6]`},
 		{name: "int", in: `7`, wantErr: "invalid compute capability number 7"},
 		{name: "three parts", in: `"7.5.1"`, wantErr: "invalid compute capability"},
-		{name: "words", in: `"a.b"`, wantErr: "accepted: \"<major>.<minor>\""},
+		{name: "words", in: `"a.Bool"`, wantErr: "accepted: \"<major>.<minor>\""},
 	})
 }
 
@@ -232,7 +234,7 @@ func TestUnknownKeysStrictOnlyInYAML(t *testing.T) {
 	var fromYAML IntRange
 	err := yaml.Unmarshal([]byte("min: 1\nextra: true\n"), &fromYAML)
 	require.EqualError(t, err, `extra: unknown field "extra"; accepted: min, max`)
-	var fe *FieldError
+	var fe *decode.FieldError
 	require.ErrorAs(t, err, &fe)
 	require.Equal(t, 2, fe.Line)
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/dstackgo/dstack/server/schemas/decode"
 )
 
 // Memory is a size in gigabytes. Input: a number of GB, or a string with an MB, GB or TB
@@ -29,7 +31,7 @@ func ParseMemory(s string) (Memory, error) {
 		v, mult = v[:len(v)-2], 1.0/1024
 	}
 	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || !isFinite(f) {
+	if err != nil || !decode.IsFinite(f) {
 		return 0, fmt.Errorf("invalid memory size %q; %s", s, memoryForms)
 	}
 	return Memory(f * mult), nil
@@ -40,40 +42,40 @@ func (m Memory) String() string { return strconv.FormatFloat(float64(m), 'g', -1
 
 // MarshalJSON writes the size as a float number of GB.
 func (m Memory) MarshalJSON() ([]byte, error) {
-	if !isFinite(float64(m)) {
+	if !decode.IsFinite(float64(m)) {
 		return nil, fmt.Errorf("memory size %v is not a finite number", float64(m))
 	}
-	return []byte(pyFloat(float64(m))), nil
+	return []byte(decode.PyFloat(float64(m))), nil
 }
 
 // UnmarshalJSON accepts a number or a string with a unit suffix.
-func (m *Memory) UnmarshalJSON(b []byte) error { return decodeJSONInto(b, m) }
+func (m *Memory) UnmarshalJSON(b []byte) error { return decode.JSON(b, m) }
 
 // UnmarshalYAML accepts the same forms as UnmarshalJSON.
-func (m *Memory) UnmarshalYAML(y *yaml.Node) error { return decodeYAMLInto(y, m) }
+func (m *Memory) UnmarshalYAML(y *yaml.Node) error { return decode.YAML(y, m) }
 
-func (m *Memory) unmarshalNode(_ *decoder, n *vnode) error {
+func (m *Memory) UnmarshalNode(_ *decode.Decoder, n *decode.Node) error {
 	v, err := parseMemoryNode(n)
 	*m = v
 	return err
 }
 
-func parseMemoryNode(n *vnode) (Memory, error) {
-	switch n.kind {
-	case vInt:
-		return Memory(n.i), nil
-	case vFloat:
-		if isFinite(n.f) {
-			return Memory(n.f), nil
+func parseMemoryNode(n *decode.Node) (Memory, error) {
+	switch n.Kind {
+	case decode.IntNode:
+		return Memory(n.Int), nil
+	case decode.FloatNode:
+		if decode.IsFinite(n.Float) {
+			return Memory(n.Float), nil
 		}
-	case vString:
-		m, err := ParseMemory(n.s)
+	case decode.StringNode:
+		m, err := ParseMemory(n.Str)
 		if err != nil {
-			return 0, errorf(n, "%v", err)
+			return 0, decode.Errorf(n, "%v", err)
 		}
 		return m, nil
 	}
-	return 0, errorf(n, "invalid memory size %s; %s", n.describe(), memoryForms)
+	return 0, decode.Errorf(n, "invalid memory size %s; %s", n.Describe(), memoryForms)
 }
 
 // Duration is a number of seconds. Input: an integer, a numeric string, or
@@ -107,33 +109,33 @@ func ParseDuration(s string) (Duration, error) {
 }
 
 // UnmarshalJSON accepts an integer or a string form.
-func (dur *Duration) UnmarshalJSON(b []byte) error { return decodeJSONInto(b, dur) }
+func (dur *Duration) UnmarshalJSON(b []byte) error { return decode.JSON(b, dur) }
 
 // UnmarshalYAML accepts the same forms as UnmarshalJSON.
-func (dur *Duration) UnmarshalYAML(y *yaml.Node) error { return decodeYAMLInto(y, dur) }
+func (dur *Duration) UnmarshalYAML(y *yaml.Node) error { return decode.YAML(y, dur) }
 
-func (dur *Duration) unmarshalNode(_ *decoder, n *vnode) error {
+func (dur *Duration) UnmarshalNode(_ *decode.Decoder, n *decode.Node) error {
 	v, err := parseDurationNode(n)
 	*dur = v
 	return err
 }
 
-func parseDurationNode(n *vnode) (Duration, error) {
-	switch n.kind {
-	case vInt:
-		return Duration(n.i), nil
-	case vFloat:
-		if isFinite(n.f) && math.Abs(n.f) < 1e18 {
-			return Duration(math.Trunc(n.f)), nil
+func parseDurationNode(n *decode.Node) (Duration, error) {
+	switch n.Kind {
+	case decode.IntNode:
+		return Duration(n.Int), nil
+	case decode.FloatNode:
+		if decode.IsFinite(n.Float) && math.Abs(n.Float) < 1e18 {
+			return Duration(math.Trunc(n.Float)), nil
 		}
-	case vString:
-		d, err := ParseDuration(n.s)
+	case decode.StringNode:
+		d, err := ParseDuration(n.Str)
 		if err != nil {
-			return 0, errorf(n, "%v", err)
+			return 0, decode.Errorf(n, "%v", err)
 		}
 		return d, nil
 	}
-	return 0, errorf(n, "cannot parse duration %s; %s", n.describe(), durationForms)
+	return 0, decode.Errorf(n, "cannot parse duration %s; %s", n.Describe(), durationForms)
 }
 
 // ComputeCapability is a CUDA compute capability [major, minor]. Input: 7.5, "7.5" or
@@ -146,28 +148,28 @@ const ccForms = `accepted: "<major>.<minor>" such as 7.5, or [major, minor]`
 func (c ComputeCapability) String() string { return fmt.Sprintf("%d.%d", c[0], c[1]) }
 
 // UnmarshalJSON accepts a number, a string or a two-element list.
-func (c *ComputeCapability) UnmarshalJSON(b []byte) error { return decodeJSONInto(b, c) }
+func (c *ComputeCapability) UnmarshalJSON(b []byte) error { return decode.JSON(b, c) }
 
 // UnmarshalYAML accepts the same forms as UnmarshalJSON.
-func (c *ComputeCapability) UnmarshalYAML(y *yaml.Node) error { return decodeYAMLInto(y, c) }
+func (c *ComputeCapability) UnmarshalYAML(y *yaml.Node) error { return decode.YAML(y, c) }
 
-func (c *ComputeCapability) unmarshalNode(_ *decoder, n *vnode) error {
-	var parts []*vnode
-	switch n.kind {
-	case vFloat, vString:
-		for _, p := range strings.Split(strings.TrimSpace(n.text()), ".") {
-			parts = append(parts, &vnode{kind: vString, s: p, line: n.line})
+func (c *ComputeCapability) UnmarshalNode(_ *decode.Decoder, n *decode.Node) error {
+	var parts []*decode.Node
+	switch n.Kind {
+	case decode.FloatNode, decode.StringNode:
+		for _, p := range strings.Split(strings.TrimSpace(n.Text()), ".") {
+			parts = append(parts, &decode.Node{Kind: decode.StringNode, Str: p, Line: n.Line})
 		}
-	case vSeq:
-		parts = n.items
+	case decode.SeqNode:
+		parts = n.Items
 	}
 	if len(parts) != 2 {
-		return errorf(n, "invalid compute capability %s; %s", n.describe(), ccForms)
+		return decode.Errorf(n, "invalid compute capability %s; %s", n.Describe(), ccForms)
 	}
 	for i, p := range parts {
-		v, err := nodeInt(p)
+		v, err := decode.AsInt(p)
 		if err != nil || v < 0 || v > math.MaxInt32 {
-			return errorf(n, "invalid compute capability %s; %s", n.describe(), ccForms)
+			return decode.Errorf(n, "invalid compute capability %s; %s", n.Describe(), ccForms)
 		}
 		c[i] = int(v)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/dstackgo/dstack/crypto"
 	"github.com/dstackgo/dstack/db"
 	"github.com/dstackgo/dstack/db/dbtest"
+	"github.com/dstackgo/dstack/server/config"
 	"github.com/dstackgo/dstack/server/schemas"
 	"github.com/dstackgo/dstack/server/services"
 )
@@ -33,7 +34,7 @@ func keyring(t testing.TB, keys ...crypto.KeyConfig) *crypto.Keyring {
 }
 
 func newEnv(d *db.DB, kr *crypto.Keyring) *services.Env {
-	return &services.Env{DB: d, Sealer: kr, Perms: services.DefaultDefaultPermissions, ProjectQuota: 10, Log: slog.New(slog.DiscardHandler)}
+	return &services.Env{DB: d, Sealer: kr, Perms: config.DefaultDefaultPermissions, ProjectQuota: 10, Log: slog.New(slog.DiscardHandler)}
 }
 
 // world is what a rotation test writes and later reads back.

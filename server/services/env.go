@@ -6,28 +6,15 @@ import (
 
 	"github.com/dstackgo/dstack/db"
 	"github.com/dstackgo/dstack/logstore"
+	"github.com/dstackgo/dstack/server/config"
 )
-
-// DefaultPermissions are the `default_permissions` of the server's config.yml.
-type DefaultPermissions struct {
-	AllowNonAdminsCreateProjects  bool `yaml:"allow_non_admins_create_projects"`
-	AllowNonAdminsManageSSHFleets bool `yaml:"allow_non_admins_manage_ssh_fleets"`
-	AllowManagersManageSecrets    bool `yaml:"allow_managers_manage_secrets"`
-}
-
-// DefaultDefaultPermissions are upstream's defaults.
-var DefaultDefaultPermissions = DefaultPermissions{
-	AllowNonAdminsCreateProjects:  true,
-	AllowNonAdminsManageSSHFleets: true,
-	AllowManagersManageSecrets:    false,
-}
 
 // Env is what every service needs. It is built once by the server and
 // shared; fields are set before the API starts and not changed after.
 type Env struct {
 	DB     *db.DB
 	Sealer db.Sealer
-	Perms  DefaultPermissions
+	Perms  config.DefaultPermissions
 	// ProjectQuota is how many projects a non-admin may own.
 	ProjectQuota int
 	Log          *slog.Logger

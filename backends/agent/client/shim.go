@@ -51,11 +51,6 @@ func (c *ShimClient) Components(ctx context.Context) (*schemas.ComponentListResp
 	return &out, nil
 }
 
-// InstallComponent calls POST /api/components/install.
-func (c *ShimClient) InstallComponent(ctx context.Context, req schemas.ComponentInstallRequest) error {
-	return c.doJSON(ctx, http.MethodPost, "/api/components/install", req, nil)
-}
-
 // ListTasks calls GET /api/tasks.
 func (c *ShimClient) ListTasks(ctx context.Context) (*schemas.TaskListResponse, error) {
 	var out schemas.TaskListResponse

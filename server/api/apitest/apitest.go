@@ -19,6 +19,7 @@ import (
 	"github.com/dstackgo/dstack/crypto"
 	"github.com/dstackgo/dstack/db"
 	"github.com/dstackgo/dstack/server/api"
+	"github.com/dstackgo/dstack/server/config"
 	"github.com/dstackgo/dstack/server/proxy"
 	"github.com/dstackgo/dstack/server/services"
 )
@@ -38,7 +39,7 @@ type Server struct {
 type Option func(*services.Env)
 
 // WithPerms sets the server's default_permissions.
-func WithPerms(p services.DefaultPermissions) Option {
+func WithPerms(p config.DefaultPermissions) Option {
 	return func(e *services.Env) { e.Perms = p }
 }
 
@@ -57,7 +58,7 @@ func New(t testing.TB, d *db.DB, opts ...Option) *Server {
 	keyring, err := crypto.NewKeyring(nil)
 	require.NoError(t, err)
 	env := &services.Env{
-		DB: d, Sealer: keyring, Perms: services.DefaultDefaultPermissions,
+		DB: d, Sealer: keyring, Perms: config.DefaultDefaultPermissions,
 		ProjectQuota: 10, Log: slog.New(slog.DiscardHandler),
 	}
 	for _, o := range opts {

@@ -1,4 +1,4 @@
-package schemas
+package decode
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 )
 
 // jsonToNodeTokens is the reference parser the fast one is checked against.
-func jsonToNodeTokens(data []byte) (*vnode, error) {
+func jsonToNodeTokens(data []byte) (*Node, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	n, err := jsonValue(dec)
@@ -23,35 +23,35 @@ func jsonToNodeTokens(data []byte) (*vnode, error) {
 	return n, nil
 }
 
-func jsonValue(dec *json.Decoder) (*vnode, error) {
+func jsonValue(dec *json.Decoder) (*Node, error) {
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, fmt.Errorf("invalid JSON: %w", err)
 	}
 	switch t := tok.(type) {
 	case nil:
-		return &vnode{kind: vNull}, nil
+		return &Node{Kind: NullNode}, nil
 	case bool:
-		return &vnode{kind: vBool, b: t}, nil
+		return &Node{Kind: BoolNode, Bool: t}, nil
 	case string:
-		return &vnode{kind: vString, s: t}, nil
+		return &Node{Kind: StringNode, Str: t}, nil
 	case json.Number:
 		n := numberNode(string(t))
 		return &n, nil
 	case json.Delim:
 		if t == '[' {
-			n := &vnode{kind: vSeq}
+			n := &Node{Kind: SeqNode}
 			for dec.More() {
 				item, err := jsonValue(dec)
 				if err != nil {
 					return nil, err
 				}
-				n.items = append(n.items, item)
+				n.Items = append(n.Items, item)
 			}
 			_, err := dec.Token()
 			return n, err
 		}
-		n := &vnode{kind: vMap}
+		n := &Node{Kind: MapNode}
 		for dec.More() {
 			kt, err := dec.Token()
 			if err != nil {
@@ -61,7 +61,7 @@ func jsonValue(dec *json.Decoder) (*vnode, error) {
 			if err != nil {
 				return nil, err
 			}
-			n.setKey(kt.(string), 0, val)
+			n.SetKey(kt.(string), 0, val)
 		}
 		_, err := dec.Token()
 		return n, err
@@ -77,7 +77,7 @@ func FuzzJSONScanner(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fast, ferr := jsonToNode(data)
+		fast, ferr := ParseJSON(data)
 		ref, rerr := jsonToNodeTokens(data)
 		if (ferr == nil) != (rerr == nil) {
 			t.Fatalf("%q: fast err %v, reference err %v", data, ferr, rerr)

@@ -1,7 +1,6 @@
-package schemas
+package decode
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"reflect"
@@ -35,6 +34,11 @@ func structInfoOf(t reflect.Type) *structInfo {
 	return info
 }
 
+// FieldNames returns the JSON keys of the struct ptr points to, in declaration order.
+func FieldNames(ptr any) []string {
+	return append([]string(nil), structInfoOf(reflect.TypeOf(ptr).Elem()).names...)
+}
+
 func collectFields(t reflect.Type, prefix []int, info *structInfo) {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
@@ -58,9 +62,9 @@ func collectFields(t reflect.Type, prefix []int, info *structInfo) {
 	}
 }
 
-// unknownFieldMsg explains an unknown key: small objects list their keys, larger ones suggest
+// UnknownFieldMsg explains an unknown key: small objects list their keys, larger ones suggest
 // the closest key when the typo is small.
-func unknownFieldMsg(key string, names []string) string {
+func UnknownFieldMsg(key string, names []string) string {
 	msg := fmt.Sprintf("unknown field %q", key)
 	if len(names) <= 8 {
 		return msg + "; accepted: " + strings.Join(names, ", ")
@@ -98,78 +102,67 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
-func isFinite(f float64) bool { return !math.IsInf(f, 0) && !math.IsNaN(f) }
+func IsFinite(f float64) bool { return !math.IsInf(f, 0) && !math.IsNaN(f) }
 
-// marshalPlain encodes v (normally a method-less alias of a wire struct) with encoding/json.
-func marshalPlain(v any) ([]byte, error) { return json.Marshal(v) }
-
-// orEmpty returns s, or an empty non-nil slice so it encodes as [] rather than null.
-func orEmpty[T any](s []T) []T {
-	if s == nil {
-		return []T{}
+// AsString accepts strings, and numbers rendered as Python would (upstream coerces them).
+func AsString(n *Node) (string, error) {
+	switch n.Kind {
+	case StringNode, IntNode, FloatNode:
+		return n.Text(), nil
 	}
-	return s
+	return "", Errorf(n, "expected a string, got %s", n.Describe())
 }
 
-// nodeString accepts strings, and numbers rendered as Python would (upstream coerces them).
-func nodeString(n *vnode) (string, error) {
-	switch n.kind {
-	case vString, vInt, vFloat:
-		return n.text(), nil
-	}
-	return "", errorf(n, "expected a string, got %s", n.describe())
-}
-
-// nodeBool accepts booleans, 0/1 and the usual true/false spellings (as pydantic's lax mode).
-func nodeBool(n *vnode) (bool, error) {
-	switch n.kind {
-	case vBool:
-		return n.b, nil
-	case vInt:
-		if n.i == 0 || n.i == 1 {
-			return n.i == 1, nil
+// AsBool accepts booleans, 0/1 and the usual true/false spellings (as pydantic's lax mode).
+func AsBool(n *Node) (bool, error) {
+	switch n.Kind {
+	case BoolNode:
+		return n.Bool, nil
+	case IntNode:
+		if n.Int == 0 || n.Int == 1 {
+			return n.Int == 1, nil
 		}
-	case vString:
-		switch strings.ToLower(strings.TrimSpace(n.s)) {
+	case StringNode:
+		switch strings.ToLower(strings.TrimSpace(n.Str)) {
 		case "true", "yes", "on", "y", "t", "1":
 			return true, nil
 		case "false", "no", "off", "n", "f", "0":
 			return false, nil
 		}
 	}
-	return false, errorf(n, "expected a boolean (true or false), got %s", n.describe())
+	return false, Errorf(n, "expected a boolean (true or false), got %s", n.Describe())
 }
 
-// nodeInt accepts integers, integral floats and numeric strings.
-func nodeInt(n *vnode) (int64, error) {
-	switch n.kind {
-	case vInt:
-		return n.i, nil
-	case vFloat:
-		if math.Abs(n.f) < 1<<62 && n.f == math.Trunc(n.f) {
-			return int64(n.f), nil
+// AsInt accepts integers, integral floats and numeric strings.
+func AsInt(n *Node) (int64, error) {
+	switch n.Kind {
+	case IntNode:
+		return n.Int, nil
+	case FloatNode:
+		if math.Abs(n.Float) < 1<<62 && n.Float == math.Trunc(n.Float) {
+			return int64(n.Float), nil
 		}
-	case vString:
-		if i, err := strconv.ParseInt(strings.TrimSpace(n.s), 10, 64); err == nil {
+	case StringNode:
+		if i, err := strconv.ParseInt(strings.TrimSpace(n.Str), 10, 64); err == nil {
 			return i, nil
 		}
 	}
-	return 0, errorf(n, "expected an integer, got %s", n.describe())
+	return 0, Errorf(n, "expected an integer, got %s", n.Describe())
 }
 
-// nodeFloat accepts numbers and numeric strings.
-func nodeFloat(n *vnode) (float64, error) {
-	switch n.kind {
-	case vInt:
-		return float64(n.i), nil
-	case vFloat:
-		if isFinite(n.f) {
-			return n.f, nil
+// AsFloat accepts numbers and numeric strings.
+func AsFloat(n *Node) (float64, error) {
+	switch n.Kind {
+	case IntNode:
+		return float64(n.Int), nil
+	case FloatNode:
+		if IsFinite(n.Float) {
+			return n.Float, nil
 		}
-	case vString:
-		if f, err := strconv.ParseFloat(strings.TrimSpace(n.s), 64); err == nil && isFinite(f) {
+	case StringNode:
+		if f, err := strconv.ParseFloat(strings.TrimSpace(n.Str), 64); err == nil && IsFinite(f) {
 			return f, nil
 		}
 	}
-	return 0, errorf(n, "expected a number, got %s", n.describe())
+	return 0, Errorf(n, "expected a number, got %s", n.Describe())
 }

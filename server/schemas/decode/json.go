@@ -1,4 +1,4 @@
-package schemas
+package decode
 
 import (
 	"encoding/json"
@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 )
 
-// jsonScanner parses a JSON document straight into a vnode tree in one
+// jsonScanner parses a JSON document straight into a Node tree in one
 // pass over the bytes. encoding/json's token API, which keeps key order
 // too, costs several times more, and every request body and stored spec
 // goes through here.
@@ -15,13 +15,13 @@ type jsonScanner struct {
 	text  string // data as a string: plain strings and numbers are substrings of it
 	pos   int
 	depth int
-	slab  []vnode // nodes are carved from slabs: one allocation per many nodes
+	slab  []Node // nodes are carved from slabs: one allocation per many nodes
 }
 
-// node allocates a vnode from the current slab.
-func (s *jsonScanner) node(v vnode) *vnode {
+// node allocates a Node from the current slab.
+func (s *jsonScanner) node(v Node) *Node {
 	if len(s.slab) == cap(s.slab) {
-		s.slab = make([]vnode, 0, min(64, (len(s.data)-s.pos)/12+2))
+		s.slab = make([]Node, 0, min(64, (len(s.data)-s.pos)/12+2))
 	}
 	s.slab = append(s.slab, v)
 	return &s.slab[len(s.slab)-1]
@@ -36,7 +36,7 @@ func (s *jsonScanner) errorf(format string, args ...any) error {
 
 func (s *jsonScanner) skipSpace() { s.pos = skipSpace(s.data, s.pos) }
 
-func (s *jsonScanner) value() (*vnode, error) {
+func (s *jsonScanner) value() (*Node, error) {
 	s.skipSpace()
 	if s.pos >= len(s.data) {
 		return nil, s.errorf("unexpected end of input")
@@ -51,14 +51,14 @@ func (s *jsonScanner) value() (*vnode, error) {
 		if err != nil {
 			return nil, err
 		}
-		return s.node(vnode{kind: vString, s: str}), nil
+		return s.node(Node{Kind: StringNode, Str: str}), nil
 	case c == '-' || (c >= '0' && c <= '9'):
 		return s.number()
 	default:
 		for _, lit := range []struct {
 			text string
-			node vnode
-		}{{"true", vnode{kind: vBool, b: true}}, {"false", vnode{kind: vBool}}, {"null", vnode{kind: vNull}}} {
+			node Node
+		}{{"true", Node{Kind: BoolNode, Bool: true}}, {"false", Node{Kind: BoolNode}}, {"null", Node{Kind: NullNode}}} {
 			if len(s.data)-s.pos >= len(lit.text) && string(s.data[s.pos:s.pos+len(lit.text)]) == lit.text {
 				s.pos += len(lit.text)
 				return s.node(lit.node), nil
@@ -77,11 +77,11 @@ func (s *jsonScanner) enter() error {
 	return nil
 }
 
-func (s *jsonScanner) object() (*vnode, error) {
+func (s *jsonScanner) object() (*Node, error) {
 	if err := s.enter(); err != nil {
 		return nil, err
 	}
-	n := s.node(vnode{kind: vMap})
+	n := s.node(Node{Kind: MapNode})
 	s.skipSpace()
 	if s.pos < len(s.data) && s.data[s.pos] == '}' {
 		s.pos++
@@ -106,21 +106,21 @@ func (s *jsonScanner) object() (*vnode, error) {
 		if err != nil {
 			return nil, err
 		}
-		if n.keys == nil {
-			n.keys, n.vals = make([]string, 0, 8), make([]*vnode, 0, 8)
+		if n.Keys == nil {
+			n.Keys, n.Vals = make([]string, 0, 8), make([]*Node, 0, 8)
 		}
-		n.setKey(key, 0, val)
+		n.SetKey(key, 0, val)
 		if done, err := s.next('}'); err != nil || done {
 			return n, err
 		}
 	}
 }
 
-func (s *jsonScanner) array() (*vnode, error) {
+func (s *jsonScanner) array() (*Node, error) {
 	if err := s.enter(); err != nil {
 		return nil, err
 	}
-	n := s.node(vnode{kind: vSeq})
+	n := s.node(Node{Kind: SeqNode})
 	s.skipSpace()
 	if s.pos < len(s.data) && s.data[s.pos] == ']' {
 		s.pos++
@@ -132,7 +132,7 @@ func (s *jsonScanner) array() (*vnode, error) {
 		if err != nil {
 			return nil, err
 		}
-		n.items = append(n.items, item)
+		n.Items = append(n.Items, item)
 		if done, err := s.next(']'); err != nil || done {
 			return n, err
 		}
@@ -189,7 +189,7 @@ func (s *jsonScanner) str() (string, error) {
 	return "", s.errorf("unterminated string")
 }
 
-func (s *jsonScanner) number() (*vnode, error) {
+func (s *jsonScanner) number() (*Node, error) {
 	start := s.pos
 	if s.data[s.pos] == '-' {
 		s.pos++
@@ -222,4 +222,12 @@ func (s *jsonScanner) number() (*vnode, error) {
 		}
 	}
 	return s.node(numberNode(s.text[start:s.pos])), nil
+}
+
+// skipSpace returns the index of the first non-space byte at or after i.
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	return i
 }

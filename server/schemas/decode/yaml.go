@@ -1,4 +1,4 @@
-package schemas
+package decode
 
 import (
 	"strings"
@@ -6,10 +6,10 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// yamlToNode converts a yaml.v3 node tree into a vnode, resolving aliases and merge keys.
+// FromYAML converts a yaml.v3 node tree into a Node, resolving aliases and merge keys.
 // Duplicate mapping keys are an error (they are almost always a mistake in a config file),
 // and so are recursive aliases and alias expansions beyond a size budget.
-func yamlToNode(y *yaml.Node) (*vnode, error) {
+func FromYAML(y *yaml.Node) (*Node, error) {
 	c := &yamlConverter{active: map[*yaml.Node]bool{}, budget: 1 << 20}
 	return c.convert(y)
 }
@@ -19,16 +19,16 @@ type yamlConverter struct {
 	budget int                 // nodes left to produce
 }
 
-func (c *yamlConverter) convert(y *yaml.Node) (*vnode, error) {
+func (c *yamlConverter) convert(y *yaml.Node) (*Node, error) {
 	if c.budget--; c.budget < 0 {
 		return nil, &FieldError{Line: y.Line, Msg: "document too large (alias expansion)"}
 	}
 	switch y.Kind {
 	case 0:
-		return &vnode{kind: vNull}, nil
+		return &Node{Kind: NullNode}, nil
 	case yaml.DocumentNode:
 		if len(y.Content) == 0 {
-			return &vnode{kind: vNull, line: y.Line}, nil
+			return &Node{Kind: NullNode, Line: y.Line}, nil
 		}
 		return c.convert(y.Content[0])
 	case yaml.AliasNode:
@@ -39,13 +39,13 @@ func (c *yamlConverter) convert(y *yaml.Node) (*vnode, error) {
 		defer delete(c.active, y.Alias)
 		return c.convert(y.Alias)
 	case yaml.SequenceNode:
-		n := &vnode{kind: vSeq, line: y.Line}
+		n := &Node{Kind: SeqNode, Line: y.Line}
 		for _, item := range y.Content {
 			v, err := c.convert(item)
 			if err != nil {
 				return nil, err
 			}
-			n.items = append(n.items, v)
+			n.Items = append(n.Items, v)
 		}
 		return n, nil
 	case yaml.MappingNode:
@@ -54,8 +54,8 @@ func (c *yamlConverter) convert(y *yaml.Node) (*vnode, error) {
 	return yamlScalar(y), nil
 }
 
-func (c *yamlConverter) mapping(y *yaml.Node) (*vnode, error) {
-	n := &vnode{kind: vMap, line: y.Line}
+func (c *yamlConverter) mapping(y *yaml.Node) (*Node, error) {
+	n := &Node{Kind: MapNode, Line: y.Line}
 	for i := 0; i+1 < len(y.Content); i += 2 {
 		k, v := y.Content[i], y.Content[i+1]
 		val, err := c.convert(v)
@@ -71,27 +71,27 @@ func (c *yamlConverter) mapping(y *yaml.Node) (*vnode, error) {
 		if k.Kind != yaml.ScalarNode {
 			return nil, &FieldError{Line: k.Line, Msg: "mapping keys must be plain strings"}
 		}
-		if n.get(k.Value) != nil {
+		if n.Get(k.Value) != nil {
 			return nil, &FieldError{Path: k.Value, Line: k.Line, Msg: "duplicate key"}
 		}
-		n.setKey(k.Value, k.Line, val)
+		n.SetKey(k.Value, k.Line, val)
 	}
 	return n, nil
 }
 
 // mergeInto applies a YAML `<<` merge: keys already present win.
-func mergeInto(n, src *vnode, line int) error {
-	srcs := []*vnode{src}
-	if src.kind == vSeq {
-		srcs = src.items
+func mergeInto(n, src *Node, line int) error {
+	srcs := []*Node{src}
+	if src.Kind == SeqNode {
+		srcs = src.Items
 	}
 	for _, s := range srcs {
-		if s.kind != vMap {
+		if s.Kind != MapNode {
 			return &FieldError{Line: line, Msg: "a merge key (<<) needs a mapping"}
 		}
-		for i, k := range s.keys {
-			if n.get(k) == nil {
-				n.setKey(k, s.keyLines[i], s.vals[i])
+		for i, k := range s.Keys {
+			if n.Get(k) == nil {
+				n.SetKey(k, s.KeyLines[i], s.Vals[i])
 			}
 		}
 	}
@@ -105,34 +105,34 @@ var yaml11Bools = map[string]bool{
 	"no": false, "No": false, "NO": false, "off": false, "Off": false, "OFF": false,
 }
 
-func yamlScalar(y *yaml.Node) *vnode {
-	n := &vnode{line: y.Line, s: y.Value}
+func yamlScalar(y *yaml.Node) *Node {
+	n := &Node{Line: y.Line, Str: y.Value}
 	tag := y.ShortTag()
 	if b, ok := yaml11Bools[y.Value]; ok && tag == "!!str" && y.Style == 0 {
-		n.kind, n.b = vBool, b
+		n.Kind, n.Bool = BoolNode, b
 		return n
 	}
 	switch tag {
 	case "!!null":
-		n.kind = vNull
+		n.Kind = NullNode
 	case "!!bool":
-		n.kind = vBool
-		n.b = strings.EqualFold(y.Value, "true")
+		n.Kind = BoolNode
+		n.Bool = strings.EqualFold(y.Value, "true")
 	case "!!int":
-		n.kind = vInt
-		if y.Decode(&n.i) != nil {
-			n.kind = vFloat
-			if y.Decode(&n.f) != nil {
-				n.kind = vString
+		n.Kind = IntNode
+		if y.Decode(&n.Int) != nil {
+			n.Kind = FloatNode
+			if y.Decode(&n.Float) != nil {
+				n.Kind = StringNode
 			}
 		}
 	case "!!float":
-		n.kind = vFloat
-		if y.Decode(&n.f) != nil {
-			n.kind = vString
+		n.Kind = FloatNode
+		if y.Decode(&n.Float) != nil {
+			n.Kind = StringNode
 		}
 	default:
-		n.kind = vString
+		n.Kind = StringNode
 	}
 	return n
 }
