@@ -135,13 +135,6 @@ var matrix = []matrixRow{
 	{name: "secrets/get: a missing secret is resource_not_exists", path: "/api/project/p/secrets/get", body: `{"name":"missing"}`, want: codes{403, 403, 403, 403, 403, 400, 400}},
 	{name: "secrets: missing project is 404", path: "/api/project/nope/secrets/list", want: missingProject},
 
-	// The service proxy: a project member's bearer token (401 without one,
-	// where upstream answers 403); an unknown service is 404 before any
-	// token is looked at, as upstream.
-	{name: "proxy/models/{p}/models: project members", method: http.MethodGet, path: "/proxy/models/p/models", want: codes{401, 403, 403, 200, 200, 200, 200}},
-	{name: "proxy/models/{p}/models: a public project opens no models", method: http.MethodGet, path: "/proxy/models/pub/models", want: codes{401, 403, 403, 200, 200, 200, 200}},
-	{name: "proxy/services/{p}/{run}: an unknown service is 404 to anyone", method: http.MethodGet, path: "/proxy/services/p/nope/", want: codes{404, 404, 404, 404, 404, 404, 404}},
-
 	// Runs, fleets, repos and files: project members; the routes that
 	// change the project's work add rows here as they land.
 	{name: "runs/list: any user, their projects' runs", path: "/api/runs/list", body: `{}`, want: authed},
