@@ -11,17 +11,17 @@ import (
 	sshfleet "github.com/dstackgo/dstack/backends/ssh"
 	"github.com/dstackgo/dstack/logstore"
 	"github.com/dstackgo/dstack/server/background"
+	"github.com/dstackgo/dstack/server/proxy"
+	"github.com/dstackgo/dstack/server/services"
 )
 
 // startBackground builds the pipelines and lets the services wake them.
 func (s *Server) startBackground() {
 	log := s.log.With("component", "background")
-	popts := sshfleet.PoolOptions{HostKeys: background.HostKeys{DB: s.db}, Logger: log.With("component", "ssh"), Dial: s.opts.SSHDial}
 	bopts := background.Options{Replica: uuid.NewString()[:8]}
 	if s.metrics != nil {
-		popts.Observer, bopts.OnClaim = s.metrics, s.metrics.Claimed
+		bopts.OnClaim = s.metrics.Claimed
 	}
-	s.pool = sshfleet.NewPool(popts)
 	s.supervisor = background.New(s.db, log, bopts,
 		&background.Instances{Env: s.env, Pool: s.pool, HostKeys: background.HostKeys{DB: s.db}, Binaries: s.binaries, Log: log.With("component", "background.instances"),
 			DeployTimeout: s.opts.DeployTimeout,
@@ -36,6 +36,21 @@ func (s *Server) startBackground() {
 	)
 	s.notifier = &background.Notifier{DB: s.db, Sup: s.supervisor, Log: log}
 	s.env.Wake = s.notifier.Wake
+}
+
+// newPool is the server's one pool of SSH connections to hosts: the
+// pipelines and the service proxy share it.
+func (s *Server) newPool() *sshfleet.Pool {
+	popts := sshfleet.PoolOptions{HostKeys: background.HostKeys{DB: s.db}, Logger: s.log.With("component", "ssh"), Dial: s.opts.SSHDial}
+	if s.metrics != nil {
+		popts.Observer = s.metrics
+	}
+	return sshfleet.NewPool(popts)
+}
+
+// serviceProxy serves services through the SSH pool.
+func (s *Server) serviceProxy() *proxy.Proxy {
+	return proxy.New(services.ServiceRoutes{Env: s.env}, s.pool, s.log.With("component", "proxy"))
 }
 
 // agentBinaries finds the Linux dstack binaries deployed to hosts and

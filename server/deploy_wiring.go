@@ -11,6 +11,7 @@ import (
 	"github.com/dstackgo/dstack/db/replica"
 	"github.com/dstackgo/dstack/server/api"
 	"github.com/dstackgo/dstack/server/metrics"
+	"github.com/dstackgo/dstack/server/proxy"
 	"github.com/dstackgo/dstack/server/schemas"
 	"github.com/dstackgo/dstack/server/services"
 )
@@ -49,10 +50,15 @@ func (s *Server) replicationStatus() *schemas.ReplicationStatus {
 func (s *Server) handler(status *services.Status) http.Handler {
 	log := s.log.With("component", "api")
 	if !s.opts.Metrics {
-		return api.New(s.env, log).WithStatus(status).WithAgent(s.binaries)
+		s.pool = s.newPool()
+		svc := s.serviceProxy()
+		return api.New(s.env, log).WithStatus(status).WithAgent(s.binaries).WithProxy(svc, proxy.Models{Proxy: svc})
 	}
 	s.metrics = metrics.New(metrics.Sources{DB: s.db, Status: status.Get, AuthToken: s.opts.MetricsToken})
-	router := api.New(s.env, log, []gin.HandlerFunc{s.metrics.Middleware()}...).WithStatus(status).WithAgent(s.binaries)
+	s.pool = s.newPool()
+	svc := s.serviceProxy()
+	router := api.New(s.env, log, []gin.HandlerFunc{s.metrics.Middleware()}...).WithStatus(status).WithAgent(s.binaries).
+		WithProxy(svc, proxy.Models{Proxy: svc})
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.metrics.Handler())
 	mux.Handle("/", router)

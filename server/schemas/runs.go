@@ -189,6 +189,22 @@ type Job struct {
 	JobConnectionInfo *JobConnectionInfo `json:"job_connection_info,omitempty"`
 }
 
+// ServiceModelSpec is the model a service publishes: its name, the base URL
+// of its OpenAI-compatible API and its type ("chat").
+type ServiceModelSpec struct {
+	Name    string `json:"name"`
+	BaseURL string `json:"base_url"`
+	Type    string `json:"type"`
+}
+
+// ServiceSpec is a service run's `service`: where it is published. URLs
+// without a host are relative to the server's URL.
+type ServiceSpec struct {
+	URL     string            `json:"url"`
+	Model   *ServiceModelSpec `json:"model"`
+	Options map[string]any    `json:"options"`
+}
+
 // RunFleet names the fleet a run landed on.
 type RunFleet struct {
 	ID   string `json:"id"`

@@ -32,6 +32,9 @@ func (s Runs) normalize(ctx context.Context, actor *db.User, spec *schemas.RunSp
 	if err := spec.Configuration.Validate(); err != nil {
 		return Invalid("Invalid run configuration: %v", err)
 	}
+	if err := checkNoGateway(spec.Configuration.Service); err != nil {
+		return err
+	}
 	if spec.RunName != nil && !runNameRe.MatchString(*spec.RunName) {
 		return InvalidField("run_name", "Run name %q is invalid: use 2-41 lowercase letters, digits or '-', starting with a letter", *spec.RunName)
 	}

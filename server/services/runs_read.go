@@ -115,6 +115,11 @@ func (s Runs) render(ctx context.Context, project string, r *db.Run, jobs []db.J
 		}
 	}
 	out.Cost = math.Round(out.Cost*10000) / 10000
+	svc, err := serviceOf(project, r)
+	if err != nil {
+		return nil, err
+	}
+	out.Service = svc
 	snap.Status = schemas.RunStatus(r.Status) // the status message needs only the status and the jobs
 	out.StatusMessage = sched.RunStatusMessage(snap)
 	return out, nil
@@ -257,4 +262,24 @@ func (s Runs) Get(ctx context.Context, p *db.Project, req schemas.GetRunRequest)
 		return nil, err
 	}
 	return s.Render(ctx, p, r, 0)
+}
+
+// serviceOf renders a service run's `service` (null for other runs).
+func serviceOf(project string, r *db.Run) (json.RawMessage, error) {
+	raw, err := schemas.JSONObjectField([]byte(r.RunSpec), "configuration")
+	if err == nil && raw != nil {
+		var typ []byte
+		typ, err = schemas.JSONObjectField(raw, "type")
+		if err == nil && string(typ) != `"service"` {
+			return nil, nil
+		}
+	}
+	var conf schemas.ServiceConfiguration
+	if err == nil {
+		err = json.Unmarshal(raw, &conf)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("decode the service configuration of %s: %w", r.RunName, err)
+	}
+	return json.Marshal(ServiceSpec(project, r.RunName, &conf))
 }

@@ -15,10 +15,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	sshfleet "github.com/dstackgo/dstack/backends/ssh"
 	"github.com/dstackgo/dstack/crypto"
 	"github.com/dstackgo/dstack/db"
 	"github.com/dstackgo/dstack/server/api"
 	"github.com/dstackgo/dstack/server/config"
+	"github.com/dstackgo/dstack/server/proxy"
 	"github.com/dstackgo/dstack/server/services"
 )
 
@@ -64,7 +66,15 @@ func New(t testing.TB, d *db.DB, opts ...Option) *Server {
 	}
 	_, err = services.Bootstrap(t.Context(), env, AdminToken, []string{"main"})
 	require.NoError(t, err)
-	return &Server{t: t, DB: d, Env: env, Handler: api.New(env, slog.New(slog.DiscardHandler))}
+	return &Server{t: t, DB: d, Env: env, Handler: newRouter(env)}
+}
+
+// newRouter is the API with the service proxy; replicas are reached through
+// an SSH pool of its own.
+func newRouter(env *services.Env) *api.Router {
+	log := slog.New(slog.DiscardHandler)
+	p := proxy.New(services.ServiceRoutes{Env: env}, sshfleet.NewPool(sshfleet.PoolOptions{Logger: log}), log)
+	return api.New(env, log).WithProxy(p, proxy.Models{Proxy: p})
 }
 
 // Request is one call. An empty Method is POST; an empty Token sends no
@@ -167,5 +177,5 @@ func (s *Server) Rebuild(opts ...Option) *Server {
 	for _, o := range opts {
 		o(&env)
 	}
-	return &Server{t: s.t, DB: s.DB, Env: &env, Handler: api.New(&env, slog.New(slog.DiscardHandler))}
+	return &Server{t: s.t, DB: s.DB, Env: &env, Handler: newRouter(&env)}
 }
