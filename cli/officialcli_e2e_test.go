@@ -139,15 +139,16 @@ func testOfficialFleetVerbs(t *testing.T, env *officialEnv) {
 		return len(f.Instances) == 1, r.Stdout
 	})
 
-	c.Check(c.Run("fleet", "delete", "lab", "-y"), 0, "Fleet lab deleted")
-	require.NotContains(t, c.Want(0, "fleet").Stdout, "lab")
-	// What happened to the fleet and its hosts, and who did it.
+	// What happened to the fleet and its hosts, and who did it (the
+	// official CLI looks the fleet up by name, so while it exists).
 	c.Check(c.Run("event", "--within-fleet", "lab"), 0,
 		"[fleet lab] Fleet created. Status: ACTIVE",
 		"[instance lab-0] Instance created on fleet submission. Status: PENDING",
 		"[instance lab-0] Instance status changed PENDING -> PROVISIONING",
-		"[instance lab-1] Instance status changed IDLE -> TERMINATING. Termination reason: TERMINATED_BY_USER",
-		"[fleet lab] Fleet status changed ACTIVE -> TERMINATING")
+		"[instance lab-1] Instance status changed IDLE -> TERMINATING. Termination reason: TERMINATED_BY_USER")
+
+	c.Check(c.Run("fleet", "delete", "lab", "-y"), 0, "Fleet lab deleted")
+	require.NotContains(t, c.Want(0, "fleet").Stdout, "lab")
 }
 
 // testOfficialEventVerbs reads events with `dstack event`: a user's own
@@ -158,8 +159,8 @@ func testOfficialEventVerbs(t *testing.T, env *officialEnv) {
 	c.Want(0, "secret", "set", "ev_token", "two")
 	c.Want(0, "secret", "set", "other", "x")
 	r := c.Want(0, "event")
-	for _, want := range []string{"[👤admin][project events] Project created", "[👤admin][secret ev_token] Secret created",
-		"[👤admin][secret ev_token] Secret updated", "[👤admin][secret other] Secret created"} {
+	for _, want := range []string{"[👤admin] [project events] Project created", "[👤admin] [secret ev_token] Secret created",
+		"[👤admin] [secret ev_token] Secret updated", "[👤admin] [secret other] Secret created"} {
 		require.Contains(t, r.Stdout, want, r)
 	}
 	require.Less(t, strings.Index(r.Stdout, "Secret created"), strings.Index(r.Stdout, "Secret updated"), "oldest first")

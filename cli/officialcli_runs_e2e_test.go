@@ -71,11 +71,11 @@ func testOfficialRunVerbs(t *testing.T, env *officialEnv) {
 			require.Contains(t, r.Stdout, "Exited (0)")
 			require.Equal(t, "done", env.runStatus(t, "main", "hi").Status)
 			c.Check(c.Run("event", "--within-run", "hi"), 0,
-				"[👤admin][run hi] Run submitted. Status: SUBMITTED",
-				"[👤admin][job hi-0-0] Job created on run submission. Status: SUBMITTED",
+				"[👤admin] [run hi] Run submitted. Status: SUBMITTED",
+				"[👤admin] [job hi-0-0] Job created on run submission. Status: SUBMITTED",
 				"[job hi-0-0] Job status changed SUBMITTED -> PROVISIONING",
 				"[job hi-0-0] Job status changed RUNNING -> TERMINATING. Termination reason: DONE_BY_RUNNER",
-				"[run hi] Run status changed RUNNING -> DONE")
+				"[run hi] Run status changed TERMINATING -> DONE")
 		})
 		t.Run("a failing short task attached prints its logs and exits 1", func(t *testing.T) {
 			t.Parallel()

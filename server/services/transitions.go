@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dstackgo/dstack/db"
@@ -140,5 +141,24 @@ func reasonSuffix(reason, message *string) string {
 }
 
 // nowMicro is the current time at the precision both databases keep, so that
-// an event's recorded_at reads back as it was written (keyset paging).
-func nowMicro() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+// an event's recorded_at reads back as it was written (keyset paging), and
+// later than any time it gave before in this process.
+func nowMicro() time.Time {
+	eventClock.Lock()
+	defer eventClock.Unlock()
+	t := time.Now().UTC().Truncate(time.Microsecond)
+	if !t.After(eventClock.last) {
+		// Several changes in one pass (pulling then running) are recorded
+		// in the same microsecond; events are listed by time, so each gets
+		// its own, in the order they happened.
+		t = eventClock.last.Add(time.Microsecond)
+	}
+	eventClock.last = t
+	return t
+}
+
+// eventClock is the last time nowMicro gave.
+var eventClock struct {
+	sync.Mutex
+	last time.Time
+}

@@ -2,6 +2,7 @@ package services
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -58,4 +59,14 @@ func TestSetRunInstanceFleetStatus(t *testing.T) {
 	require.NoError(t, SetFleetStatus(f, schemas.FleetTerminating))
 	require.NoError(t, SetFleetStatus(f, schemas.FleetTerminating))
 	require.Equal(t, string(schemas.FleetTerminating), f.Status)
+}
+
+func TestEventTimesFollowTheOrderOfChanges(t *testing.T) {
+	prev := nowMicro()
+	for range 1000 {
+		next := nowMicro()
+		require.True(t, next.After(prev), "%s after %s", next, prev)
+		require.Equal(t, next, next.Truncate(time.Microsecond))
+		prev = next
+	}
 }
