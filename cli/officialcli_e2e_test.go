@@ -144,7 +144,7 @@ func testOfficialFleetVerbs(t *testing.T, env *officialEnv) {
 	c.Check(c.Run("event", "--within-fleet", "lab"), 0,
 		"[fleet lab] Fleet created. Status: ACTIVE",
 		"[instance lab-0] Instance created on fleet submission. Status: PENDING",
-		"[instance lab-0] Instance status changed PENDING -> PROVISIONING",
+		"[instance lab-0] Instance status changed PENDING -> IDLE",
 		"[instance lab-1] Instance status changed IDLE -> TERMINATING. Termination reason: TERMINATED_BY_USER")
 
 	c.Check(c.Run("fleet", "delete", "lab", "-y"), 0, "Fleet lab deleted")
