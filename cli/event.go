@@ -239,7 +239,7 @@ func eventFilters(c *cli.Context, cn *conn) (schemas.ListEventsRequest, error) {
 }
 
 // printEvent writes an event on one line, as upstream's CLI does:
-// [time][👤actor][targets] message; targets of another project than the
+// [time] [👤actor] [targets] message; targets of another project than the
 // current one are prefixed with their project.
 func printEvent(w io.Writer, project string, e schemas.Event) {
 	targets := make([]string, len(e.Targets))
@@ -252,7 +252,7 @@ func printEvent(w io.Writer, project string, e schemas.Event) {
 	}
 	line := "[" + e.RecordedAt.Local().Format("2006-01-02 15:04:05") + "]"
 	if e.ActorUser != nil {
-		line += "[👤" + *e.ActorUser + "]"
+		line += " [👤" + *e.ActorUser + "]"
 	}
-	fmt.Fprintf(w, "%s[%s] %s\n", line, strings.Join(targets, ", "), e.Message)
+	fmt.Fprintf(w, "%s [%s] %s\n", line, strings.Join(targets, ", "), e.Message)
 }
