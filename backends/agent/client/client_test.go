@@ -65,10 +65,15 @@ func TestRunnerClientRequests(t *testing.T) {
 	require.Nil(t, info, "run")
 
 	resp, err := c.Pull(ctx, 42)
-	require.False(t, err != nil || string(resp.JobLogs[0].Message) != "hi" || resp.LastUpdated != 43, "pull = %+v, %v", resp, err)
+	require.NoError(t, err, "pull")
+	require.NotEmpty(t, resp.JobLogs, "pull = %+v", resp)
+	require.Equal(t, "hi", string(resp.JobLogs[0].Message), "pull: job log")
+	require.Equal(t, int64(43), resp.LastUpdated, "pull: last updated")
 }
 
 func TestLogsWebSocketURL(t *testing.T) {
 	u, err := LogsWebSocketURL("http://127.0.0.1:10999", time.Date(2026, 8, 21, 13, 11, 0, 0, time.UTC))
-	require.False(t, err != nil || u != "ws://127.0.0.1:10999/logs_ws?start_time=2026-08-21T13%3A11%3A00Z", "url = %q, %v", u, err)
+	require.NoError(t, err, "logs url")
+	require.Equal(t, "ws://127.0.0.1:10999/logs_ws?start_time=2026-08-21T13%3A11%3A00Z", u, "logs url")
+
 }
