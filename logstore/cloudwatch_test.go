@@ -83,11 +83,13 @@ func TestCloudWatchNoCredentials(t *testing.T) {
 	t.Setenv("AWS_CONFIG_FILE", "/nonexistent/config")
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	_, err := NewCloudWatch(ctx, CloudWatchConfig{Group: "g", Region: "us-east-1", Endpoint: "http://127.0.0.1:1"})
-	require.False(t, err == nil || !strings.HasPrefix(err.Error(), "no AWS credentials: "), "err = %v, want no AWS credentials", err)
+	require.Error(t, err, "want no AWS credentials")
+	require.True(t, strings.HasPrefix(err.Error(), "no AWS credentials: "), "err = %v, want no AWS credentials", err)
 	t.Setenv("AWS_REGION", "")
 	t.Setenv("AWS_DEFAULT_REGION", "")
 	_, err = NewCloudWatch(ctx, CloudWatchConfig{Group: "g"})
-	require.False(t, err == nil || !strings.HasPrefix(err.Error(), "no AWS region"), "err = %v, want no AWS region", err)
+	require.Error(t, err, "want no AWS region")
+	require.True(t, strings.HasPrefix(err.Error(), "no AWS region"), "err = %v, want no AWS region", err)
 }
 
 func TestCloudWatchWriteAndPoll(t *testing.T) {
@@ -144,7 +146,11 @@ func TestCloudWatchWriteAndPoll(t *testing.T) {
 
 	// A stream never written is an empty page with a link.
 	p, err = s.Poll(ctx, Query{Key: other, Limit: 10})
-	assert.False(t, err != nil || len(p.Entries) != 0 || p.NextToken != nil || p.ExternalURL == nil, "missing stream: %+v, err %v", p, err)
+	assert.NoError(t, err, "missing stream")
+	assert.Empty(t, p.Entries, "missing stream: entries")
+	assert.Nil(t, p.NextToken, "missing stream: token")
+	assert.NotNil(t, p.ExternalURL, "missing stream: external url")
+
 	// A token CloudWatch rejects is a bad token.
 	_, err = s.Poll(ctx, Query{Key: jobK, Limit: 10, NextToken: ptr("garbage")})
 	assert.ErrorIs(t, err, ErrBadToken, "bad token: err = %v, want ErrBadToken", err)

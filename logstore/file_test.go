@@ -162,8 +162,10 @@ func TestFileFollowTokens(t *testing.T) {
 		require.Len(t, asc, 23, "limit %d: asc lines", limit)
 		require.Len(t, desc, 23, "limit %d: desc lines", limit)
 		for i := range 23 {
-			require.False(t, asc[i] != i || desc[i] != 22-i, "limit %d: asc %v desc %v", limit, asc, desc)
+			require.Equal(t, i, asc[i], "limit %d: asc %v", limit, asc)
+			require.Equal(t, 22-i, desc[i], "limit %d: desc %v", limit, desc)
 		}
+
 	}
 }
 
