@@ -41,6 +41,26 @@ type Offers struct {
 	DiskMinGB, DiskMaxGB float64
 }
 
+// Reserver is implemented by backends with capacity reservations (AWS).
+// Runs and fleets with `reservation:` get offers only from such backends.
+type Reserver interface {
+	// Reservations finds the reservation in each of the backend's regions
+	// where it is active with room for one more instance; regions where it
+	// does not exist are left out.
+	Reservations(ctx context.Context, id string) ([]Reservation, error)
+}
+
+// Reservation is a capacity reservation in one region.
+type Reservation struct {
+	ID, Region, InstanceType, Zone string
+	// Tenancy is the instances' tenancy the reservation takes ("default",
+	// "dedicated").
+	Tenancy string
+	// CapacityBlock is true for capacity blocks (launched as their own
+	// market type).
+	CapacityBlock bool
+}
+
 // InstanceConfig is what a launch needs besides the offer.
 type InstanceConfig struct {
 	ProjectID   string
