@@ -75,7 +75,23 @@ type InstanceConfig struct {
 	// Tags are the fleet's tags (backend tags and the server's own are added).
 	Tags        map[string]string
 	Reservation *string
+	// PlacementGroup, when set, is the cluster placement group the instance
+	// goes into (backends that are PlacementGroupers create it on first use).
+	PlacementGroup string
 }
+
+// PlacementGrouper is implemented by backends that place the instances of
+// a cluster fleet close together (AWS cluster placement groups).
+type PlacementGrouper interface {
+	// DeletePlacementGroup removes the group from the region; one that is
+	// already gone is not an error, one still used by instances is
+	// ErrPlacementGroupInUse.
+	DeletePlacementGroup(ctx context.Context, name, region string) error
+}
+
+// ErrPlacementGroupInUse: instances still use the placement group (they are
+// shutting down); try again later.
+var ErrPlacementGroupInUse = errors.New("the placement group is still in use")
 
 // Tags the server puts on every instance it launches.
 const (

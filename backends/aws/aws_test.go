@@ -267,3 +267,44 @@ func TestCapacityReservations(t *testing.T) {
 	require.ErrorIs(t, err, backends.ErrNoCapacity)
 	require.ErrorContains(t, err, "capacity reservation cr-0000000000000full has no room for a t3.large in us-east-1")
 }
+
+// TestClusterPlacementGroups: an instance of a cluster fleet goes into the
+// fleet's placement group, created on first use with the cluster strategy;
+// burstable types cannot go there; the group is deleted once, and deleting
+// it again is fine.
+func TestClusterPlacementGroups(t *testing.T) {
+	moto := mototest.URL(t)
+	proxy := mototest.NewProxy(t, moto, "")
+	c, _ := launchBackend(t, proxy.URL)
+	ctx := context.Background()
+	offer := cpuOffer(t, c)
+	cfg := backends.InstanceConfig{ProjectID: "p-6", ProjectName: "main", InstanceID: "row-6", InstanceName: "cl-0",
+		UserData: "#cloud-config\n", PlacementGroup: "dstack-cl-0123abcd"}
+
+	_, err := c.Create(ctx, offer, cfg)
+	require.ErrorIs(t, err, backends.ErrInvalid)
+	require.ErrorContains(t, err, "t3.large instances cannot go into a cluster placement group")
+	require.Empty(t, proxy.PlacementGroups("us-east-1"))
+
+	offer.Instance.Name = "c5.xlarge"
+	var jpds []*schemas.JobProvisioningData
+	for i := range 2 {
+		cfg.InstanceID = fmt.Sprintf("row-6-%d", i)
+		jpd, err := c.Create(ctx, offer, cfg)
+		require.NoError(t, err)
+		require.Equal(t, "dstack-cl-0123abcd", proxy.Form("RunInstances").Get("Placement.GroupName"))
+		jpds = append(jpds, jpd)
+	}
+	require.Equal(t, map[string]string{"dstack-cl-0123abcd": "cluster"}, proxy.PlacementGroups("us-east-1"),
+		"one group, made by the first launch")
+	for _, jpd := range jpds {
+		require.NoError(t, c.Terminate(ctx, jpd))
+	}
+	g := c.(backends.PlacementGrouper)
+	require.NoError(t, g.DeletePlacementGroup(ctx, "dstack-cl-0123abcd", "us-east-1"))
+	require.Empty(t, proxy.PlacementGroups("us-east-1"))
+	require.NoError(t, g.DeletePlacementGroup(ctx, "dstack-cl-0123abcd", "us-east-1"), "a group already gone")
+	proxy.Fail(mototest.Fault{Action: "DeletePlacementGroup", Code: "InvalidPlacementGroup.InUse",
+		Message: "The placement group 'dstack-cl-0123abcd' is in use and may not be deleted."})
+	require.ErrorIs(t, g.DeletePlacementGroup(ctx, "dstack-cl-0123abcd", "us-east-1"), backends.ErrPlacementGroupInUse)
+}

@@ -83,6 +83,15 @@ func (c *compute) Create(ctx context.Context, offer schemas.InstanceOffer, cfg b
 				"capacity reservation %s has no room for a %s in %s", *cfg.Reservation, offer.Instance.Name, region)}
 		}
 	}
+	if g := cfg.PlacementGroup; g != "" {
+		if !clusterPlacement(offer.Instance.Name) {
+			return nil, &backends.LaunchError{Reason: backends.ErrInvalid,
+				Msg: offer.Instance.Name + " instances cannot go into a cluster placement group"}
+		}
+		if err := ensurePlacementGroup(ctx, client, g); err != nil {
+			return nil, &backends.LaunchError{Reason: backends.ErrOther, Msg: err.Error()}
+		}
+	}
 	var last *backends.LaunchError
 	tried := map[string]bool{}
 	for _, sub := range subnets {
@@ -135,13 +144,19 @@ func (c *compute) runInput(offer schemas.InstanceOffer, cfg backends.InstanceCon
 			SpotOptions: &types.SpotMarketOptions{SpotInstanceType: types.SpotInstanceTypeOneTime,
 				InstanceInterruptionBehavior: types.InstanceInterruptionBehaviorTerminate}}
 	}
+	if g := cfg.PlacementGroup; g != "" {
+		in.Placement = &types.Placement{GroupName: aws.String(g)}
+	}
 	if r := reserved; r != nil {
 		in.CapacityReservationSpecification = &types.CapacityReservationSpecification{
 			CapacityReservationTarget: &types.CapacityReservationTarget{CapacityReservationId: aws.String(r.ID)}}
 		// A reservation with another tenancy than the default only takes
 		// instances launched with it.
 		if r.Tenancy != "" && r.Tenancy != string(types.TenancyDefault) {
-			in.Placement = &types.Placement{Tenancy: types.Tenancy(r.Tenancy)}
+			if in.Placement == nil {
+				in.Placement = &types.Placement{}
+			}
+			in.Placement.Tenancy = types.Tenancy(r.Tenancy)
 		}
 		if r.CapacityBlock {
 			in.InstanceMarketOptions = &types.InstanceMarketOptionsRequest{MarketType: types.MarketTypeCapacityBlock}

@@ -46,6 +46,9 @@ type Proxy struct {
 	reservations []CapacityReservation
 	// forms are the last request form of each action.
 	forms map[string]url.Values
+	// groups are the placement groups the proxy emulates: strategy by
+	// region and name.
+	groups map[[2]string]string
 }
 
 // NewProxy starts a proxy in front of the moto at target (stopped at
@@ -75,6 +78,9 @@ func NewProxy(t testing.TB, target, host string) *Proxy {
 		}
 		if form.Get("Action") == "DescribeCapacityReservations" {
 			p.describeReservations(w, r, form)
+			return
+		}
+		if p.placementGroup(w, r, form) {
 			return
 		}
 		if release := p.holding(form.Get("Action")); release != nil {
