@@ -237,6 +237,8 @@ var compatModels = map[string][]string{
 		"jobs[].job_submissions[].id:uuid4", "jobs[].job_submissions[].submitted_at:time",
 		"jobs[].job_submissions[].last_processed_at:time", "jobs[].job_submissions[].status:str",
 		"latest_job_submission:?obj"},
+	"ListGpusResponse": {"gpus:list", "gpus[].name:str", "gpus[].memory_mib:num", "gpus[].vendor:str",
+		"gpus[].availability:list", "gpus[].spot:list", "gpus[].count:obj", "gpus[].price:obj"},
 	"RunPlan": {"project_name:str", "user:str", "run_spec.configuration.type:str", "job_plans:list",
 		"job_plans[].job_spec.job_name:str", "job_plans[].job_spec.requirements.resources:obj",
 		"job_plans[].offers:list", "job_plans[].total_offers:num", "current_resource:?obj"},
