@@ -155,6 +155,24 @@ func testOfficialRunVerbs(t *testing.T, env *officialEnv) {
 			require.NotEmpty(t, out.Offers)
 			require.Equal(t, "remote", out.Offers[0].Backend)
 			require.Equal(t, len(out.Offers), out.TotalOffers)
+
+			// Grouped by GPU: the hosts have none, so the table has a header only.
+			g := c.Want(0, "offer", "--group-by", "gpu")
+			require.Regexp(t, `Group by\s+gpu\n`, g.Stdout)
+			require.Regexp(t, `#\s+GPU\s+SPOT\s+\$/GPU\s+BACKENDS`, g.Stdout)
+			require.NotContains(t, g.Output(), "404")
+			var gpus struct {
+				Project string            `json:"project"`
+				GroupBy []string          `json:"group_by"`
+				Gpus    []json.RawMessage `json:"gpus"`
+			}
+			gj := c.Want(0, "offer", "--group-by", "gpu,backend,region,count", "--json")
+			require.NoError(t, json.Unmarshal([]byte(gj.Stdout), &gpus), gj)
+			require.Equal(t, "main", gpus.Project)
+			require.Equal(t, []string{"gpu", "backend", "region", "count"}, gpus.GroupBy)
+			require.NotNil(t, gpus.Gpus)
+			require.Empty(t, gpus.Gpus)
+			c.Check(c.Run("offer", "--group-by", "gpu,region"), 1, "Cannot group by 'region' without also grouping by 'backend'")
 		})
 	})
 }
