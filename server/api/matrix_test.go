@@ -145,6 +145,8 @@ var matrix = []matrixRow{
 	{name: "runs/stop: members", path: "/api/project/p/runs/stop", body: `{"runs_names":["nope"],"abort":false}`, want: codes{403, 403, 403, 400, 400, 400, 400}},
 	{name: "gpus/list: members", path: "/api/project/p/gpus/list", body: `{"run_spec":{"configuration":{"type":"task","commands":[":"],"image":"scratch"}},"group_by":["backend"]}`, want: member},
 	{name: "gpus/list: not even a public project opens offers to non-members", path: "/api/project/pub/gpus/list", body: `{"run_spec":{"configuration":{"type":"task","commands":[":"],"image":"scratch"}}}`, want: member},
+	{name: "metrics/job: members", method: http.MethodGet, path: "/api/project/p/metrics/job/nope?limit=10", want: codes{403, 403, 403, 400, 400, 400, 400}},
+	{name: "metrics/job: not even a public project opens metrics to non-members", method: http.MethodGet, path: "/api/project/pub/metrics/job/nope", want: codes{403, 403, 403, 400, 400, 400, 400}},
 	{name: "runs: missing project is 404", path: "/api/project/nope/runs/get", body: `{"run_name":"x"}`, want: missingProject},
 	{name: "fleets/list: members", path: "/api/project/p/fleets/list", want: member},
 	{name: "fleets/get: members", path: "/api/project/p/fleets/get", body: `{"name":"nope"}`, want: codes{403, 403, 403, 400, 400, 400, 400}},
