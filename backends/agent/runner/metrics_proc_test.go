@@ -3,12 +3,16 @@
 package runner
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/dstackgo/dstack/backends/agent/schemas"
 )
 
 func TestParseProcStat(t *testing.T) {
@@ -67,4 +71,29 @@ func TestProcessTreeMetrics(t *testing.T) {
 
 	_, err = processTreeMetrics("/proc", 1<<30)
 	require.ErrorIs(t, err, errNoJobProcess)
+}
+
+// On a host the runner measures the job's process tree and asks
+// nvidia-smi for the GPUs (a script on PATH stands in for it here: the
+// machine has no GPU), and says so while no job runs.
+func TestRunnerMetricsProcessScope(t *testing.T) {
+	csv, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "agent", "hostinfo", "nvidia-smi-metrics-busy.csv"))
+	require.NoError(t, err)
+	bin := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(bin, "nvidia-smi"),
+		[]byte("#!/bin/sh\n[ \"$1 $2\" = \"--query-gpu=memory.used,utilization.gpu --format=csv,noheader,nounits\" ] || exit 2\ncat <<'EOF'\n"+string(csv)+"EOF\n"), 0o755))
+	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
+
+	s := New(Config{MetricsScope: MetricsScopeProcess, HTTPPort: -1}, nil)
+	_, err = s.metrics(t.Context())
+	require.ErrorIs(t, err, errNoJobProcess)
+
+	job := exec.Command("sleep", "30")
+	require.NoError(t, job.Start())
+	t.Cleanup(func() { _ = job.Process.Kill(); _ = job.Wait() })
+	s.jobPID.Store(int64(job.Process.Pid))
+	m, err := s.metrics(t.Context())
+	require.NoError(t, err)
+	require.Positive(t, m.MemoryUsage)
+	require.Equal(t, []schemas.GPUMetrics{{GPUMemoryUsage: 1024 << 20, GPUUtil: 37}, {GPUMemoryUsage: 80000 << 20, GPUUtil: 100}}, m.GPUMetrics)
 }
