@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -80,4 +81,38 @@ func TestGpuGroupsGrid(t *testing.T) {
 func withGroup(g schemas.GpuGroup, f func(*schemas.GpuGroup)) schemas.GpuGroup {
 	f(&g)
 	return g
+}
+
+// `dstack offer --group-by`: gpus/list with the synthetic task and the
+// fields but gpu; --json prints upstream's shape.
+func TestOfferGroupByRequest(t *testing.T) {
+	f := newFake(t).on("/api/project/main/gpus/list", ok(`{"gpus":[{"name":"A10G","memory_mib":24576,"vendor":"nvidia",`+
+		`"availability":["available"],"spot":["on-demand"],"count":{"min":1,"max":4},"price":{"min":1.006,"max":1.418},`+
+		`"backend":"aws","region":"us-east-1"}]}`))
+	res := runCLI(t, "", append([]string{"offer", "--gpu", "A10G", "--group-by", "gpu,backend", "--group-by", "region"}, f.flags()...)...)
+	require.Equal(t, 0, res.Code, res.Stderr)
+	require.Regexp(t, `Group by\s+gpu, backend, region\n`, res.Stdout)
+	require.Regexp(t, `(?m)^1\s+A10G:24GB:1\.\.4\s+on-demand\s+1\.006\.\.1\.418\s+aws\s+us-east-1\s*$`, res.Stdout)
+	var body map[string]any
+	require.NoError(t, json.Unmarshal(f.requests("/api/project/main/gpus/list")[0].Body, &body))
+	require.Equal(t, []any{"backend", "region"}, body["group_by"])
+	require.Equal(t, "scratch", body["run_spec"].(map[string]any)["configuration"].(map[string]any)["image"])
+
+	res = runCLI(t, "", append([]string{"offer", "--group-by", "gpu", "--json"}, f.flags()...)...)
+	require.Equal(t, 0, res.Code, res.Stderr)
+	var out struct {
+		Project      string             `json:"project"`
+		GroupBy      []string           `json:"group_by"`
+		Requirements map[string]any     `json:"requirements"`
+		Gpus         []schemas.GpuGroup `json:"gpus"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(res.Stdout), &out), res.Stdout)
+	require.Equal(t, "main", out.Project)
+	require.Equal(t, []string{"gpu"}, out.GroupBy)
+	require.Contains(t, out.Requirements, "resources")
+	require.Equal(t, "A10G", out.Gpus[0].Name)
+
+	res = runCLI(t, "", append([]string{"offer", "--group-by", "count"}, f.flags()...)...)
+	require.Equal(t, 2, res.Code)
+	require.Contains(t, res.Stderr, "cannot group by 'count' without also grouping by 'gpu'")
 }

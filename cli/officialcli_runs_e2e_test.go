@@ -162,7 +162,7 @@ func testOfficialRunVerbs(t *testing.T, env *officialEnv) {
 
 			// Grouped by GPU: the hosts have none, so the table has a header only.
 			g := c.Want(0, "offer", "--group-by", "gpu")
-			require.Regexp(t, `Group by\s+gpu\n`, g.Stdout)
+			require.Regexp(t, `Group by\s+gpu *\n`, g.Stdout)
 			require.Regexp(t, `#\s+GPU\s+SPOT\s+\$/GPU\s+BACKENDS`, g.Stdout)
 			require.NotContains(t, g.Output(), "404")
 			var gpus struct {
@@ -177,6 +177,16 @@ func testOfficialRunVerbs(t *testing.T, env *officialEnv) {
 			require.NotNil(t, gpus.Gpus)
 			require.Empty(t, gpus.Gpus)
 			c.Check(c.Run("offer", "--group-by", "gpu,region"), 1, "Cannot group by 'region' without also grouping by 'backend'")
+
+			// Ours prints the same header and table.
+			conn := []string{"--url", env.Server.URL, "--token", env.Server.Token, "--project", "main"}
+			own := wantRun(t, sandboxEnv(c.Home), 0, []string{"Group by"}, append([]string{"offer", "--group-by", "gpu,backend"}, conn...)...)
+			require.Regexp(t, `Group by\s+gpu, backend\n`, own.Stdout)
+			require.Regexp(t, `#\s+GPU\s+SPOT\s+\$/GPU\s+BACKENDS`, own.Stdout)
+			wantRun(t, sandboxEnv(c.Home), 1, []string{"Cannot group by 'region' without also grouping by 'backend'"},
+				append([]string{"offer", "--group-by", "gpu,region"}, conn...)...)
+			wantRun(t, sandboxEnv(c.Home), 2, []string{"cannot group by 'backend' without also grouping by 'gpu'"},
+				append([]string{"offer", "--group-by", "backend"}, conn...)...)
 		})
 	})
 }
