@@ -60,21 +60,6 @@ func (c *Client) Call(ctx context.Context, path string, req, resp any) error {
 	return nil
 }
 
-// callList is Call for answers that are JSON arrays, each element decoded
-// with decode; long ones on all cores (a page of 100 runs is half a
-// megabyte of nested specs).
-func callList[T any](ctx context.Context, c *Client, path string, req any, decode func([]byte, *T) error) ([]T, error) {
-	data, err := c.roundTrip(ctx, path, req)
-	if err != nil {
-		return nil, err
-	}
-	out, err := decodeList(data, decode)
-	if err != nil {
-		return nil, fmt.Errorf("decode answer of %s: %w", path, err)
-	}
-	return out, nil
-}
-
 // Get sends GET path?query and decodes the answer into resp.
 func (c *Client) Get(ctx context.Context, path string, query url.Values, resp any) error {
 	if len(query) > 0 {
