@@ -34,6 +34,9 @@ type JobMetricsQuery struct {
 func (s Metrics) Job(ctx context.Context, p *db.Project, q JobMetricsQuery) (*schemas.JobMetrics, error) {
 	j, err := db.GetRunJob(ctx, s.DB, p.ID, q.RunName, q.RunID, q.ReplicaNum, q.JobNum)
 	if errors.Is(err, db.ErrNotFound) {
+		if _, rerr := db.GetRunByName(ctx, s.DB, p.ID, q.RunName); errors.Is(rerr, db.ErrNotFound) && q.RunID == "" {
+			return nil, NotFound("Found no job with given parameters: run %s does not exist in project %s", q.RunName, p.Name)
+		}
 		return nil, NotFound("Found no job with given parameters: run %s has no job %d in replica %d", q.RunName, q.JobNum, q.ReplicaNum)
 	} else if err != nil {
 		return nil, err
