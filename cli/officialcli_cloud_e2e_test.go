@@ -51,7 +51,7 @@ func TestOfficialCLICloudFleet(t *testing.T) {
 		// Grouped by GPU, backend and region: the A10G offers in one row.
 		g := c.Want(0, "offer", "--gpu", "A10G:1..", "--group-by", "gpu,backend,region")
 		require.Regexp(t, `#\s+GPU\s+SPOT\s+\$/GPU\s+BACKEND\s+REGION`, g.Stdout)
-		require.Regexp(t, `(?m)^\s*1\s+A10G:24GB:1(\.\.\d+)?\s+[a-z, -]+\s+[0-9.]+(\.\.[0-9.]+)?\s+aws\s+us-east-1`, g.Stdout)
+		require.Regexp(t, `(?m)^\s*1\s+A10G:\d+GB:1(\.\.\d+)?\s+[a-z, -]+\s+[0-9.]+(\.\.[0-9.]+)?\s+aws\s+us-east-1`, g.Stdout)
 		var gpus struct {
 			Gpus []struct {
 				Name      string `json:"name"`
