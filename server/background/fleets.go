@@ -25,7 +25,7 @@ func (p *Fleets) Name() string { return services.PipelineFleets }
 // Claim implements Pipeline.
 func (p *Fleets) Claim() db.Claim {
 	return db.Claim{Table: "fleets", Where: "deleted = FALSE AND status = 'terminating'", Limit: 16,
-		TTL: time.Minute, ProcessedBefore: time.Now().UTC().Add(-time.Second)}
+		TTL: leaseTTL, ProcessedBefore: time.Now().UTC().Add(-time.Second)}
 }
 
 // Process implements Pipeline.
