@@ -43,7 +43,7 @@ func (p *JobsRunning) Claim() db.Claim {
 	// A job just placed (provisioning, no failed pass yet: a failed pass
 	// sets disconnected_at, a good one moves it on) is taken at once.
 	return db.Claim{Table: "jobs", Where: "status IN ('provisioning', 'pulling', 'running')", Limit: 64,
-		TTL: leaseTTL, ProcessedBefore: time.Now().UTC().Add(-time.Second),
+		TTL: leaseTTL, MinInterval: time.Second,
 		Eager: "status = 'provisioning' AND disconnected_at IS NULL"}
 }
 
