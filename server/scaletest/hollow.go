@@ -5,6 +5,8 @@
 // a tiny script interpreter instead of containers or processes. The server
 // reaches hollow hosts through its usual SSH pool, agent clients and
 // pipelines: only the pool's TCP dial is replaced (server.Options.SSHDial).
+// Servers in other processes reach them through a TCP gateway (gateway.go),
+// which lets the chaos test kill server replicas while the hosts live on.
 //
 // Hollow hosts are for scale tests only; every other test uses real hosts.
 package scaletest
