@@ -48,6 +48,8 @@ func TestChaosReplicasKilled(t *testing.T) {
 		c.start(r)
 	}
 
+	var trackers sync.WaitGroup
+	defer trackers.Wait() // after cancel: a failed test stops its trackers first
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	chk := &checker{d: d, hs: hs}
@@ -61,7 +63,6 @@ func TestChaosReplicasKilled(t *testing.T) {
 
 	var recoveries []time.Duration
 	var recMu sync.Mutex
-	var trackers sync.WaitGroup
 	kills := 0
 	tick := time.NewTicker(*chaosKill)
 	defer tick.Stop()
@@ -108,7 +109,9 @@ func TestChaosReplicasKilled(t *testing.T) {
 			recMu.Lock()
 			defer recMu.Unlock()
 			if err != nil {
-				t.Errorf("kill %s: %v", killed, err)
+				if ctx.Err() == nil {
+					t.Errorf("kill %s: %v", killed, err)
+				}
 				return
 			}
 			recoveries = append(recoveries, took)
