@@ -77,8 +77,8 @@ func TestServerRidesOutPostgresFaults(t *testing.T) {
 	d.Close()
 	time.Sleep(4 * time.Second)
 	pg.crash()
-	err = s.Submit(ctx, "while-down", "sleep 1")
-	require.Error(t, err, "a run was accepted without a database")
+	downErr := s.Submit(ctx, "while-down", "sleep 1")
+	require.Error(t, downErr, "a run was accepted without a database")
 	time.Sleep(3 * time.Second) // the server works on without its database
 	pg.start()
 	wg.Wait()
@@ -104,7 +104,8 @@ func TestServerRidesOutPostgresFaults(t *testing.T) {
 	_, err = s.Run(ctx, "while-down")
 	require.Error(t, err, "the run refused while the database was down exists")
 	require.Contains(t, string(logs.Bytes()), "connection refused", "the server's log does not name the database failure")
-	t.Logf("%d runs done across a dropped-connections fault and a PostgreSQL crash; %d submissions refused meanwhile and retried", n, refused)
+	t.Logf("%d runs done across a dropped-connections fault and a PostgreSQL crash; %d submissions retried; the apply sent while it was down: %v",
+		n, refused, downErr)
 }
 
 // openFresh opens the database without migrating it.
