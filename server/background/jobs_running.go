@@ -186,6 +186,15 @@ func (p *JobsRunning) advance(ctx context.Context, j *db.Job) (sched.AgentReport
 			err = fmt.Errorf("the runner of %s on %s did not answer its pull within %s (agent hung?): %w",
 				j.JobName, ja.conn.Target().Addr(), pullTimeout, err)
 		}
+		if err != nil && last == nil {
+			// The runner exits once its final state has been pulled: a
+			// replica killed between that pull and its write leaves a
+			// runner that no longer answers. The shim knows how it ended.
+			if task, terr := ja.shim.GetTask(ctx, j.ID); terr == nil && task.Status == agent.TaskStatusTerminated {
+				rep.Task = task
+				return rep, nil
+			}
+		}
 		if err != nil {
 			return fault(rep, err), nil
 		}
