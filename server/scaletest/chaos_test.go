@@ -18,7 +18,7 @@ import (
 )
 
 var (
-	chaosRuns     = flag.Int("chaos.runs", 200, "runs TestChaosReplicasKilled submits")
+	chaosRuns     = flag.Int("chaos.runs", 160, "runs TestChaosReplicasKilled submits")
 	chaosHosts    = flag.Int("chaos.hosts", 80, "hollow hosts of TestChaosReplicasKilled (half of them busy at most)")
 	chaosKill     = flag.Duration("chaos.kill-every", 10*time.Second, "how often TestChaosReplicasKilled kills a replica with -9")
 	chaosDeadline = flag.Duration("chaos.deadline", 4*time.Minute, "how long TestChaosReplicasKilled may take from the first submission to the last run's end")
