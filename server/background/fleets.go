@@ -29,7 +29,7 @@ func (p *Fleets) Name() string { return services.PipelineFleets }
 // Claim implements Pipeline.
 func (p *Fleets) Claim() db.Claim {
 	return db.Claim{Table: "fleets", Where: "deleted = FALSE AND status = 'terminating'", Limit: 16,
-		TTL: time.Minute, ProcessedBefore: time.Now().UTC().Add(-time.Second)}
+		TTL: leaseTTL, MinInterval: time.Second}
 }
 
 // Process implements Pipeline.
