@@ -143,17 +143,6 @@ func Clock(ctx context.Context, idb bun.IDB) (time.Time, error) {
 	return now.UTC(), nil
 }
 
-// ExtendLease pushes a held lease's expiry, for long work on one row.
-func ExtendLease(ctx context.Context, idb bun.IDB, table, id, token string, until time.Time) (bool, error) {
-	res, err := idb.ExecContext(ctx, "UPDATE ? SET lock_expires_at = ? WHERE id = ? AND lock_token = ?",
-		bun.Safe(table), until, id, token)
-	if err != nil {
-		return false, mapErr(err)
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
-}
-
 // IsLeased reports whether a row is held by a pipeline right now; API
 // handlers that must not race a pipeline refuse while it is.
 func IsLeased(l Lease, now time.Time) bool {
