@@ -18,7 +18,10 @@ import (
 // startBackground builds the pipelines and lets the services wake them.
 func (s *Server) startBackground() {
 	log := s.log.With("component", "background")
-	bopts := background.Options{Replica: uuid.NewString()[:8]}
+	bopts := background.Options{Replica: s.opts.Replica}
+	if bopts.Replica == "" {
+		bopts.Replica = uuid.NewString()[:8]
+	}
 	if s.metrics != nil {
 		bopts.OnClaim = s.metrics.Claimed
 	}
@@ -36,6 +39,12 @@ func (s *Server) startBackground() {
 	)
 	s.notifier = &background.Notifier{DB: s.db, Sup: s.supervisor, Log: log}
 	s.env.Wake = s.notifier.Wake
+}
+
+// runJobMetrics samples running jobs' resource usage and prunes old samples.
+func (s *Server) runJobMetrics(ctx context.Context) {
+	(&background.JobMetrics{Env: s.env, Pool: s.pool, Log: s.log.With("component", "background.job_metrics"),
+		RunningTTL: s.opts.MetricsRunningTTL, FinishedTTL: s.opts.MetricsFinishedTTL}).Run(ctx)
 }
 
 // newPool is the server's one pool of SSH connections to hosts: the

@@ -61,13 +61,15 @@ func TestFlagsRoundTrip(t *testing.T) {
 	in := Config{
 		HTTPAddress: "0.0.0.0", HTTPPort: 10999, TempDir: "/tmp/runner", DstackDir: "/dstack",
 		WorkDir: "/w", Shell: "/bin/sh", SSHPort: 10022, LogLevel: "debug", Version: "1.2.3",
-		SSHAuthorizedKeys: []string{"ssh-ed25519 AAAA a@b", "ssh-rsa BBBB c@d"},
+		MetricsScope: MetricsScopeProcess, SSHAuthorizedKeys: []string{"ssh-ed25519 AAAA a@b", "ssh-rsa BBBB c@d"},
 	}
 	out, err := ParseFlags(in.Args())
 	require.NoError(t, err)
 	require.Equal(t, out, in, "round trip:\n in=%+v\nout=%+v", in, out)
 	_, err = ParseFlags([]string{"--nope"})
 	require.Error(t, err, "unknown flag accepted")
+	_, err = ParseFlags([]string{"--metrics-scope", "host"})
+	require.EqualError(t, err, `parse runner flags: --metrics-scope "host": accepted values are cgroup and process`)
 }
 
 func TestSafeJoinRejectsEscapes(t *testing.T) {
