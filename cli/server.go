@@ -44,6 +44,7 @@ func serverCommand(b Build) *cli.Command {
 			&cli.IntFlag{Name: "job-network-mode", Value: 2, EnvVars: []string{"DSTACK_SERVER_JOB_NETWORK_MODE"}, Usage: "1: bridge unless multi-node, 2: host for whole instances, 3: always bridge"},
 			&cli.IntFlag{Name: "metrics-running-ttl-seconds", Value: 3600, EnvVars: []string{"DSTACK_SERVER_METRICS_RUNNING_TTL_SECONDS"}, Usage: "keep a running job's resource usage samples this long"},
 			&cli.IntFlag{Name: "metrics-finished-ttl-seconds", Value: 7 * 24 * 3600, EnvVars: []string{"DSTACK_SERVER_METRICS_FINISHED_TTL_SECONDS"}, Usage: "keep a finished job's resource usage samples this long"},
+			&cli.IntFlag{Name: "events-ttl-seconds", Value: 30 * 24 * 3600, EnvVars: []string{"DSTACK_SERVER_EVENTS_TTL_SECONDS"}, Usage: "keep events this long"},
 			&cli.Int64Flag{Name: "code-upload-limit", Value: 2 << 20, EnvVars: []string{"DSTACK_SERVER_CODE_UPLOAD_LIMIT"}, Usage: "largest code or files upload in bytes (0: no limit)"},
 			&cli.IntFlag{Name: "console-ssh-port", EnvVars: []string{"DSTACK_SERVER_CONSOLE_SSH_PORT"}, Usage: "serve the console over SSH on this port (users log in with their registered SSH keys)"},
 			&cli.StringFlag{Name: "litestream-replica-url", EnvVars: []string{"LITESTREAM_REPLICA_URL"}, Usage: "replicate the SQLite database continuously to s3://, gcs://, abs:// or file:// and restore it from there when absent"},
@@ -65,8 +66,8 @@ func runServer(c *cli.Context, b Build) error {
 	if err != nil {
 		return err
 	}
-	var ttls [2]time.Duration
-	for i, name := range []string{"metrics-running-ttl-seconds", "metrics-finished-ttl-seconds"} {
+	var ttls [3]time.Duration
+	for i, name := range []string{"metrics-running-ttl-seconds", "metrics-finished-ttl-seconds", "events-ttl-seconds"} {
 		v := c.Int(name)
 		if v <= 0 {
 			return usageError("--%s (DSTACK_SERVER_%s): %d is not a number of seconds above 0", name,
@@ -86,7 +87,7 @@ func runServer(c *cli.Context, b Build) error {
 		CatalogURL: c.String("catalog-url"), DefaultCredsDisabled: c.Bool("default-creds-disabled"),
 		CodeUploadLimit: c.Int64("code-upload-limit"), ConsoleSSHPort: c.Int("console-ssh-port"),
 		LitestreamURL:     c.String("litestream-replica-url"),
-		MetricsRunningTTL: ttls[0], MetricsFinishedTTL: ttls[1],
+		MetricsRunningTTL: ttls[0], MetricsFinishedTTL: ttls[1], EventsTTL: ttls[2],
 		Metrics:      c.Bool("enable-prometheus-metrics") || envSwitch("DSTACK_ENABLE_PROMETHEUS_METRICS"),
 		MetricsToken: c.String("prometheus-auth-token"),
 		Announce:     func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) },

@@ -364,3 +364,22 @@ func eventRows(ctx context.Context, idb bun.IDB, es []Event) ([]EventRow, error)
 	}
 	return out, nil
 }
+
+// PruneEvents deletes the events recorded before cutoff, with their
+// targets, and returns how many events went.
+func PruneEvents(ctx context.Context, idb bun.IDB, cutoff time.Time) (int64, error) {
+	var n int64
+	err := idb.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		old := tx.NewSelect().Model((*Event)(nil)).Column("id").Where("recorded_at < ?", cutoff)
+		if _, err := tx.NewDelete().Model((*EventTarget)(nil)).Where("event_id IN (?)", old).Exec(ctx); err != nil {
+			return err
+		}
+		res, err := tx.NewDelete().Model((*Event)(nil)).Where("recorded_at < ?", cutoff).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, mapErr(err)
+}

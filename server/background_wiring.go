@@ -41,6 +41,11 @@ func (s *Server) startBackground() {
 	s.env.Wake = s.notifier.Wake
 }
 
+// runEventsTTL deletes events past their retention.
+func (s *Server) runEventsTTL(ctx context.Context) {
+	(&background.EventsTTL{Env: s.env, Log: s.log.With("component", "background.events_ttl"), TTL: s.opts.EventsTTL}).Run(ctx)
+}
+
 // runJobMetrics samples running jobs' resource usage and prunes old samples.
 func (s *Server) runJobMetrics(ctx context.Context) {
 	(&background.JobMetrics{Env: s.env, Pool: s.pool, Log: s.log.With("component", "background.job_metrics"),

@@ -80,6 +80,9 @@ type Options struct {
 	// (DSTACK_SERVER_METRICS_RUNNING_TTL_SECONDS, 1 hour when 0, and
 	// DSTACK_SERVER_METRICS_FINISHED_TTL_SECONDS, 7 days when 0).
 	MetricsRunningTTL, MetricsFinishedTTL time.Duration
+	// EventsTTL is how long events are kept (DSTACK_SERVER_EVENTS_TTL_SECONDS;
+	// 30 days when 0).
+	EventsTTL time.Duration
 	// JobNetworkMode is DSTACK_SERVER_JOB_NETWORK_MODE (1, 2 or 3).
 	JobNetworkMode int
 	// CodeUploadLimit caps code and archive uploads in bytes (0: none).
@@ -286,10 +289,12 @@ func (s *Server) Run(ctx context.Context) error {
 			catDone := make(chan struct{})
 			sweepDone := make(chan struct{})
 			metricsDone := make(chan struct{})
+			eventsDone := make(chan struct{})
 			go func() { defer close(catDone); s.runCatalog(bgCtx) }()
 			go func() { defer close(sweepDone); s.runSweeper(bgCtx) }()
 			go func() { defer close(metricsDone); s.runJobMetrics(bgCtx) }()
-			defer func() { <-catDone; <-sweepDone; <-metricsDone }()
+			go func() { defer close(eventsDone); s.runEventsTTL(bgCtx) }()
+			defer func() { <-catDone; <-sweepDone; <-metricsDone; <-eventsDone }()
 			go s.notifier.Listen(bgCtx)
 			s.supervisor.Run(bgCtx)
 		}
