@@ -24,9 +24,8 @@ import (
 func BenchmarkServerStartup(b *testing.B) {
 	home := b.TempDir()
 	s := startServer(b, home, nil)
-	if code := s.Stop(b); code != 0 {
-		require.FailNow(b, fmt.Sprintf("stop the priming server: exit %d\n%s", code, s.Output()))
-	}
+	code := s.Stop(b)
+	require.Equal(b, 0, code, "stop the priming server: exit code\n%s", s.Output())
 	env := sandboxEnv(home)
 	benchStartup(b, func(int) []string { return env })
 }

@@ -41,9 +41,8 @@ func newTmux(t *testing.T, env []string, cmd string) *tmux {
 
 func (m *tmux) keys(keys ...string) {
 	m.t.Helper()
-	if out, err := exec.Command("tmux", append([]string{"send-keys", "-t", m.session}, keys...)...).CombinedOutput(); err != nil {
-		require.FailNow(m.t, fmt.Sprintf("tmux send-keys: %v\n%s", err, out))
-	}
+	out, err := exec.Command("tmux", append([]string{"send-keys", "-t", m.session}, keys...)...).CombinedOutput()
+	require.NoError(m.t, err, "tmux send-keys:\n%s", out)
 }
 
 func (m *tmux) screen() string {

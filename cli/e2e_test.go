@@ -4,12 +4,10 @@ package cli_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,26 +36,20 @@ func TestE2EServerAndAdminVerbs(t *testing.T) {
 	env := sandboxEnv(home)
 
 	t.Run("startup", func(t *testing.T) {
-		if out := s.stdout.String(); !strings.Contains(out, "Applying ~/.dstack/server/config.yml...\n") {
-			assert.Fail(t, fmt.Sprintf("no 'Applying ~/.dstack/server/config.yml...' line:\n%s", out))
-		}
-		if !regexp.MustCompile(`^http://127\.0\.0\.1:\d+$`).MatchString(s.URL) || s.Token == "" {
-			assert.Fail(t, fmt.Sprintf("URL %q, token %q", s.URL, s.Token))
-		}
+		assert.Contains(t, s.stdout.String(), "Applying ~/.dstack/server/config.yml...\n", "server startup output")
+		assert.Regexp(t, `^http://127\.0\.0\.1:\d+$`, s.URL, "server URL")
+		assert.NotEmpty(t, s.Token, "admin token")
 		path := filepath.Join(home, ".dstack", "config.yml")
-		var cc struct {
-			Projects []struct {
-				Name, URL, Token string
-				Default          bool
-			}
+		type project struct {
+			Name, URL, Token string
+			Default          bool
 		}
+		var cc struct{ Projects []project }
 		data, err := os.ReadFile(path)
 		require.False(t, err != nil || yaml.Unmarshal(data, &cc) != nil || len(cc.Projects) != 1, "client config %s (%v):\n%s", path, err, data)
-		if p := cc.Projects[0]; p.Name != "main" || p.URL != s.URL || p.Token != s.Token || !p.Default {
-			assert.Fail(t, fmt.Sprintf("client config project %+v, want main %s %s default", p, s.URL, s.Token))
-		}
-		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
-			assert.Fail(t, fmt.Sprintf("client config holds tokens but its mode is %v (%v)", fi.Mode(), err))
+		assert.Equal(t, project{Name: "main", URL: s.URL, Token: s.Token, Default: true}, cc.Projects[0], "client config project")
+		if fi, err := os.Stat(path); assert.NoError(t, err, "client config") {
+			assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), "client config holds tokens: its mode")
 		}
 		var sc struct{ Projects []struct{ Name string } }
 		data, err = os.ReadFile(filepath.Join(home, ".dstack", "server", "config.yml"))
@@ -66,21 +58,19 @@ func TestE2EServerAndAdminVerbs(t *testing.T) {
 
 	t.Run("api", func(t *testing.T) {
 		var me apiUser
-		if st := api(t, s.URL, s.Token, "/api/users/get_my_user", nil, &me); st != 200 || me.Username != "admin" || me.GlobalRole != "admin" || me.Creds.Token != s.Token {
-			assert.Fail(t, fmt.Sprintf("get_my_user: %d %+v", st, me))
-		}
+		assert.Equal(t, 200, api(t, s.URL, s.Token, "/api/users/get_my_user", nil, &me), "get_my_user")
+		assert.Equal(t, "admin", me.Username, "get_my_user: %+v", me)
+		assert.Equal(t, "admin", me.GlobalRole, "get_my_user: %+v", me)
+		assert.Equal(t, s.Token, me.Creds.Token, "get_my_user: %+v", me)
 		var ps []struct {
 			ProjectName string `json:"project_name"`
 		}
-		if st := api(t, s.URL, s.Token, "/api/projects/list", map[string]any{}, &ps); st != 200 || len(ps) != 1 || ps[0].ProjectName != "main" {
-			assert.Fail(t, fmt.Sprintf("projects/list: %d %+v", st, ps))
+		assert.Equal(t, 200, api(t, s.URL, s.Token, "/api/projects/list", map[string]any{}, &ps), "projects/list")
+		if assert.Len(t, ps, 1, "projects/list") {
+			assert.Equal(t, "main", ps[0].ProjectName, "projects/list")
 		}
-		if st := api(t, s.URL, "", "/api/users/get_my_user", nil, nil); st != http.StatusUnauthorized && st != http.StatusForbidden {
-			assert.Fail(t, fmt.Sprintf("get_my_user without a token: %d, want 401 or 403", st))
-		}
-		if st := api(t, s.URL, "not-a-token", "/api/users/get_my_user", nil, nil); st != http.StatusForbidden {
-			assert.Fail(t, fmt.Sprintf("get_my_user with a bad token: %d, want 403", st))
-		}
+		assert.Contains(t, []int{http.StatusUnauthorized, http.StatusForbidden}, api(t, s.URL, "", "/api/users/get_my_user", nil, nil), "get_my_user without a token")
+		assert.Equal(t, http.StatusForbidden, api(t, s.URL, "not-a-token", "/api/users/get_my_user", nil, nil), "get_my_user with a bad token")
 	})
 
 	t.Run("users", func(t *testing.T) {
@@ -89,15 +79,12 @@ func TestE2EServerAndAdminVerbs(t *testing.T) {
 		wantRun(t, env, 0, []string{"USERNAME", "alice", "a@x.io", "admin"}, "admin", "users", "list")
 		var users []apiUser
 		r = wantRun(t, env, 0, nil, "admin", "users", "list", "--json")
-		if err := json.Unmarshal([]byte(r.Stdout), &users); err != nil {
-			require.FailNow(t, fmt.Sprintf("users list --json: %v\n%s", err, r.Stdout))
-		}
+		require.NoError(t, json.Unmarshal([]byte(r.Stdout), &users), "users list --json:\n%s", r.Stdout)
 		i := slices.IndexFunc(users, func(u apiUser) bool { return u.Username == "alice" })
 		assert.False(t, len(users) != 2 || i < 0 || users[i].GlobalRole != "user" || users[i].Email == nil || *users[i].Email != "a@x.io" || !users[i].Active, "users list --json: %+v", users)
 		var me apiUser
-		if st := api(t, s.URL, token, "/api/users/get_my_user", nil, &me); st != 200 || me.Username != "alice" {
-			assert.Fail(t, fmt.Sprintf("alice's printed token: get_my_user %d %+v", st, me))
-		}
+		assert.Equal(t, 200, api(t, s.URL, token, "/api/users/get_my_user", nil, &me), "alice's printed token: get_my_user")
+		assert.Equal(t, "alice", me.Username, "alice's printed token: get_my_user")
 		wantRun(t, env, 1, []string{"alice already exists"}, "admin", "users", "create", "alice")
 		wantRun(t, env, 2, []string{"usage: dstack admin users create USERNAME"}, "admin", "users", "create")
 		wantRun(t, env, 2, []string{`--role "boss" is not one of: user, admin`}, "admin", "users", "create", "bob", "--role", "boss")
@@ -106,16 +93,11 @@ func TestE2EServerAndAdminVerbs(t *testing.T) {
 		wantRun(t, env, 1, []string{"nobody not found"}, "admin", "users", "set-role", "nobody", "user")
 		r = wantRun(t, env, 0, []string{"New token of alice: "}, "admin", "users", "refresh-token", "alice")
 		newToken := strings.TrimSpace(strings.TrimPrefix(r.Stdout, "New token of alice: "))
-		if st := api(t, s.URL, token, "/api/users/get_my_user", nil, nil); st != http.StatusForbidden {
-			assert.Fail(t, fmt.Sprintf("old token after refresh-token: %d, want 403", st))
-		}
-		if st := api(t, s.URL, newToken, "/api/users/get_my_user", nil, &me); st != 200 || me.GlobalRole != "admin" {
-			assert.Fail(t, fmt.Sprintf("new token after refresh-token: %d %+v", st, me))
-		}
+		assert.Equal(t, http.StatusForbidden, api(t, s.URL, token, "/api/users/get_my_user", nil, nil), "old token after refresh-token")
+		assert.Equal(t, 200, api(t, s.URL, newToken, "/api/users/get_my_user", nil, &me), "new token after refresh-token")
+		assert.Equal(t, "admin", me.GlobalRole, "new token after refresh-token: %+v", me)
 		wantRun(t, env, 0, []string{"Deleted user alice"}, "admin", "users", "delete", "alice")
-		if r := wantRun(t, env, 0, nil, "admin", "users", "list"); strings.Contains(r.Stdout, "alice") {
-			assert.Fail(t, fmt.Sprintf("alice still listed after delete:\n%s", r.Stdout))
-		}
+		assert.NotContains(t, wantRun(t, env, 0, nil, "admin", "users", "list").Stdout, "alice", "users list after delete")
 		wantRun(t, env, 1, []string{"alice not found"}, "admin", "users", "delete", "alice")
 		wantRun(t, env, 2, []string{"usage:"}, "admin", "users", "delete")
 	})
@@ -126,20 +108,15 @@ func TestE2EServerAndAdminVerbs(t *testing.T) {
 		wantRun(t, env, 1, []string{"p1 already exists"}, "admin", "projects", "create", "p1")
 		wantRun(t, env, 0, []string{"NAME", "p1", "main"}, "admin", "projects", "list")
 		r := wantRun(t, env, 0, []string{"Members of p1:"}, "admin", "projects", "add-member", "p1", "bob", "--role", "manager")
-		if !regexp.MustCompile(`(?m)^bob +manager$`).MatchString(r.Stdout) {
-			assert.Fail(t, fmt.Sprintf("add-member output lacks 'bob manager':\n%s", r.Stdout))
-		}
+		assert.Regexp(t, `(?m)^bob +manager$`, r.Stdout, "add-member output")
 		wantRun(t, env, 2, []string{`--role "boss" is not one of: user, manager, admin`}, "admin", "projects", "add-member", "p1", "bob", "--role", "boss")
 		wantRun(t, env, 2, []string{"usage:"}, "admin", "projects", "add-member", "p1")
 		wantRun(t, env, 1, []string{"project not found: nope"}, "admin", "projects", "add-member", "nope", "bob")
 		wantRun(t, env, 1, []string{"ghost not found"}, "admin", "projects", "add-member", "p1", "ghost")
-		if r := wantRun(t, env, 0, []string{"Members of p1:"}, "admin", "projects", "remove-member", "p1", "bob"); strings.Contains(r.Stdout, "bob") {
-			assert.Fail(t, fmt.Sprintf("bob still a member after remove-member:\n%s", r.Stdout))
-		}
+		r = wantRun(t, env, 0, []string{"Members of p1:"}, "admin", "projects", "remove-member", "p1", "bob")
+		assert.NotContains(t, r.Stdout, "bob", "members after remove-member")
 		wantRun(t, env, 0, []string{"Deleted project p1"}, "admin", "projects", "delete", "p1")
-		if r := wantRun(t, env, 0, nil, "admin", "projects", "list"); strings.Contains(r.Stdout, "p1") {
-			assert.Fail(t, fmt.Sprintf("p1 still listed after delete:\n%s", r.Stdout))
-		}
+		assert.NotContains(t, wantRun(t, env, 0, nil, "admin", "projects", "list").Stdout, "p1", "projects list after delete")
 		wantRun(t, env, 1, []string{"p1 not found"}, "admin", "projects", "delete", "p1")
 	})
 
@@ -164,38 +141,24 @@ func TestE2ESecondServerOnSameSQLiteRefused(t *testing.T) {
 	first := startServer(t, home, nil)
 	second := launchServer(t, sandboxEnv(home), 0)
 	code, ok := second.WaitExit(15 * time.Second)
-	if !ok || code == 0 {
-		require.FailNow(t, fmt.Sprintf("second server on the same SQLite dir: exited=%v code=%d, want a non-zero exit\n%s", ok, code, second.Output()))
-	}
-	if out := second.Output(); !strings.Contains(out, "another dstack server is using") {
-		assert.Fail(t, fmt.Sprintf("the error does not say another server uses the database:\n%s", out))
-	}
-	if listening(second.Port) {
-		assert.Fail(t, fmt.Sprintf("the refused server left port %d listening", second.Port))
-	}
-	if st := api(t, first.URL, first.Token, "/api/users/get_my_user", nil, nil); st != 200 {
-		assert.Fail(t, fmt.Sprintf("first server after the refused second one: %d", st))
-	}
+	require.True(t, ok, "second server on the same SQLite dir still running after 15s\n%s", second.Output())
+	require.NotEqual(t, 0, code, "second server on the same SQLite dir: want a non-zero exit\n%s", second.Output())
+	assert.Contains(t, second.Output(), "another dstack server is using", "the error must say another server uses the database")
+	assert.False(t, listening(second.Port), "the refused server left port %d listening", second.Port)
+	assert.Equal(t, 200, api(t, first.URL, first.Token, "/api/users/get_my_user", nil, nil), "first server after the refused second one")
 }
 
 func TestE2ERestartKeepsStateAndFirstToken(t *testing.T) {
 	t.Parallel()
 	home := t.TempDir()
 	s1 := startServer(t, home, nil, "--token", "first-token")
-	if s1.Token != "first-token" {
-		require.FailNow(t, fmt.Sprintf("admin token %q, want the --token value", s1.Token))
-	}
+	require.Equal(t, "first-token", s1.Token, "admin token: want the --token value")
 	wantRun(t, sandboxEnv(home), 0, nil, "admin", "users", "create", "carol")
-	if code := s1.Stop(t); code != 0 {
-		require.FailNow(t, fmt.Sprintf("SIGTERM: exit %d\n%s", code, s1.Output()))
-	}
+	code := s1.Stop(t)
+	require.Equal(t, 0, code, "exit code after SIGTERM\n%s", s1.Output())
 	s2 := startServerAt(t, home, s1.Port, nil, "--token", "second-token")
-	if s2.Token != "first-token" {
-		assert.Fail(t, fmt.Sprintf("after restart with another --token the admin token is %q, want the first one", s2.Token))
-	}
-	if st := api(t, s2.URL, "second-token", "/api/users/get_my_user", nil, nil); st != http.StatusForbidden {
-		assert.Fail(t, fmt.Sprintf("the second --token was accepted (%d): it must only apply on first creation", st))
-	}
+	assert.Equal(t, "first-token", s2.Token, "admin token after restart with another --token: want the first one")
+	assert.Equal(t, http.StatusForbidden, api(t, s2.URL, "second-token", "/api/users/get_my_user", nil, nil), "the second --token must only apply on first creation")
 	wantRun(t, sandboxEnv(home), 0, []string{"carol"}, "admin", "users", "list")
 }
 
@@ -203,15 +166,10 @@ func TestE2ESigtermExitsZero(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, t.TempDir(), nil)
 	start := time.Now()
-	if code := s.Stop(t); code != 0 {
-		assert.Fail(t, fmt.Sprintf("exit code after SIGTERM %d, want 0\n%s", code, s.Output()))
-	}
-	if d := time.Since(start); d > 3*time.Second {
-		assert.Fail(t, fmt.Sprintf("SIGTERM took %v to stop an idle server", d))
-	}
-	if listening(s.Port) {
-		assert.Fail(t, fmt.Sprintf("port %d still listening after exit", s.Port))
-	}
+	code := s.Stop(t)
+	assert.Equal(t, 0, code, "exit code after SIGTERM\n%s", s.Output())
+	assert.LessOrEqual(t, time.Since(start), 3*time.Second, "time SIGTERM took to stop an idle server")
+	assert.False(t, listening(s.Port), "port %d still listening after exit", s.Port)
 }
 
 func TestE2EStartupErrors(t *testing.T) {
@@ -250,11 +208,12 @@ func TestE2EStartupErrors(t *testing.T) {
 			}
 			assert.False(t, c.config != "" && !strings.Contains(out, cfg+":"), "the error does not name %s:\n%s", cfg, out)
 			assert.False(t, strings.Contains(out, "secret") || strings.Contains(out, "The server is running"), "the output leaks the password or claims to run:\n%s", out)
-			if !c.busyPort && listening(s.Port) {
-				assert.Fail(t, fmt.Sprintf("port %d left listening", s.Port))
+			if !c.busyPort {
+				assert.False(t, listening(s.Port), "port %d left listening", s.Port)
 			}
-			if data, _ := os.ReadFile(cfg); c.config != "" && string(data) != c.config {
-				assert.Fail(t, fmt.Sprintf("the server rewrote the bad config.yml:\n%s", data))
+			if c.config != "" {
+				data, _ := os.ReadFile(cfg)
+				assert.Equal(t, c.config, string(data), "the server must not rewrite the bad config.yml")
 			}
 		})
 	}
@@ -279,15 +238,11 @@ func TestE2EPostgres(t *testing.T) {
 		b := launchServer(t, sandboxEnv(t.TempDir(), "DSTACK_DATABASE_URL="+dbURL), 0)
 		a.WaitReady(t)
 		b.WaitReady(t)
-		if a.Token != b.Token {
-			assert.Fail(t, fmt.Sprintf("two replicas created two admins: tokens %q and %q", a.Token, b.Token))
-		}
+		assert.Equal(t, a.Token, b.Token, "two replicas must share one admin")
 		wantRun(t, sandboxEnv(t.TempDir(), "DSTACK_SERVER_URL="+a.URL, "DSTACK_TOKEN="+a.Token), 0, nil, "admin", "users", "create", "erin")
 		wantRun(t, sandboxEnv(t.TempDir(), "DSTACK_SERVER_URL="+b.URL, "DSTACK_TOKEN="+b.Token), 0, []string{"erin"}, "admin", "users", "list")
 		for _, s := range []*serverProc{a, b} {
-			if st := api(t, s.URL, s.Token, "/api/projects/list", nil, nil); st != 200 {
-				assert.Fail(t, fmt.Sprintf("%s projects/list: %d", s.URL, st))
-			}
+			assert.Equal(t, 200, api(t, s.URL, s.Token, "/api/projects/list", nil, nil), "%s projects/list", s.URL)
 		}
 	})
 }

@@ -170,9 +170,8 @@ func (s *serverProc) WaitReady(tb testing.TB) {
 	out := s.stdout.String()
 	m := tokenRe.FindStringSubmatch(out)
 	u := urlRe.FindStringSubmatch(out)
-	if m == nil || u == nil {
-		require.FailNow(tb, fmt.Sprintf("no admin token or URL in the server's output:\n%s", s.Output()))
-	}
+	require.NotNil(tb, m, "no admin token in the server's output:\n%s", s.Output())
+	require.NotNil(tb, u, "no URL in the server's output:\n%s", s.Output())
 	s.Token, s.URL = m[1], u[1]
 }
 
@@ -197,9 +196,7 @@ func (s *serverProc) Stop(tb testing.TB) int {
 	tb.Helper()
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	code, ok := s.WaitExit(10 * time.Second)
-	if !ok {
-		require.FailNow(tb, fmt.Sprintf("server still running 10s after SIGTERM:\n%s", s.Output()))
-	}
+	require.True(tb, ok, "server still running 10s after SIGTERM:\n%s", s.Output())
 	return code
 }
 
@@ -219,18 +216,14 @@ func wantRun(tb testing.TB, env []string, code int, want []string, args ...strin
 	var stdout, stderr bytes.Buffer
 	cmd.Env, cmd.Stdout, cmd.Stderr = env, &stdout, &stderr
 	var ee *exec.ExitError
-	if err := cmd.Run(); err != nil && !errors.As(err, &ee) {
-		require.FailNow(tb, fmt.Sprintf("dstack %s: %v", strings.Join(args, " "), err))
+	if err := cmd.Run(); !errors.As(err, &ee) {
+		require.NoError(tb, err, "dstack %s", strings.Join(args, " "))
 	}
 	r := runResult{Stdout: stdout.String(), Stderr: stderr.String(), Code: cmd.ProcessState.ExitCode()}
 	all := r.Stdout + r.Stderr
-	if r.Code != code {
-		require.FailNow(tb, fmt.Sprintf("dstack %s: exit code %d, want %d\n%s", strings.Join(args, " "), r.Code, code, all))
-	}
+	require.Equal(tb, code, r.Code, "dstack %s: exit code\n%s", strings.Join(args, " "), all)
 	for _, w := range want {
-		if !strings.Contains(all, w) {
-			require.FailNow(tb, fmt.Sprintf("dstack %s: output lacks %q:\n%s", strings.Join(args, " "), w, all))
-		}
+		require.Contains(tb, all, w, "dstack %s: output", strings.Join(args, " "))
 	}
 	return r
 }

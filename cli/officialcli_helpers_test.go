@@ -223,7 +223,7 @@ func (c *officialCLI) RunWith(stdin []byte, args ...string) cliRun {
 	case errors.As(err, &ee):
 		r.Code = ee.ExitCode()
 	default:
-		require.FailNow(c.t, fmt.Sprintf("dstack %s: %v", strings.Join(args, " "), err))
+		require.NoError(c.t, err, "dstack %s", strings.Join(args, " "))
 	}
 	return r
 }
@@ -241,13 +241,9 @@ func (c *officialCLI) Want(code int, args ...string) cliRun {
 // each of want.
 func (c *officialCLI) Check(r cliRun, code int, want ...string) {
 	c.t.Helper()
-	if r.Code != code {
-		require.FailNow(c.t, fmt.Sprintf("want exit code %d\n%s", code, r))
-	}
+	require.Equal(c.t, code, r.Code, "exit code\n%s", r)
 	for _, w := range want {
-		if !strings.Contains(r.Output(), w) {
-			require.FailNow(c.t, fmt.Sprintf("output lacks %q\n%s", w, r))
-		}
+		require.Contains(c.t, r.Output(), w, "output\n%s", r)
 	}
 }
 
@@ -305,9 +301,7 @@ func (c *officialCLI) ApplyFleet(name string, hosts []*sshtest.Host, extra ...st
 	path := c.WriteFile(name+".dstack.yml", c.sshFleetYAML(name, hosts, extra...))
 	r := c.Run("apply", "-f", path, "-y")
 	c.Check(r, 0, "Fleet "+name+" does not exist yet.")
-	if n := strings.Count(r.Stdout, " idle "); n != len(hosts) {
-		require.FailNow(c.t, fmt.Sprintf("want %d idle instances\n%s", len(hosts), r))
-	}
+	require.Equal(c.t, len(hosts), strings.Count(r.Stdout, " idle "), "idle instances\n%s", r)
 	return r
 }
 

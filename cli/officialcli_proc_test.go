@@ -51,10 +51,8 @@ func (p *cliProc) WaitOutput(want string, timeout time.Duration) {
 	for !strings.Contains(p.stdout.String()+p.stderr.String(), want) {
 		select {
 		case <-p.done:
-			if strings.Contains(p.stdout.String()+p.stderr.String(), want) {
-				return
-			}
-			require.FailNow(p.t, fmt.Sprintf("ended without printing %q\n%s", want, p.result()))
+			require.Contains(p.t, p.stdout.String()+p.stderr.String(), want, "the command ended without printing it\n%s", p.result())
+			return
 		case <-deadline:
 			require.FailNow(p.t, fmt.Sprintf("no %q within %s\n%s", want, timeout, p.result()))
 		case <-time.After(100 * time.Millisecond):

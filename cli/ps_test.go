@@ -35,9 +35,8 @@ func BenchmarkPs(b *testing.B) {
 			rows := strings.Count(res.Stdout, "\n") - 1
 			b.ResetTimer()
 			for range b.N {
-				if res := runCLI(b, "", args...); res.Code != 0 {
-					require.FailNow(b, fmt.Sprint(res.Stderr))
-				}
+				res := runCLI(b, "", args...)
+				require.Equal(b, 0, res.Code, res.Stderr)
 			}
 			b.StopTimer()
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/op")

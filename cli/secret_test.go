@@ -8,7 +8,6 @@ package cli_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -49,14 +48,15 @@ func TestE2EProjectAndSecretVerbs(t *testing.T) {
 		wantRun(t, env, 0, nil, "project", "add", "--name", "second", "--url", s.URL, "--token", s.Token, "--no")
 		wantRun(t, env, 0, []string{"OK"}, "project", "set-default", "second")
 		cfg := readClientConfig(t, home)
-		if len(cfg.Projects) != 2 || cfg.Projects[1].Name != "second" || !cfg.Projects[1].Default || cfg.Projects[0].Default {
-			require.FailNow(t, fmt.Sprintf("config after set-default: %+v", cfg.Projects))
-		}
+		require.Len(t, cfg.Projects, 2, "config after set-default: %+v", cfg.Projects)
+		require.Equal(t, "second", cfg.Projects[1].Name, "config after set-default: %+v", cfg.Projects)
+		require.True(t, cfg.Projects[1].Default, "config after set-default: %+v", cfg.Projects)
+		require.False(t, cfg.Projects[0].Default, "config after set-default: %+v", cfg.Projects)
 		wantRun(t, env, 0, []string{"OK"}, "project", "delete", "second", "-y")
 		wantRun(t, env, 0, nil, "project", "set-default", "main")
-		if cfg := readClientConfig(t, home); len(cfg.Projects) != 1 || cfg.Projects[0].Name != "main" {
-			require.FailNow(t, fmt.Sprintf("config after delete: %+v", cfg.Projects))
-		}
+		cfg = readClientConfig(t, home)
+		require.Len(t, cfg.Projects, 1, "config after delete: %+v", cfg.Projects)
+		require.Equal(t, "main", cfg.Projects[0].Name, "config after delete: %+v", cfg.Projects)
 	})
 
 	t.Run("secret", func(t *testing.T) {
@@ -65,9 +65,9 @@ func TestE2EProjectAndSecretVerbs(t *testing.T) {
 		wantRun(t, env, 0, []string{"hf_token  hf_abc"}, "secret", "get", "hf_token")
 		r := wantRun(t, env, 0, nil, "secret", "list", "--json")
 		var ss []struct{ Name string }
-		if err := json.Unmarshal([]byte(r.Stdout), &ss); err != nil || len(ss) != 1 || ss[0].Name != "hf_token" {
-			require.FailNow(t, fmt.Sprintf("secret list --json (%v): %s", err, r.Stdout))
-		}
+		require.NoError(t, json.Unmarshal([]byte(r.Stdout), &ss), "secret list --json: %s", r.Stdout)
+		require.Len(t, ss, 1, "secret list --json: %s", r.Stdout)
+		require.Equal(t, "hf_token", ss[0].Name, "secret list --json: %s", r.Stdout)
 		wantRun(t, env, 0, []string{"OK"}, "secret", "delete", "hf_token", "-y")
 		wantRun(t, env, 1, []string{"Error: secret hf_token not found"}, "secret", "get", "hf_token")
 	})
@@ -97,9 +97,7 @@ func e2eConnectionErrors(t *testing.T, s *serverProc, env []string) {
 			code = 2 // bad usage
 		}
 		r := wantRun(t, env, code, []string{c.want}, c.args...)
-		if n := strings.Count(strings.TrimSpace(r.Stderr), "\n"); n != 0 {
-			assert.Fail(t, fmt.Sprintf("dstack %s: want one line, got:\n%s", strings.Join(c.args, " "), r.Stderr))
-		}
+		assert.NotContains(t, strings.TrimSpace(r.Stderr), "\n", "dstack %s: want one line of stderr", strings.Join(c.args, " "))
 	}
 }
 
