@@ -23,7 +23,12 @@ type ServiceRoute struct {
 	Auth        bool
 	StripPrefix bool
 	Model       *schemas.ServiceModel
-	Replicas    []ServiceReplica
+	RateLimits  []schemas.RateLimit
+	// Wakes says whether a request to the run while it has no replica makes
+	// it scale up (an autoscaled service down to zero): the request then
+	// waits for a replica.
+	Wakes    bool
+	Replicas []ServiceReplica
 	// NotReady says why Replicas is empty (the run's or its jobs' state).
 	NotReady string
 }
@@ -73,7 +78,7 @@ func (s ServiceRoutes) Route(ctx context.Context, project, run string) (*Service
 		return nil, ErrNoService
 	}
 	route := &ServiceRoute{RunID: r.ID, ProjectName: p.Name, RunName: r.RunName, Auth: conf.Auth,
-		StripPrefix: conf.StripPrefix, Model: conf.Model}
+		StripPrefix: conf.StripPrefix, Model: conf.Model, RateLimits: conf.RateLimits, Wakes: conf.Scaling != nil}
 	jobs, err := db.ListRunJobs(ctx, s.DB, r.ID)
 	if err != nil {
 		return nil, fmt.Errorf("load jobs of %s: %w", run, err)
@@ -173,6 +178,18 @@ func (s ServiceRoutes) replica(ctx context.Context, j *db.Job) (*ServiceReplica,
 		return nil, err
 	}
 	return &ServiceReplica{JobID: j.ID, ReplicaNum: j.ReplicaNum, Host: rh, Port: port, ReadyAfter: ProbeReadyAfter(&spec)}, nil
+}
+
+// Requested counts a request to a run for the autoscaler; a request to a
+// run without a ready replica wakes the runs pipeline, which scales an
+// autoscaled service up from zero at once.
+func (s ServiceRoutes) Requested(runID string, noReplica bool) {
+	if s.Stats != nil {
+		s.Stats.Record(runID, time.Now())
+	}
+	if noReplica {
+		s.WakeUp(PipelineRuns)
+	}
 }
 
 // ProjectMember reports whether token belongs to an active user who is a
