@@ -14,6 +14,8 @@ type ServiceReplica struct {
 	Active bool
 	// Ready: running with its probes ready, so it takes requests.
 	Ready bool
+	// ScaledDown: stopped (or stopping) because the service scaled down.
+	ScaledDown bool
 	// SubmittedAt and LastProcessedAt date the replica's start and, for an
 	// inactive one, its end, for the scaler's delays.
 	SubmittedAt     time.Time

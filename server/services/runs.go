@@ -166,9 +166,10 @@ func (s Runs) GetPlan(ctx context.Context, actor *db.User, p *db.Project, req sc
 				return nil, err
 			}
 			plan.CurrentResource = cur
-			// An active run asked to be what it is already: nothing to change
-			// in place (a client stops and resubmits it only when forced).
-			if !schemas.RunStatus(r.Status).Finished() && marshal(spec) == r.RunSpec {
+			// An active run asked to be what it is already, or changed only
+			// in what can change in place (checkUpdate): the client applies
+			// the plan as an update (it stops and resubmits only when forced).
+			if active(r) && (marshal(spec) == r.RunSpec || checkUpdate(r.RunSpec, spec) == nil) {
 				plan.Action = "update"
 			}
 		} else if !errors.Is(err, db.ErrNotFound) {
@@ -194,6 +195,19 @@ func (s Runs) Apply(ctx context.Context, actor *db.User, p *db.Project, req sche
 		return nil, err
 	}
 	generate := spec.RunName == nil
+	if !generate && !req.Force {
+		cur, err := db.GetRunByName(ctx, s.DB, p.ID, *spec.RunName)
+		if err != nil && !errors.Is(err, db.ErrNotFound) {
+			return nil, err
+		}
+		if err == nil && active(cur) {
+			run, err := s.update(ctx, cur, spec)
+			if err != nil {
+				return nil, err
+			}
+			return s.Render(ctx, p, run, 10)
+		}
+	}
 	for attempt := 1; ; attempt++ {
 		if generate {
 			name, err := s.freeRunName(ctx, p.ID)
@@ -215,6 +229,13 @@ func (s Runs) Apply(ctx context.Context, actor *db.User, p *db.Project, req sche
 		s.WakeUp(PipelineJobs)
 		return s.Render(ctx, p, run, 10)
 	}
+}
+
+// active reports whether a run is live and not stopping: one an apply may
+// update in place.
+func active(r *db.Run) bool {
+	st := schemas.RunStatus(r.Status)
+	return !st.Finished() && st != schemas.RunTerminating
 }
 
 // store writes a run and its jobs, replacing a finished run of the same
