@@ -28,14 +28,19 @@ import (
 )
 
 var (
-	svcAppOnce sync.Once
-	svcAppPath string
-	svcAppErr  error
+	svcAppOnce  sync.Once
+	svcAppPath  string
+	svcAppErr   error
+	svcAppMu    sync.Mutex
+	svcAppUsers int
 )
 
-// svcApp builds the test service where the hosts' users can run it.
+// svcApp builds the test service where the hosts' users can run it, once
+// per test process; the build is removed when the last test using it ends.
 func svcApp(t testing.TB) string {
 	t.Helper()
+	svcAppMu.Lock()
+	defer svcAppMu.Unlock()
 	svcAppOnce.Do(func() {
 		dir := filepath.Join(os.TempDir(), "dstack-e2e-bin")
 		if svcAppErr = os.MkdirAll(dir, 0o755); svcAppErr != nil {
@@ -50,7 +55,15 @@ func svcApp(t testing.TB) string {
 		}
 	})
 	require.NoError(t, svcAppErr, svcAppPath)
-	t.Cleanup(func() { _ = os.Remove(svcAppPath) })
+	svcAppUsers++
+	t.Cleanup(func() {
+		svcAppMu.Lock()
+		defer svcAppMu.Unlock()
+		if svcAppUsers--; svcAppUsers == 0 {
+			_ = os.Remove(svcAppPath)
+			svcAppOnce = sync.Once{} // a later test builds it anew
+		}
+	})
 	return svcAppPath
 }
 

@@ -55,7 +55,9 @@ func DecideService(run RunSnapshot, d RunDecision, s ServiceScale, now time.Time
 		return d, sd
 	}
 	// Scaled to zero: no resubmission; submitted again once a replica starts.
-	d.Resubmit, d.Terminate, d.ResubmissionAttempt = nil, nil, run.ResubmissionAttempt
+	// The run keeps its fleet, where new replicas go (only a run's first job
+	// chooses a fleet).
+	d.Resubmit, d.Terminate, d.ResubmissionAttempt, d.ClearFleet = nil, nil, run.ResubmissionAttempt, false
 	switch {
 	case sd.Plan.Add > 0 && run.Status == schemas.RunPending:
 		d.Path = []schemas.RunStatus{schemas.RunSubmitted}
