@@ -99,7 +99,7 @@ func TestServiceScalingRollingRateLimits(t *testing.T) {
 	t.Run("RPS autoscaling up under load and down after", func(t *testing.T) {
 		apply(t, "auto", serviceConf(t, map[string]any{"port": 8001, "commands": exec(8001, ""),
 			"replicas": "1..2", "probes": health,
-			"scaling":  map[string]any{"metric": "rps", "target": 1, "window": "30s", "scale_up_delay": "1s", "scale_down_delay": "1s"}}))
+			"scaling": map[string]any{"metric": "rps", "target": 1, "window": "30s", "scale_up_delay": "1s", "scale_down_delay": "1s"}}))
 		s.waitRun(t, "auto", 90*time.Second, statusIs(schemas.RunRunning))
 		base := s.URL + "/proxy/services/main/auto/"
 		// At most 400 requests over at most 60 s: well above 1 rps over the
@@ -140,7 +140,7 @@ func TestServiceScalingRollingRateLimits(t *testing.T) {
 	t.Run("scale to zero and wake on the first request", func(t *testing.T) {
 		apply(t, "sleepy", serviceConf(t, map[string]any{"port": 8002, "commands": exec(8002, ""),
 			"replicas": "0..1", "probes": health,
-			"scaling":  map[string]any{"metric": "rps", "target": 1, "window": "30s", "scale_up_delay": "1s", "scale_down_delay": "1s"}}))
+			"scaling": map[string]any{"metric": "rps", "target": 1, "window": "30s", "scale_up_delay": "1s", "scale_down_delay": "1s"}}))
 		s.waitRun(t, "sleepy", 90*time.Second, statusIs(schemas.RunRunning))
 		base := s.URL + "/proxy/services/main/sleepy/"
 		eventually(t, 20*time.Second, "the service answers", func() error {
