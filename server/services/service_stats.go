@@ -1,8 +1,13 @@
 package services
 
 import (
+	"context"
+	"fmt"
 	"sync"
 	"time"
+
+	"github.com/dstackgo/dstack/db"
+	"github.com/dstackgo/dstack/server/schemas"
 )
 
 // statsSpan is the longest window the autoscaler asks about (upstream's
@@ -71,4 +76,38 @@ func (s *ServiceStats) Forget(runID string) {
 	s.mu.Lock()
 	delete(s.runs, runID)
 	s.mu.Unlock()
+}
+
+// ServiceStats lists the traffic of the project's live service runs as
+// this server's proxy counted it, with the replica count each is scaled to.
+func (s Runs) ServiceStats(ctx context.Context, p *db.Project) ([]schemas.ServiceStats, error) {
+	runs, err := db.ListRuns(ctx, s.DB, db.RunFilter{ProjectIDs: []string{p.ID}, OnlyActive: true, Page: db.Page{Limit: 10000}})
+	if err != nil {
+		return nil, fmt.Errorf("list runs of %s: %w", p.Name, err)
+	}
+	out := []schemas.ServiceStats{}
+	now := time.Now()
+	for i := range runs {
+		r := &runs[i]
+		raw, err := schemas.JSONObjectField([]byte(r.RunSpec), "configuration")
+		if err != nil || raw == nil {
+			continue
+		}
+		typ, err := schemas.JSONObjectField(raw, "type")
+		if err != nil || string(typ) != `"service"` {
+			continue
+		}
+		st := schemas.ServiceStats{RunName: r.RunName, DesiredReplicas: r.DesiredReplicaCount}
+		if s.Stats != nil {
+			for _, w := range []struct {
+				secs int
+				to   *float64
+			}{{30, &st.RPS30}, {60, &st.RPS60}, {300, &st.RPS300}} {
+				n, _ := s.Stats.Requests(r.ID, time.Duration(w.secs)*time.Second, now)
+				*w.to = float64(n) / float64(w.secs)
+			}
+		}
+		out = append(out, st)
+	}
+	return out, nil
 }
