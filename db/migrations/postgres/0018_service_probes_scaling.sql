@@ -2,8 +2,8 @@
 -- successes, when it last ran), processed by the probes pipeline, and the
 -- number of replicas a service run is scaled to.
 CREATE TABLE job_probes (
-    id                TEXT PRIMARY KEY,
-    job_id            TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    id                UUID PRIMARY KEY,
+    job_id            UUID NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
     probe_num         INTEGER NOT NULL,
     success_streak    INTEGER NOT NULL DEFAULT 0,
     probed_at         TIMESTAMPTZ,
