@@ -41,6 +41,26 @@ type Offers struct {
 	DiskMinGB, DiskMaxGB float64
 }
 
+// Reserver is implemented by backends with capacity reservations (AWS).
+// Runs and fleets with `reservation:` get offers only from such backends.
+type Reserver interface {
+	// Reservations finds the reservation in each of the backend's regions
+	// where it is active with room for one more instance; regions where it
+	// does not exist are left out.
+	Reservations(ctx context.Context, id string) ([]Reservation, error)
+}
+
+// Reservation is a capacity reservation in one region.
+type Reservation struct {
+	ID, Region, InstanceType, Zone string
+	// Tenancy is the instances' tenancy the reservation takes ("default",
+	// "dedicated").
+	Tenancy string
+	// CapacityBlock is true for capacity blocks (launched as their own
+	// market type).
+	CapacityBlock bool
+}
+
 // InstanceConfig is what a launch needs besides the offer.
 type InstanceConfig struct {
 	ProjectID   string
@@ -55,7 +75,23 @@ type InstanceConfig struct {
 	// Tags are the fleet's tags (backend tags and the server's own are added).
 	Tags        map[string]string
 	Reservation *string
+	// PlacementGroup, when set, is the cluster placement group the instance
+	// goes into (backends that are PlacementGroupers create it on first use).
+	PlacementGroup string
 }
+
+// PlacementGrouper is implemented by backends that place the instances of
+// a cluster fleet close together (AWS cluster placement groups).
+type PlacementGrouper interface {
+	// DeletePlacementGroup removes the group from the region; one that is
+	// already gone is not an error, one still used by instances is
+	// ErrPlacementGroupInUse.
+	DeletePlacementGroup(ctx context.Context, name, region string) error
+}
+
+// ErrPlacementGroupInUse: instances still use the placement group (they are
+// shutting down); try again later.
+var ErrPlacementGroupInUse = errors.New("the placement group is still in use")
 
 // Tags the server puts on every instance it launches.
 const (

@@ -50,7 +50,7 @@ func backendsList(c *cli.Context, cn *conn) error {
 	if c.Bool("json") {
 		return printJSON(c.App.Writer, p.Backends)
 	}
-	t := newTable(c.App.Writer, "TYPE", "REGIONS", "CONFIGURATION")
+	t := newGrid("TYPE", "REGIONS", "CONFIGURATION")
 	for _, b := range p.Backends {
 		var conf map[string]any
 		if err := json.Unmarshal(b.Config, &conf); len(b.Config) > 0 && err != nil {
@@ -64,9 +64,9 @@ func backendsList(c *cli.Context, cn *conn) error {
 			}
 			regions = strings.Join(names, ",")
 		}
-		t.row(b.Name, regions, summarize(conf))
+		t.add(string(b.Name), regions, summarize(conf))
 	}
-	return t.flush()
+	return t.render(c.App.Writer, 0)
 }
 
 // summarize is a backend's settings other than type and regions, set ones only.

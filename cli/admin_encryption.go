@@ -38,26 +38,26 @@ func encryptionStatus(c *cli.Context, cn *conn) error {
 	}
 	w := c.App.Writer
 	fmt.Fprintln(w, "Configured keys (the first encrypts new values):")
-	kt := newTable(w, "  #", "TYPE", "NAME", "ROLE")
+	kt := newGrid("  #", "TYPE", "NAME", "ROLE")
 	for i, k := range st.Keys {
 		role := "decrypts"
 		if k.Encrypts {
 			role = "encrypts + decrypts"
 		}
-		kt.row(fmt.Sprintf("  %d", i+1), k.Type, k.Name, role)
+		kt.add(fmt.Sprintf("  %d", i+1), k.Type, k.Name, role)
 	}
-	if err := kt.flush(); err != nil {
+	if err := kt.render(w, 0); err != nil {
 		return err
 	}
 	fmt.Fprintln(w)
-	t := newTable(w, "COLUMN", "TOTAL", "BY KEY", "PLAINTEXT", "UNDECRYPTABLE", "TO REWRAP")
+	t := newGrid("COLUMN", "TOTAL", "BY KEY", "PLAINTEXT", "UNDECRYPTABLE", "TO REWRAP")
 	rewrap, bad := 0, 0
 	for _, col := range st.Columns {
-		t.row(col.Table+"."+col.Column, col.Total, byKey(col.ByKey), col.Plaintext, col.Undecryptable, col.NeedsRewrap)
+		t.add(col.Table+"."+col.Column, fmt.Sprint(col.Total), byKey(col.ByKey), fmt.Sprint(col.Plaintext), fmt.Sprint(col.Undecryptable), fmt.Sprint(col.NeedsRewrap))
 		rewrap += col.NeedsRewrap
 		bad += col.Undecryptable
 	}
-	if err := t.flush(); err != nil {
+	if err := t.render(w, 0); err != nil {
 		return err
 	}
 	for _, k := range sortedKeys(st.UnknownKeys) {

@@ -38,11 +38,11 @@ func projectsList(c *cli.Context, cn *conn) error {
 	if c.Bool("json") {
 		return printJSON(c.App.Writer, ps)
 	}
-	t := newTable(c.App.Writer, "NAME", "OWNER", "PUBLIC", "CREATED")
+	t := newGrid("NAME", "OWNER", "PUBLIC", "CREATED")
 	for _, p := range ps {
-		t.row(p.ProjectName, p.Owner.Username, p.IsPublic, ago(p.CreatedAt))
+		t.add(p.ProjectName, p.Owner.Username, fmt.Sprint(p.IsPublic), ago(p.CreatedAt))
 	}
-	return t.flush()
+	return t.render(c.App.Writer, 0)
 }
 
 func projectsCreate(c *cli.Context, cn *conn) error {
@@ -111,9 +111,9 @@ func printMembers(c *cli.Context, p *schemas.Project) error {
 		return printJSON(c.App.Writer, p)
 	}
 	fmt.Fprintf(c.App.Writer, "Members of %s:\n", p.ProjectName)
-	t := newTable(c.App.Writer, "USERNAME", "ROLE")
+	t := newGrid("USERNAME", "ROLE")
 	for _, m := range p.Members {
-		t.row(m.User.Username, m.ProjectRole)
+		t.add(m.User.Username, string(m.ProjectRole))
 	}
-	return t.flush()
+	return t.render(c.App.Writer, 0)
 }

@@ -42,11 +42,11 @@ func usersList(c *cli.Context, cn *conn) error {
 	if c.Bool("json") {
 		return printJSON(c.App.Writer, users)
 	}
-	t := newTable(c.App.Writer, "USERNAME", "ROLE", "EMAIL", "ACTIVE", "CREATED")
+	t := newGrid("USERNAME", "ROLE", "EMAIL", "ACTIVE", "CREATED")
 	for _, u := range users {
-		t.row(u.Username, u.GlobalRole, orDash(u.Email), u.Active, ago(u.CreatedAt))
+		t.add(u.Username, string(u.GlobalRole), orDash(u.Email), fmt.Sprint(u.Active), ago(u.CreatedAt))
 	}
-	return t.flush()
+	return t.render(c.App.Writer, 0)
 }
 
 func usersCreate(c *cli.Context, cn *conn) error {

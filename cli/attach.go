@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/crypto/ssh"
 
+	sshfleet "github.com/dstackgo/dstack/backends/ssh"
 	"github.com/dstackgo/dstack/server/schemas"
 )
 
@@ -44,8 +46,8 @@ type forward struct {
 // attachment is a live SSH connection to a job.
 type attachment struct {
 	run      string
-	host     *ssh.Client
-	job      *ssh.Client
+	pool     *sshfleet.Pool
+	job      *sshfleet.Conn
 	forwards []forward
 	lns      []net.Listener
 	wg       sync.WaitGroup
@@ -143,7 +145,7 @@ func targetOf(run *schemas.Run, job *schemas.Job) (*jobTarget, error) {
 
 // userKeyPath saves the user's private key where upstream's CLI caches it,
 // ~/.dstack/ssh/<first 8 hex digits of sha1(token)>, and returns the path.
-func userKeyPath(cn *conn) (string, ssh.Signer, error) {
+func userKeyPath(cn *conn) (string, []byte, error) {
 	me, err := cn.GetMyUser(context.Background())
 	if err != nil {
 		return "", nil, fmt.Errorf("get your SSH key: %w", err)
@@ -168,7 +170,7 @@ func userKeyPath(cn *conn) (string, ssh.Signer, error) {
 	if err := os.WriteFile(path+".pub", []byte(pub), 0o644); err != nil {
 		return "", nil, fmt.Errorf("save your SSH key: %w", err)
 	}
-	return path, signer, nil
+	return path, []byte(*me.SSHPrivateKey), nil
 }
 
 func dstackSSHDir() (string, error) {
@@ -191,35 +193,14 @@ func attach(ctx context.Context, cn *conn, run *schemas.Run, job *schemas.Job, e
 	if err != nil {
 		return nil, err
 	}
-	keyPath, signer, err := userKeyPath(cn)
+	keyPath, key, err := userKeyPath(cn)
 	if err != nil {
 		return nil, err
 	}
-	cfg := func(user string) *ssh.ClientConfig {
-		return &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
-			// The job's own SSH server gets a new host key with every job
-			// and is reached through the instance; the instance's key is
-			// checked against the one the server pinned (dialVia), where
-			// the server says it (not older servers, not upstream's).
-			HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: sshDialTimeout}
-	}
 	a := &attachment{run: runName(run)}
-	if a.host, err = dialVia(ctx, t, cfg); err != nil {
-		return nil, fmt.Errorf("connect to the instance %s as %s: %w", t.hostAddr, t.hostUser, err)
+	if a.pool, a.job, err = dialJob(ctx, t, key); err != nil {
+		return nil, err
 	}
-	jobAddr := net.JoinHostPort("localhost", strconv.Itoa(t.jobPort))
-	c, err := a.host.DialContext(ctx, "tcp", jobAddr)
-	if err != nil {
-		a.Close()
-		return nil, fmt.Errorf("reach the job's SSH server at %s on the instance: %w", jobAddr, err)
-	}
-	sc, chans, reqs, err := ssh.NewClientConn(c, jobAddr, cfg(t.jobUser))
-	if err != nil {
-		_ = c.Close()
-		a.Close()
-		return nil, fmt.Errorf("log in to the job as %s: %w", t.jobUser, err)
-	}
-	a.job = ssh.NewClient(sc, chans, reqs)
 	for _, f := range append(jobForwards(run, job), extra...) {
 		if err := a.forward(f); err != nil {
 			a.Close()
@@ -233,58 +214,62 @@ func attach(ctx context.Context, cn *conn, run *schemas.Run, job *schemas.Job, e
 	return a, nil
 }
 
-// dialVia connects to the instance, through its SSH proxy when it has one;
-// the instance must present the host key the server pinned, when known.
-func dialVia(ctx context.Context, t *jobTarget, cfg func(string) *ssh.ClientConfig) (*ssh.Client, error) {
-	d := net.Dialer{Timeout: sshDialTimeout}
-	hostCfg := cfg(t.hostUser)
+// dialJob connects to the job's SSH server through the instance (and the
+// instance's SSH proxy, when it has one) with the dialer the server uses for
+// hosts: bounded handshakes, classified errors, pinned host keys. The
+// instance must present the host key the server pinned, where the server
+// says it (not older servers, not upstream's); the proxy and the job's own
+// server, which gets a new key with every job, are pinned on first use.
+func dialJob(ctx context.Context, t *jobTarget, key []byte) (*sshfleet.Pool, *sshfleet.Conn, error) {
+	keys := sshfleet.NewMemoryHostKeyStore()
 	if t.hostKey != nil {
-		hostCfg.HostKeyCallback = ssh.FixedHostKey(t.hostKey)
-		hostCfg.HostKeyAlgorithms = hostKeyAlgorithms(t.hostKey)
-	}
-	if t.proxy == nil {
-		c, err := d.DialContext(ctx, "tcp", t.hostAddr)
-		if err != nil {
-			return nil, err
+		if err := keys.Pin(sshfleet.HostKeyID(t.hostAddr), t.hostKey.Marshal()); err != nil {
+			return nil, nil, err
 		}
-		return sshClient(c, t.hostAddr, hostCfg)
 	}
-	port := t.proxy.Port
-	if port == 0 {
-		port = 22
-	}
-	proxyAddr := net.JoinHostPort(t.proxy.Hostname, strconv.Itoa(port))
-	pc, err := d.DialContext(ctx, "tcp", proxyAddr)
+	pool := sshfleet.NewPool(sshfleet.PoolOptions{HostKeys: keys, DialTimeout: sshDialTimeout,
+		Logger: slog.New(slog.DiscardHandler)})
+	instance, err := t.instance(key)
 	if err != nil {
-		return nil, fmt.Errorf("SSH proxy %s: %w", proxyAddr, err)
+		return nil, nil, err
 	}
-	proxy, err := sshClient(pc, proxyAddr, cfg(t.proxy.Username))
+	c, err := pool.Get(ctx, sshfleet.Target{Host: "localhost", Port: t.jobPort, User: t.jobUser, PrivateKey: key, ProxyJump: &instance})
+	var hop, inner *sshfleet.Error
+	switch {
+	case errors.As(err, &hop) && hop.Kind == sshfleet.KindProxyJump && errors.As(hop.Err, &inner):
+		err = fmt.Errorf("connect to the instance %s as %s: %w", t.hostAddr, t.hostUser, inner)
+	case errors.As(err, &hop) && hop.Kind == sshfleet.KindProxyJump:
+		err = fmt.Errorf("reach the job's SSH server at localhost:%d on the instance: %w", t.jobPort, err)
+	case err != nil:
+		err = fmt.Errorf("log in to the job as %s: %w", t.jobUser, err)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("SSH proxy %s: %w", proxyAddr, err)
+		_ = pool.Close()
+		return nil, nil, err
 	}
-	c, err := proxy.DialContext(ctx, "tcp", t.hostAddr)
-	if err != nil {
-		_ = proxy.Close()
-		return nil, err
-	}
-	return sshClient(c, t.hostAddr, hostCfg)
+	return pool, c, nil
 }
 
-// hostKeyAlgorithms makes the server show the key of the pinned type.
-func hostKeyAlgorithms(k ssh.PublicKey) []string {
-	if k.Type() == ssh.KeyAlgoRSA {
-		return []string{ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA}
-	}
-	return []string{k.Type()}
-}
-
-func sshClient(c net.Conn, addr string, cfg *ssh.ClientConfig) (*ssh.Client, error) {
-	sc, chans, reqs, err := ssh.NewClientConn(c, addr, cfg)
+// instance is the SSH target of the job's instance, behind its proxy when
+// it has one.
+func (t *jobTarget) instance(key []byte) (sshfleet.Target, error) {
+	host, port, err := net.SplitHostPort(t.hostAddr)
 	if err != nil {
-		_ = c.Close()
-		return nil, err
+		return sshfleet.Target{}, err
 	}
-	return ssh.NewClient(sc, chans, reqs), nil
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		return sshfleet.Target{}, fmt.Errorf("the instance's SSH port %q: %w", port, err)
+	}
+	it := sshfleet.Target{Host: host, Port: n, User: t.hostUser, PrivateKey: key}
+	if t.proxy != nil {
+		port := t.proxy.Port
+		if port == 0 {
+			port = 22
+		}
+		it.ProxyJump = &sshfleet.Target{Host: t.proxy.Hostname, Port: port, User: t.proxy.Username, PrivateKey: key}
+	}
+	return it, nil
 }
 
 // jobForwards are the ports a job exposes: its configuration's `ports`
@@ -354,7 +339,7 @@ func (a *attachment) forward(f forward) error {
 
 func (a *attachment) pipe(c net.Conn, remote int) {
 	defer c.Close()
-	rc, err := a.job.Dial("tcp", net.JoinHostPort("localhost", strconv.Itoa(remote)))
+	rc, err := a.job.Dial(context.Background(), "tcp", net.JoinHostPort("localhost", strconv.Itoa(remote)))
 	if err != nil {
 		return
 	}
@@ -378,11 +363,8 @@ func (a *attachment) Close() {
 	for _, ln := range a.lns {
 		_ = ln.Close()
 	}
-	if a.job != nil {
-		_ = a.job.Close()
-	}
-	if a.host != nil {
-		_ = a.host.Close()
+	if a.pool != nil {
+		_ = a.pool.Close()
 	}
 	a.wg.Wait()
 	if a.run != "" {
@@ -392,9 +374,7 @@ func (a *attachment) Close() {
 
 // gone is closed when the SSH connection to the job ends.
 func (a *attachment) gone() <-chan struct{} {
-	ch := make(chan struct{})
-	go func() { _ = a.job.Wait(); close(ch) }()
-	return ch
+	return a.job.Done()
 }
 
 // The ssh config of attached runs: one block per alias, between markers, so

@@ -5,16 +5,17 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"encoding/pem"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/ssh"
 
+	sshfleet "github.com/dstackgo/dstack/backends/ssh"
 	"github.com/dstackgo/dstack/server/schemas"
 )
 
@@ -73,12 +74,13 @@ func runOn(host string, port int, user string, backendData *string) (*schemas.Ru
 // the ssh config it writes has OpenSSH check it too.
 func TestAttachChecksThePinnedHostKey(t *testing.T) {
 	t.Setenv("HOME", t.TempDir())
-	real, other, client := testSigner(t), testSigner(t), testSigner(t)
+	real, other := testSigner(t), testSigner(t)
 	host, port := sshServer(t, real)
-	cfg := func(user string) *ssh.ClientConfig {
-		return &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{ssh.PublicKeys(client)},
-			HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 5 * time.Second}
-	}
+	_, client, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	key, err := ssh.MarshalPrivateKey(client, "")
+	require.NoError(t, err)
+	keyPEM := pem.EncodeToMemory(key)
 	pinned := func(s ssh.Signer) *string {
 		b, _ := json.Marshal(map[string]string{"ssh_host_key": strings.TrimSpace(string(ssh.MarshalAuthorizedKey(s.PublicKey())))})
 		v := string(b)
@@ -86,21 +88,23 @@ func TestAttachChecksThePinnedHostKey(t *testing.T) {
 	}
 	ctx := context.Background()
 
+	// The test server closes each connection after the handshake: reaching
+	// the job fails, but only after the instance accepted (or refused) the
+	// connection.
 	r, j := runOn(host, port, "ubuntu", pinned(other))
 	tg, err := targetOf(r, j)
 	require.NoError(t, err)
-	c, err := dialVia(ctx, tg, cfg)
-	if err == nil {
-		c.Close()
-	}
-	require.Error(t, err, "a host presenting another key than the pinned one")
+	_, _, err = dialJob(ctx, tg, keyPEM)
+	var changed *sshfleet.HostKeyChangedError
+	require.ErrorAs(t, err, &changed, "a host presenting another key than the pinned one")
+	require.ErrorContains(t, err, "connect to the instance")
 
 	r, j = runOn(host, port, "ubuntu", pinned(real))
 	tg, err = targetOf(r, j)
 	require.NoError(t, err)
-	c, err = dialVia(ctx, tg, cfg)
-	require.NoError(t, err)
-	c.Close()
+	_, _, err = dialJob(ctx, tg, keyPEM)
+	require.ErrorContains(t, err, "reach the job's SSH server", "the instance with the pinned key is accepted")
+	require.NotErrorAs(t, err, &changed)
 
 	require.NoError(t, writeSSHAliases("web", tg, "/k"))
 	dir := filepath.Join(os.Getenv("HOME"), ".dstack", "ssh")

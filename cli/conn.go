@@ -2,14 +2,13 @@ package cli
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/dstackgo/dstack/cli/pretty"
 	"github.com/dstackgo/dstack/server/api/client"
 )
 
@@ -69,51 +68,12 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// table prints aligned columns with an upper-case header.
-type table struct {
-	tw *tabwriter.Writer
-}
-
-func newTable(w io.Writer, headers ...string) *table {
-	t := &table{tw: tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)}
-	t.row(toAny(headers)...)
-	return t
-}
-
-func (t *table) row(cells ...any) {
-	parts := make([]string, len(cells))
-	for i, c := range cells {
-		parts[i] = fmt.Sprint(c)
-	}
-	fmt.Fprintln(t.tw, strings.Join(parts, "\t"))
-}
-
-func (t *table) flush() error { return t.tw.Flush() }
-
-func toAny(xs []string) []any {
-	out := make([]any, len(xs))
-	for i, x := range xs {
-		out[i] = x
-	}
-	return out
-}
-
-// ago renders a timestamp relative to now, like upstream's tables.
+// ago renders a timestamp relative to now; no timestamp is "-".
 func ago(t *time.Time) string {
 	if t == nil {
 		return "-"
 	}
-	d := time.Since(*t)
-	switch {
-	case d < time.Minute:
-		return "now"
-	case d < time.Hour:
-		return fmt.Sprintf("%d mins ago", int(d.Minutes()))
-	case d < 24*time.Hour:
-		return fmt.Sprintf("%d hours ago", int(d.Hours()))
-	default:
-		return t.Local().Format("2006-01-02 15:04")
-	}
+	return pretty.Ago(*t, time.Now())
 }
 
 func orDash(s *string) string {

@@ -221,7 +221,7 @@ func TestE2EStartupErrors(t *testing.T) {
 		env, want    []string
 		busyPort     bool
 	}{
-		{"unknown config key", "projects:\n  - name: main\nbogus: 1\n", nil, []string{"config.yml:3:", `unknown key "bogus"`}, false},
+		{"unknown config key", "projects:\n  - name: main\nbogus: 1\n", nil, []string{"config.yml:3:", `unknown field "bogus"`}, false},
 		{"malformed config", "projects:\n  - name: main\n    backends: x: y\n", nil, []string{"config.yml:3:", "mapping values are not allowed"}, false},
 		{"unsupported database URL", "", []string{"DSTACK_DATABASE_URL=mysql://x"}, []string{"DSTACK_DATABASE_URL", `"mysql" is not supported`}, false},
 		{"unreachable postgres", "", []string{"DSTACK_DATABASE_URL=postgresql+asyncpg://u:secret@127.0.0.1:1/db"}, []string{"connect to postgres", "127.0.0.1:1"}, false},

@@ -85,12 +85,12 @@ func psRequests(project string, all bool, last int) (first, fallback schemas.Lis
 // were asked for and there are none, it shows the last run instead.
 func listRuns(ctx context.Context, cn *conn, all bool, last int) ([]schemas.Run, error) {
 	first, fallback := psRequests(cn.Project, all, last)
-	runs, err := cn.ListRunsStored(ctx, first)
+	runs, err := cn.ListRuns(ctx, first)
 	if err != nil {
 		return nil, err
 	}
 	if first.OnlyActive && len(runs) == 0 {
-		runs, err = cn.ListRunsStored(ctx, fallback)
+		runs, err = cn.ListRuns(ctx, fallback)
 	}
 	return append([]schemas.Run{}, runs...), err
 }

@@ -3,11 +3,9 @@ package cli
 import (
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/urfave/cli/v2"
@@ -128,48 +126,6 @@ func cut(s string, n int) string {
 	r := []rune(s)
 	return string(r[:n-1]) + "…"
 }
-
-// prettyDate renders t relative to now the way upstream's tables do
-// ("now", "12 sec ago", "3 mins ago", "yesterday", "2 weeks ago", ...).
-func prettyDate(t, now time.Time) string {
-	d := now.Sub(t)
-	if d < 0 {
-		return ""
-	}
-	days, secs := int(d.Hours()/24), int(d.Seconds())%86400
-	plural := func(n int, unit string) string {
-		if n == 1 {
-			return "1 " + unit + " ago"
-		}
-		return fmt.Sprintf("%d %ss ago", n, unit)
-	}
-	switch {
-	case days == 0 && secs < 10:
-		return "now"
-	case days == 0 && secs < 60:
-		return fmt.Sprintf("%d sec ago", secs)
-	case days == 0 && secs < 120:
-		return "1 min ago"
-	case days == 0 && secs < 3600:
-		return fmt.Sprintf("%d mins ago", roundDiv(secs, 60))
-	case days == 0 && secs < 7200:
-		return "1 hour ago"
-	case days == 0:
-		return fmt.Sprintf("%d hours ago", roundDiv(secs, 3600))
-	case days == 1:
-		return "yesterday"
-	case days < 7:
-		return fmt.Sprintf("%d days ago", days)
-	case days < 31:
-		return plural(roundDiv(days, 7), "week")
-	case days < 365:
-		return plural(roundDiv(days, 30), "month")
-	}
-	return plural(roundDiv(days, 365), "year")
-}
-
-// roundDiv is a/b rounded half to even, like Python's round().
-func roundDiv(a, b int) int { return int(math.RoundToEven(float64(a) / float64(b))) }
 
 // formatPrice renders a price like upstream: "$0", "$1.2", "$0.0286".
 func formatPrice(p float64) string {

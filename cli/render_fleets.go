@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dstackgo/dstack/cli/pretty"
 	"github.com/dstackgo/dstack/server/schemas"
 )
 
@@ -36,7 +37,7 @@ func fleetRow(f schemas.Fleet, project string, verbose bool, now time.Time) runR
 	if f.ProjectName != "" && f.ProjectName != project {
 		name = f.ProjectName + "/" + name
 	}
-	row := runRow{"NAME": name, "STATUS": string(f.Status), "CREATED": prettyDate(f.CreatedAt, now)}
+	row := runRow{"NAME": name, "STATUS": string(f.Status), "CREATED": pretty.Ago(f.CreatedAt, now)}
 	if conf.SSHConfig != nil {
 		row["NODES"], row["BACKEND"] = strconv.Itoa(len(conf.SSHConfig.Hosts)), "ssh"
 	} else {
@@ -71,7 +72,7 @@ func instanceRow(in schemas.Instance, verbose bool, now time.Time) runRow {
 		backend = *in.Backend
 	}
 	row := runRow{"NAME": "   instance=" + strconv.Itoa(in.InstanceNum), "BACKEND": formatBackend(backend, region),
-		"STATUS": instanceStatusText(in), "CREATED": prettyDate(in.Created, now)}
+		"STATUS": instanceStatusText(in), "CREATED": pretty.Ago(in.Created, now)}
 	deploying := backend == "remote" && (in.Status == schemas.InstancePending || in.Status == schemas.InstanceProvisioning)
 	if in.InstanceType != nil && !deploying {
 		row["RESOURCES"] = formatInstanceResources(in.InstanceType.Resources, false)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dstackgo/dstack/cli/pretty"
 	"github.com/dstackgo/dstack/server/schemas"
 )
 
@@ -41,7 +42,7 @@ func addRunRows(g *grid, r schemas.Run, verbose bool, now time.Time) {
 	if r.RunSpec.RunName != nil {
 		name = *r.RunSpec.RunName
 	}
-	row := runRow{"NAME": name, "SUBMITTED": prettyDate(r.SubmittedAt, now), "STATUS": runStatusText(r),
+	row := runRow{"NAME": name, "SUBMITTED": pretty.Ago(r.SubmittedAt, now), "STATUS": runStatusText(r),
 		"BACKEND": "", "RESOURCES": "-", "GPU": "-", "PRICE": "-", "INSTANCE TYPE": ""}
 	if r.Error != nil {
 		row["ERROR"] = *r.Error
@@ -91,7 +92,7 @@ func jobRow(j schemas.Job, showReplica, showJob bool, now time.Time) runRow {
 		label = append(label, "job="+strconv.Itoa(j.JobSpec.JobNum))
 	}
 	row := runRow{"NAME": "   " + strings.Join(label, " "), "STATUS": jobStatusText(sub),
-		"SUBMITTED": prettyDate(sub.SubmittedAt, now), "BACKEND": "", "RESOURCES": "-", "GPU": "-", "PRICE": "-"}
+		"SUBMITTED": pretty.Ago(sub.SubmittedAt, now), "BACKEND": "", "RESOURCES": "-", "GPU": "-", "PRICE": "-"}
 	if sub.Error != nil {
 		row["ERROR"] = *sub.Error
 	}

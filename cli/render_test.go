@@ -230,20 +230,6 @@ func TestGridFitsWidth(t *testing.T) {
 	require.Contains(t, narrow, "running", "fixed columns are never cut")
 }
 
-func TestPrettyDate(t *testing.T) {
-	for _, c := range []struct {
-		ago  time.Duration
-		want string
-	}{
-		{5 * time.Second, "now"}, {30 * time.Second, "30 sec ago"}, {90 * time.Second, "1 min ago"},
-		{49 * time.Minute, "49 mins ago"}, {90 * time.Minute, "1 hour ago"}, {5 * time.Hour, "5 hours ago"},
-		{29 * time.Hour, "yesterday"}, {3 * 24 * time.Hour, "3 days ago"}, {10 * 24 * time.Hour, "1 week ago"},
-		{60 * 24 * time.Hour, "2 months ago"}, {800 * 24 * time.Hour, "2 years ago"},
-	} {
-		require.Equal(t, c.want, prettyDate(goldenNow.Add(-c.ago), goldenNow), c.ago)
-	}
-}
-
 func TestFormatters(t *testing.T) {
 	require.Equal(t, "$0", formatPrice(0))
 	require.Equal(t, "$31.4641", formatPrice(31.46412))

@@ -39,7 +39,7 @@ func applyBackends(ctx context.Context, env *services.Env, cfg *config.File, pat
 		for i := range pc.Backends {
 			raw, err := pc.Backends[i].JSON()
 			if err != nil {
-				return fmt.Errorf("%s:%s", path, err.Error())
+				return fmt.Errorf("%s:%d: %w", path, pc.Backends[i].Line, err)
 			}
 			list[i] = services.ConfigBackend{Type: pc.Backends[i].Type, JSON: raw}
 		}

@@ -64,6 +64,24 @@ func TestCloudFleetRunsATaskOnALaunchedVM(t *testing.T) {
 	require.NoError(t, s.Call(context.Background(), "/api/project/main/fleets/get_plan", schemas.GetFleetPlanRequest{Spec: spec}, &plan))
 	require.NotEmpty(t, plan.Offers, "the plan shows the AWS offers")
 	require.Equal(t, "t3.large", plan.Offers[0].Instance.Name, "cheapest first")
+
+	// With a capacity reservation, the plan offers only the reserved type,
+	// on demand, in the reservation's zone.
+	proxy.Reserve(mototest.CapacityReservation{ID: "cr-0aaaaaaaaaaaaaaaa", Region: "us-east-1", InstanceType: "c5.4xlarge",
+		Zone: "us-east-1c", Available: 1})
+	var reserved schemas.FleetSpec
+	require.NoError(t, json.Unmarshal([]byte(`{"configuration": {"type": "fleet", "name": "reserved", "nodes": 1,
+		"reservation": "cr-0aaaaaaaaaaaaaaaa"}, "profile": {"name": "default"}}`), &reserved))
+	var rplan schemas.FleetPlan
+	require.NoError(t, s.Call(context.Background(), "/api/project/main/fleets/get_plan", schemas.GetFleetPlanRequest{Spec: reserved}, &rplan))
+	require.Len(t, rplan.Offers, 1, "%+v", rplan.Offers)
+	require.Equal(t, "c5.4xlarge", rplan.Offers[0].Instance.Name)
+	require.False(t, rplan.Offers[0].Instance.Resources.Spot)
+	require.Equal(t, []string{"us-east-1c"}, rplan.Offers[0].AvailabilityZones)
+	reserved.Configuration.Reservation = ptrTo("cr-0bbbbbbbbbbbbbbbb")
+	require.NoError(t, s.Call(context.Background(), "/api/project/main/fleets/get_plan", schemas.GetFleetPlanRequest{Spec: reserved}, &rplan))
+	require.Empty(t, rplan.Offers, "an unknown reservation offers nothing")
+
 	s.applyFleet(t, spec)
 
 	run := runSpecOf(t, "cloud-task", `{"type": "task", "commands": ["echo hello from $(hostname -I)"],

@@ -326,17 +326,6 @@ func (s *Server) Run(ctx context.Context) error {
 	return serveErr
 }
 
-// Close releases what New acquired, for a server that will not Run.
-func (s *Server) Close() error {
-	_ = s.listener.Close()
-	s.closeAgents()
-	err := s.db.Close()
-	if s.replica != nil {
-		err = errors.Join(err, s.replica.Close(context.Background()))
-	}
-	return err
-}
-
 func listen(host string, port int) (net.Listener, error) {
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, fmt.Sprint(port)))
 	if errors.Is(err, syscall.EADDRINUSE) {

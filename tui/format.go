@@ -7,25 +7,16 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/dstackgo/dstack/cli/pretty"
 	"github.com/dstackgo/dstack/server/schemas"
 )
 
-// ago renders t relative to now, like the CLI's tables.
+// ago renders t relative to now, as the client's tables do.
 func ago(now, t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	d := now.Sub(t)
-	switch {
-	case d < time.Minute:
-		return "now"
-	case d < time.Hour:
-		return fmt.Sprintf("%dm ago", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh ago", int(d.Hours()))
-	default:
-		return fmt.Sprintf("%dd ago", int(d.Hours()/24))
-	}
+	return pretty.Ago(t, now)
 }
 
 // dur renders a duration compactly: 45s, 12m, 3h05m, 2d04h.

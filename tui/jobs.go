@@ -42,7 +42,7 @@ func newJobsView(c Common, name string) *jobsView {
 			column{title: "STATUS", max: 20},
 			column{title: "INSTANCE", max: 28, drop: 4},
 			column{title: "RESOURCES", max: 40, drop: 5},
-			column{title: "SUBMITTED", max: 10, drop: 1},
+			column{title: "SUBMITTED", max: 12, drop: 1},
 			column{title: "EXIT", max: 40, min: 12, flex: true, drop: 2},
 		),
 	}

@@ -29,7 +29,7 @@ func newRunsTable() *table {
 		column{title: "STATUS", max: 16},
 		column{title: "FLEET/INSTANCE", max: 24, drop: 5},
 		column{title: "RESOURCES", max: 32, drop: 6},
-		column{title: "SUBMITTED", max: 10, drop: 1},
+		column{title: "SUBMITTED", max: 12, drop: 1},
 		column{title: "DURATION", max: 9, drop: 3},
 		column{title: "COST", max: 9, drop: 2},
 	)

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/stretchr/testify/require"
 
 	"github.com/dstackgo/dstack/backends"
@@ -204,4 +207,104 @@ func TestCreateReportsCapacityAndQuota(t *testing.T) {
 	_, err = c.Create(context.Background(), offer, cfg)
 	require.ErrorIs(t, err, backends.ErrQuota)
 	require.ErrorContains(t, err, "VcpuLimitExceeded")
+}
+
+// TestCapacityReservations: a reservation is found in the regions where it
+// is active with room; a launch with it goes to its zone with its id, its
+// tenancy and, for a capacity block, the capacity-block market; a full or
+// unknown one gives nothing.
+func TestCapacityReservations(t *testing.T) {
+	moto := mototest.URL(t)
+	proxy := mototest.NewProxy(t, moto, "")
+	c, vpc := launchBackend(t, proxy.URL)
+	ctx := context.Background()
+	subs, err := mototest.EC2(t, moto, "us-east-1").DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{
+		Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{vpc}}}})
+	require.NoError(t, err)
+	require.Len(t, subs.Subnets, 1)
+	zone := aws.ToString(subs.Subnets[0].AvailabilityZone)
+	proxy.Reserve(mototest.CapacityReservation{ID: "cr-0123456789abcdef0", Region: "us-east-1", InstanceType: "t3.large",
+		Zone: zone, Available: 2, Tenancy: "dedicated"})
+	proxy.Reserve(mototest.CapacityReservation{ID: "cr-0000000000000full", Region: "us-east-1", InstanceType: "t3.large",
+		Zone: zone, Available: 0})
+	proxy.Reserve(mototest.CapacityReservation{ID: "cr-00000000000block", Region: "us-east-1", InstanceType: "t3.large",
+		Zone: zone, Available: 1, Type: "capacity-block"})
+	r := c.(backends.Reserver)
+
+	found, err := r.Reservations(ctx, "cr-0123456789abcdef0")
+	require.NoError(t, err)
+	require.Equal(t, []backends.Reservation{{ID: "cr-0123456789abcdef0", Region: "us-east-1", InstanceType: "t3.large", Zone: zone,
+		Tenancy: "dedicated"}}, found)
+	for _, id := range []string{"cr-0000000000000full", "cr-ffffffffffffffff0", "not-a-reservation"} {
+		found, err := r.Reservations(ctx, id)
+		require.NoError(t, err, id)
+		require.Empty(t, found, "%s offers nothing", id)
+	}
+
+	id := "cr-0123456789abcdef0"
+	cfg := backends.InstanceConfig{ProjectID: "p-3", ProjectName: "main", InstanceID: "row-3", InstanceName: "r-0",
+		UserData: "#cloud-config\n", Reservation: &id}
+	jpd, err := c.Create(ctx, cpuOffer(t, c), cfg)
+	require.NoError(t, err)
+	require.Equal(t, zone, aws.ToString(jpd.AvailabilityZone))
+	require.Equal(t, id, aws.ToString(jpd.Reservation))
+	form := proxy.Form("RunInstances")
+	require.Equal(t, id, form.Get("CapacityReservationSpecification.CapacityReservationTarget.CapacityReservationId"))
+	require.Equal(t, "dedicated", form.Get("Placement.Tenancy"))
+	require.Empty(t, form.Get("InstanceMarketOptions.MarketType"))
+	require.NoError(t, c.Terminate(ctx, jpd))
+
+	block := "cr-00000000000block"
+	cfg.InstanceID, cfg.Reservation = "row-4", &block
+	jpd, err = c.Create(ctx, cpuOffer(t, c), cfg)
+	require.NoError(t, err)
+	require.Equal(t, "capacity-block", proxy.Form("RunInstances").Get("InstanceMarketOptions.MarketType"))
+	require.NoError(t, c.Terminate(ctx, jpd))
+
+	full := "cr-0000000000000full"
+	cfg.InstanceID, cfg.Reservation = "row-5", &full
+	_, err = c.Create(ctx, cpuOffer(t, c), cfg)
+	require.ErrorIs(t, err, backends.ErrNoCapacity)
+	require.ErrorContains(t, err, "capacity reservation cr-0000000000000full has no room for a t3.large in us-east-1")
+}
+
+// TestClusterPlacementGroups: an instance of a cluster fleet goes into the
+// fleet's placement group, created on first use with the cluster strategy;
+// burstable types cannot go there; the group is deleted once, and deleting
+// it again is fine.
+func TestClusterPlacementGroups(t *testing.T) {
+	moto := mototest.URL(t)
+	proxy := mototest.NewProxy(t, moto, "")
+	c, _ := launchBackend(t, proxy.URL)
+	ctx := context.Background()
+	offer := cpuOffer(t, c)
+	cfg := backends.InstanceConfig{ProjectID: "p-6", ProjectName: "main", InstanceID: "row-6", InstanceName: "cl-0",
+		UserData: "#cloud-config\n", PlacementGroup: "dstack-cl-0123abcd"}
+
+	_, err := c.Create(ctx, offer, cfg)
+	require.ErrorIs(t, err, backends.ErrInvalid)
+	require.ErrorContains(t, err, "t3.large instances cannot go into a cluster placement group")
+	require.Empty(t, proxy.PlacementGroups("us-east-1"))
+
+	offer.Instance.Name = "c5.xlarge"
+	var jpds []*schemas.JobProvisioningData
+	for i := range 2 {
+		cfg.InstanceID = fmt.Sprintf("row-6-%d", i)
+		jpd, err := c.Create(ctx, offer, cfg)
+		require.NoError(t, err)
+		require.Equal(t, "dstack-cl-0123abcd", proxy.Form("RunInstances").Get("Placement.GroupName"))
+		jpds = append(jpds, jpd)
+	}
+	require.Equal(t, map[string]string{"dstack-cl-0123abcd": "cluster"}, proxy.PlacementGroups("us-east-1"),
+		"one group, made by the first launch")
+	for _, jpd := range jpds {
+		require.NoError(t, c.Terminate(ctx, jpd))
+	}
+	g := c.(backends.PlacementGrouper)
+	require.NoError(t, g.DeletePlacementGroup(ctx, "dstack-cl-0123abcd", "us-east-1"))
+	require.Empty(t, proxy.PlacementGroups("us-east-1"))
+	require.NoError(t, g.DeletePlacementGroup(ctx, "dstack-cl-0123abcd", "us-east-1"), "a group already gone")
+	proxy.Fail(mototest.Fault{Action: "DeletePlacementGroup", Code: "InvalidPlacementGroup.InUse",
+		Message: "The placement group 'dstack-cl-0123abcd' is in use and may not be deleted."})
+	require.ErrorIs(t, g.DeletePlacementGroup(ctx, "dstack-cl-0123abcd", "us-east-1"), backends.ErrPlacementGroupInUse)
 }

@@ -44,6 +44,8 @@ type compute struct {
 	offers    *backends.Offers
 	offersKey string
 	sgs       map[string]string // region/vpc → security group id
+	// reservations are recent capacity reservation lookups, by id.
+	reservations map[string]reservationsLookup
 }
 
 type regionOfferings struct {
@@ -65,7 +67,8 @@ func (c *Configurator) Open(rec *backends.Record) (backends.Compute, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &compute{cfg: cfg, s: s, catalog: c.catalog, offerings: map[string]regionOfferings{}, sgs: map[string]string{}}, nil
+	return &compute{cfg: cfg, s: s, catalog: c.catalog, offerings: map[string]regionOfferings{}, sgs: map[string]string{},
+		reservations: map[string]reservationsLookup{}}, nil
 }
 
 // Type implements backends.Compute.

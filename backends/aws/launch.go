@@ -70,14 +70,36 @@ func (c *compute) Create(ctx context.Context, offer schemas.InstanceOffer, cfg b
 	if err != nil {
 		return nil, &backends.LaunchError{Reason: backends.ErrOther, Msg: err.Error()}
 	}
+	var reserved *backends.Reservation
+	if cfg.Reservation != nil {
+		// The reservation decides the zone, the tenancy and, for a capacity
+		// block, the market.
+		reserved, err = reservation(ctx, client, *cfg.Reservation)
+		if err != nil {
+			return nil, &backends.LaunchError{Reason: backends.ErrOther, Msg: "capacity reservation " + *cfg.Reservation + ": " + reason(err)}
+		}
+		if reserved == nil || reserved.InstanceType != offer.Instance.Name {
+			return nil, &backends.LaunchError{Reason: backends.ErrNoCapacity, Msg: fmt.Sprintf(
+				"capacity reservation %s has no room for a %s in %s", *cfg.Reservation, offer.Instance.Name, region)}
+		}
+	}
+	if g := cfg.PlacementGroup; g != "" {
+		if !clusterPlacement(offer.Instance.Name) {
+			return nil, &backends.LaunchError{Reason: backends.ErrInvalid,
+				Msg: offer.Instance.Name + " instances cannot go into a cluster placement group"}
+		}
+		if err := ensurePlacementGroup(ctx, client, g); err != nil {
+			return nil, &backends.LaunchError{Reason: backends.ErrOther, Msg: err.Error()}
+		}
+	}
 	var last *backends.LaunchError
 	tried := map[string]bool{}
 	for _, sub := range subnets {
-		if tried[sub.Zone] {
+		if tried[sub.Zone] || (reserved != nil && sub.Zone != reserved.Zone) {
 			continue
 		}
 		tried[sub.Zone] = true
-		out, err := client.RunInstances(ctx, c.runInput(offer, cfg, imageID, sg, sub))
+		out, err := client.RunInstances(ctx, c.runInput(offer, cfg, reserved, imageID, sg, sub))
 		if err != nil {
 			last = launchError(err)
 			if errors.Is(last, backends.ErrNoCapacity) {
@@ -97,7 +119,7 @@ func (c *compute) Create(ctx context.Context, offer schemas.InstanceOffer, cfg b
 	return nil, last
 }
 
-func (c *compute) runInput(offer schemas.InstanceOffer, cfg backends.InstanceConfig, imageID, sg string, sub subnet) *ec2.RunInstancesInput {
+func (c *compute) runInput(offer schemas.InstanceOffer, cfg backends.InstanceConfig, reserved *backends.Reservation, imageID, sg string, sub subnet) *ec2.RunInstancesInput {
 	disk := int32((offer.Instance.Resources.Disk.SizeMiB + 1023) / 1024)
 	if disk < diskMinGB {
 		disk = diskMinGB
@@ -122,9 +144,23 @@ func (c *compute) runInput(offer schemas.InstanceOffer, cfg backends.InstanceCon
 			SpotOptions: &types.SpotMarketOptions{SpotInstanceType: types.SpotInstanceTypeOneTime,
 				InstanceInterruptionBehavior: types.InstanceInterruptionBehaviorTerminate}}
 	}
-	if r := cfg.Reservation; r != nil {
+	if g := cfg.PlacementGroup; g != "" {
+		in.Placement = &types.Placement{GroupName: aws.String(g)}
+	}
+	if r := reserved; r != nil {
 		in.CapacityReservationSpecification = &types.CapacityReservationSpecification{
-			CapacityReservationTarget: &types.CapacityReservationTarget{CapacityReservationId: r}}
+			CapacityReservationTarget: &types.CapacityReservationTarget{CapacityReservationId: aws.String(r.ID)}}
+		// A reservation with another tenancy than the default only takes
+		// instances launched with it.
+		if r.Tenancy != "" && r.Tenancy != string(types.TenancyDefault) {
+			if in.Placement == nil {
+				in.Placement = &types.Placement{}
+			}
+			in.Placement.Tenancy = types.Tenancy(r.Tenancy)
+		}
+		if r.CapacityBlock {
+			in.InstanceMarketOptions = &types.InstanceMarketOptionsRequest{MarketType: types.MarketTypeCapacityBlock}
+		}
 	}
 	return in
 }

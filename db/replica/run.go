@@ -2,7 +2,6 @@ package replica
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -71,18 +70,6 @@ func (r *Replica) Status() Status {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.status
-}
-
-// Sync ships every change made so far to the replica and waits for it.
-func (r *Replica) Sync(ctx context.Context) error {
-	if r.db == nil {
-		return errors.New("replication is not started")
-	}
-	if err := r.db.SyncAndWait(ctx); err != nil {
-		return err
-	}
-	r.sample(time.Now())
-	return nil
 }
 
 // Close ships the last changes and stops replicating; call it after the

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -61,7 +62,7 @@ func serviceError(e *services.Error) (int, any) {
 }
 
 func writeJSON(c *gin.Context, status int, body any) {
-	b, err := schemas.AppendJSON(nil, body)
+	b, err := json.Marshal(body)
 	if err != nil {
 		status, b = http.StatusInternalServerError, []byte(`{"detail":"Internal Server Error"}`)
 	}

@@ -100,7 +100,10 @@ func (p *Instances) launch(ctx context.Context, log *slog.Logger, project *db.Pr
 		return err
 	}
 	cfg := backends.InstanceConfig{ProjectID: project.ID, ProjectName: project.Name, InstanceID: in.ID, InstanceName: in.Name,
-		UserData: ud, Tags: tags, Reservation: ls.Constraints[0].Requirements.Reservation}
+		UserData: ud, Tags: tags}
+	if id, _ := sched.ReservationOf(ls.Sched()); id != "" {
+		cfg.Reservation = &id
+	}
 	tried := 0
 	var errs []sched.OfferError
 	for _, o := range offers {

@@ -12,11 +12,11 @@ import (
 func (b *Backend) JSON() (json.RawMessage, error) {
 	var v any
 	if err := b.Node.Decode(&v); err != nil {
-		return nil, &lineError{b.Line, err.Error()}
+		return nil, fmt.Errorf("backend %s: %w", b.Type, err)
 	}
 	raw, err := json.Marshal(jsonable(v))
 	if err != nil {
-		return nil, &lineError{b.Line, fmt.Sprintf("backend %s: %v", b.Type, err)}
+		return nil, fmt.Errorf("backend %s: %w", b.Type, err)
 	}
 	return raw, nil
 }

@@ -7,33 +7,36 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/dstackgo/dstack/crypto"
+	"github.com/dstackgo/dstack/server/schemas/decode"
 )
 
 // File is the content of config.yml.
 type File struct {
-	Projects           []Project           `yaml:"projects"`
-	Encryption         *Encryption         `yaml:"encryption,omitempty"`
-	DefaultPermissions *DefaultPermissions `yaml:"default_permissions,omitempty"`
-	Plugins            []string            `yaml:"plugins,omitempty"`
+	Projects           []Project           `yaml:"projects" json:"projects"`
+	Encryption         *Encryption         `yaml:"encryption,omitempty" json:"encryption"`
+	DefaultPermissions *DefaultPermissions `yaml:"default_permissions,omitempty" json:"default_permissions"`
+	Plugins            []string            `yaml:"plugins,omitempty" json:"plugins"`
 }
 
 // Project is one entry of `projects`.
 type Project struct {
-	Name     string    `yaml:"name"`
-	Backends []Backend `yaml:"backends,omitempty"`
+	Name     string    `yaml:"name" json:"name"`
+	Backends []Backend `yaml:"backends,omitempty" json:"backends"`
 }
 
 // Backend is one entry of a project's `backends`. Its settings depend on the
 // type and are kept as a YAML node for the backend that reads them.
 type Backend struct {
+	// Type is the backend's `type`.
 	Type string
 	Node yaml.Node
 	Line int
@@ -41,9 +44,9 @@ type Backend struct {
 
 // DefaultPermissions are the `default_permissions` of the server's config.yml.
 type DefaultPermissions struct {
-	AllowNonAdminsCreateProjects  bool `yaml:"allow_non_admins_create_projects"`
-	AllowNonAdminsManageSSHFleets bool `yaml:"allow_non_admins_manage_ssh_fleets"`
-	AllowManagersManageSecrets    bool `yaml:"allow_managers_manage_secrets"`
+	AllowNonAdminsCreateProjects  bool `yaml:"allow_non_admins_create_projects" json:"allow_non_admins_create_projects"`
+	AllowNonAdminsManageSSHFleets bool `yaml:"allow_non_admins_manage_ssh_fleets" json:"allow_non_admins_manage_ssh_fleets"`
+	AllowManagersManageSecrets    bool `yaml:"allow_managers_manage_secrets" json:"allow_managers_manage_secrets"`
 }
 
 // DefaultDefaultPermissions are upstream's defaults.
@@ -55,7 +58,7 @@ var DefaultDefaultPermissions = DefaultPermissions{
 
 // Encryption is the `encryption` section.
 type Encryption struct {
-	Keys []crypto.KeyConfig `yaml:"keys"`
+	Keys []crypto.KeyConfig `yaml:"keys" json:"keys"`
 }
 
 // BackendTypes are the backend type names upstream accepts.
@@ -63,49 +66,92 @@ var BackendTypes = []string{"amddevcloud", "aws", "azure", "cloudrift", "crusoe"
 	"digitalocean", "gcp", "hotaisle", "jarvislabs", "kubernetes", "lambda", "nebius", "oci", "runpod",
 	"tensordock", "vastai", "verda", "vultr", "slurm"}
 
-// UnmarshalYAML keeps a backend's settings and checks its type.
-func (b *Backend) UnmarshalYAML(n *yaml.Node) error {
-	var head struct {
-		Type string `yaml:"type"`
+// UnmarshalNode checks a backend's type; its settings are the backend's to
+// read (Parse keeps them as YAML).
+func (b *Backend) UnmarshalNode(d *decode.Decoder, n *decode.Node) error {
+	if n.Kind != decode.MapNode {
+		return decode.Errorf(n, "expected a backend (a mapping with type: and its settings), got %s", n.Describe())
 	}
-	if err := n.Decode(&head); err != nil {
-		return err
+	t := n.Get("type")
+	if t == nil || t.Kind == decode.NullNode {
+		return decode.Errorf(n, "backend has no type (accepted: %s)", strings.Join(BackendTypes, ", "))
 	}
-	if head.Type == "" {
-		return &lineError{n.Line, "backend has no type (accepted: " + strings.Join(BackendTypes, ", ") + ")"}
+	if err := d.Into(t, &b.Type); err != nil {
+		return decode.WithPath("type", err)
 	}
-	if !contains(BackendTypes, head.Type) {
-		return &lineError{n.Line, fmt.Sprintf("backend type %q is unknown (accepted: %s)", head.Type, strings.Join(BackendTypes, ", "))}
+	if !slices.Contains(BackendTypes, b.Type) {
+		return decode.WithPath("type", decode.Errorf(t, "backend type %q is unknown (accepted: %s)", b.Type, strings.Join(BackendTypes, ", ")))
 	}
-	b.Type, b.Node, b.Line = head.Type, *n, n.Line
+	b.Line = n.Line
 	return nil
 }
 
 // MarshalYAML writes the backend's settings back unchanged.
 func (b Backend) MarshalYAML() (any, error) { return &b.Node, nil }
 
-// lineError is a validation error at a line of the file.
-type lineError struct {
-	line int
-	msg  string
-}
-
-func (e *lineError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
-
 var projectNameRe = regexp.MustCompile(`^[a-zA-Z0-9-_]{1,50}$`)
 
-// Parse decodes and validates config.yml content; name prefixes errors.
+// Parse decodes and validates config.yml content strictly (unknown keys are
+// errors); errors start with name and the line.
 func Parse(data []byte, name string) (*File, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, syntaxError(name, err)
+	}
 	var f File
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s", describe(name, err))
+	if root.Kind == 0 {
+		return &f, nil // an empty file
+	}
+	if err := decode.YAML(&root, &f); err != nil {
+		return nil, located(name, err)
+	}
+	if err := f.keepBackendNodes(&root); err != nil {
+		return nil, err
 	}
 	if err := f.validate(); err != nil {
-		return nil, fmt.Errorf("%s:%s", name, err.Error())
+		return nil, located(name, err)
 	}
 	return &f, nil
+}
+
+// keepBackendNodes stores each backend's YAML node, for the backend's own
+// decoder and to write the file back unchanged.
+func (f *File) keepBackendNodes(root *yaml.Node) error {
+	projects := child(root.Content[0], "projects")
+	for i := range f.Projects {
+		backends := child(child(projects, strconv.Itoa(i)), "backends")
+		for j := range f.Projects[i].Backends {
+			n := child(backends, strconv.Itoa(j))
+			if n == nil {
+				return fmt.Errorf("projects[%d].backends[%d]: not found in the file", i, j)
+			}
+			f.Projects[i].Backends[j].Node = *n
+		}
+	}
+	return nil
+}
+
+// syntaxError renders a YAML syntax error as "file:line: what". yaml.v3
+// reports syntax errors only as text, "yaml: line N: what".
+func syntaxError(name string, err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if num, what, ok := strings.Cut(rest, ": "); ok {
+			if line, err := strconv.Atoi(num); err == nil {
+				return fmt.Errorf("%s:%d: %s", name, line, what)
+			}
+		}
+	}
+	return fmt.Errorf("%s: %s", name, msg)
+}
+
+// located renders a decoding or validation error as "file:line: path: what".
+func located(name string, err error) error {
+	var fe *decode.FieldError
+	if errors.As(err, &fe) && fe.Line > 0 {
+		return fmt.Errorf("%s:%d: %w", name, fe.Line, err)
+	}
+	return fmt.Errorf("%s: %w", name, err)
 }
 
 // Load reads and parses the file at path.
@@ -120,24 +166,26 @@ func Load(path string) (*File, error) {
 func (f *File) validate() error {
 	seen := map[string]bool{}
 	for i, p := range f.Projects {
+		path := fmt.Sprintf("projects[%d].name", i)
 		if !projectNameRe.MatchString(p.Name) {
-			return fmt.Errorf(" projects[%d].name: %q is not a valid project name (1-50 letters, digits, '-' or '_')", i, p.Name)
+			return &decode.FieldError{Path: path, Msg: fmt.Sprintf("%q is not a valid project name (1-50 letters, digits, '-' or '_')", p.Name)}
 		}
 		if seen[strings.ToLower(p.Name)] {
-			return fmt.Errorf(" projects[%d].name: project %q is listed twice", i, p.Name)
+			return &decode.FieldError{Path: path, Msg: fmt.Sprintf("project %q is listed twice", p.Name)}
 		}
 		seen[strings.ToLower(p.Name)] = true
 		types := map[string]bool{}
-		for _, b := range p.Backends {
+		for j, b := range p.Backends {
 			if types[b.Type] {
-				return fmt.Errorf("%d: project %q lists backend %q twice", b.Line, p.Name, b.Type)
+				return &decode.FieldError{Path: fmt.Sprintf("projects[%d].backends[%d]", i, j), Line: b.Line,
+					Msg: fmt.Sprintf("project %q lists backend %q twice", p.Name, b.Type)}
 			}
 			types[b.Type] = true
 		}
 	}
 	if f.Encryption != nil {
 		if _, err := crypto.NewKeyring(f.Encryption.Keys); err != nil {
-			return fmt.Errorf(" encryption.keys: %v", err)
+			return &decode.FieldError{Path: "encryption.keys", Msg: err.Error()}
 		}
 	}
 	return nil
@@ -175,62 +223,4 @@ func (f *File) Write(path string) error {
 		return fmt.Errorf("encode %s: %w", path, err)
 	}
 	return os.WriteFile(path, buf.Bytes(), 0o600)
-}
-
-var (
-	reUnknown = regexp.MustCompile(`line (\d+): field (\S+) not found in type (\S+)`)
-	reLine    = regexp.MustCompile(`line (\d+): (.*)`)
-)
-
-// describe rewrites yaml.v3 errors as "file:line: what is wrong".
-func describe(name string, err error) string {
-	var te *yaml.TypeError
-	var le *lineError
-	var msgs []string
-	switch {
-	case errors.As(err, &le):
-		msgs = []string{fmt.Sprintf("%s:%d: %s", name, le.line, le.msg)}
-	case errors.As(err, &te):
-		for _, m := range te.Errors {
-			if g := reUnknown.FindStringSubmatch(m); g != nil {
-				msgs = append(msgs, fmt.Sprintf("%s:%s: unknown key %q (accepted: %s)", name, g[1], g[2], acceptedKeys(g[3])))
-			} else if g := reLine.FindStringSubmatch(m); g != nil {
-				msgs = append(msgs, fmt.Sprintf("%s:%s: %s", name, g[1], strings.TrimPrefix(g[2], "cannot unmarshal ")))
-			} else {
-				msgs = append(msgs, name+": "+m)
-			}
-		}
-	default:
-		msg := strings.TrimPrefix(err.Error(), "yaml: ")
-		if g := reLine.FindStringSubmatch(msg); g != nil {
-			return fmt.Sprintf("%s:%s: %s", name, g[1], g[2])
-		}
-		return name + ": " + msg
-	}
-	return strings.Join(msgs, "\n")
-}
-
-func acceptedKeys(goType string) string {
-	switch strings.TrimPrefix(goType, "config.") {
-	case "File":
-		return "projects, encryption, default_permissions, plugins"
-	case "Project":
-		return "name, backends"
-	case "Encryption":
-		return "keys"
-	case "DefaultPermissions":
-		return "allow_non_admins_create_projects, allow_non_admins_manage_ssh_fleets, allow_managers_manage_secrets"
-	case "crypto.KeyConfig", "KeyConfig":
-		return "type, name, secret"
-	}
-	return "see the documentation"
-}
-
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }

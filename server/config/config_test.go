@@ -19,27 +19,27 @@ func TestParseErrorsNameFileAndLine(t *testing.T) {
 		{
 			name: "unknown top-level key",
 			yaml: "projects:\n  - name: main\nprojcts: []\n",
-			want: `config.yml:3: unknown key "projcts" (accepted: projects, encryption, default_permissions, plugins)`,
+			want: `config.yml:3: projcts: unknown field "projcts"; accepted: projects, encryption, default_permissions, plugins`,
 		},
 		{
 			name: "unknown project key",
 			yaml: "projects:\n  - name: main\n    backend: []\n",
-			want: `config.yml:3: unknown key "backend" (accepted: name, backends)`,
+			want: `config.yml:3: projects[0].backend: unknown field "backend"; accepted: name, backends`,
 		},
 		{
 			name: "malformed yaml",
 			yaml: "projects:\n  - name: main\n  - name: [unclosed\n",
-			want: "did not find expected ',' or ']'", // yaml.v3 reports syntax errors near, not at, the line
+			want: "config.yml:2: did not find expected ',' or ']'", // yaml.v3 reports syntax errors near, not at, the line
 		},
 		{
 			name: "wrong type",
 			yaml: "projects: main\n",
-			want: "config.yml:1: !!str `main` into []config.Project",
+			want: `config.yml:1: projects: expected a list, got "main"`,
 		},
 		{
 			name: "unknown backend type",
 			yaml: "projects:\n  - name: main\n    backends:\n      - type: awss\n",
-			want: `config.yml:4: backend type "awss" is unknown (accepted: amddevcloud, aws,`,
+			want: `config.yml:4: projects[0].backends[0].type: backend type "awss" is unknown (accepted: amddevcloud, aws,`,
 		},
 		{
 			name: "bad project name",
@@ -52,9 +52,24 @@ func TestParseErrorsNameFileAndLine(t *testing.T) {
 			want: `config.yml: encryption.keys: encryption.keys[0]: key "key1": secret is not valid base64`,
 		},
 		{
+			name: "backend without a type",
+			yaml: "projects:\n  - name: main\n    backends:\n      - creds: {type: default}\n",
+			want: `config.yml:4: projects[0].backends[0]: backend has no type (accepted: amddevcloud, aws,`,
+		},
+		{
+			name: "backend listed twice",
+			yaml: "projects:\n  - name: main\n    backends:\n      - type: aws\n      - type: aws\n",
+			want: `config.yml:5: projects[0].backends[1]: project "main" lists backend "aws" twice`,
+		},
+		{
+			name: "unknown key in a key",
+			yaml: "projects: [{name: main}]\nencryption:\n  keys:\n    - {type: aes, name: key1, secrett: x}\n",
+			want: `config.yml:4: encryption.keys[0].secrett: unknown field "secrett"; accepted: type, name, secret`,
+		},
+		{
 			name: "unknown permission",
 			yaml: "projects: [{name: main}]\ndefault_permissions:\n  allow_everything: true\n",
-			want: `config.yml:3: unknown key "allow_everything" (accepted: allow_non_admins_create_projects, allow_non_admins_manage_ssh_fleets, allow_managers_manage_secrets)`,
+			want: `config.yml:3: default_permissions.allow_everything: unknown field "allow_everything"; accepted: allow_non_admins_create_projects, allow_non_admins_manage_ssh_fleets, allow_managers_manage_secrets`,
 		},
 	}
 	for _, tt := range tests {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -26,20 +25,6 @@ type Env struct {
 var envListItem = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*(=.*)?$`)
 
 const envForms = `accepted: a mapping {NAME: value} or a list of "NAME=value" / "NAME" strings`
-
-// NewEnv builds an Env from a map, with keys in sorted order.
-func NewEnv(m map[string]string) Env {
-	var e Env
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		e.Set(k, m[k])
-	}
-	return e
-}
 
 // Len returns the number of variables, resolved or not.
 func (e Env) Len() int { return len(e.keys) }

@@ -142,6 +142,10 @@ func (s Backends) Offers(ctx context.Context, projectID string, cs []sched.Const
 	if err != nil {
 		return nil, err
 	}
+	reservation, ok := sched.ReservationOf(cs)
+	if !ok {
+		return nil, nil
+	}
 	var out []schemas.InstanceOffer
 	for i := range pcs {
 		idx, disk, err := s.index(ctx, &pcs[i])
@@ -149,7 +153,14 @@ func (s Backends) Offers(ctx context.Context, projectID string, cs []sched.Const
 			s.Log.Warn("no offers from backend", "backend", pcs[i].Type, "err", err)
 			continue
 		}
-		out = append(out, sched.BackendOffers(idx, cs, map[string]sched.DiskRange{pcs[i].Type: disk})...)
+		offers := sched.BackendOffers(idx, cs, map[string]sched.DiskRange{pcs[i].Type: disk})
+		if reservation != "" {
+			if offers, err = s.reserved(ctx, &pcs[i], reservation, offers); err != nil {
+				s.Log.Warn("no offers from backend", "backend", pcs[i].Type, "err", err)
+				continue
+			}
+		}
+		out = append(out, offers...)
 	}
 	if len(pcs) > 1 {
 		slices.SortStableFunc(out, func(a, b schemas.InstanceOffer) int {
@@ -163,6 +174,24 @@ func (s Backends) Offers(ctx context.Context, projectID string, cs []sched.Const
 		})
 	}
 	return out, nil
+}
+
+// reserved narrows a backend's offers to those the capacity reservation can
+// take; a backend without reservations offers nothing.
+func (s Backends) reserved(ctx context.Context, pc *ProjectCompute, id string, offers []schemas.InstanceOffer) ([]schemas.InstanceOffer, error) {
+	r, ok := pc.Compute.(backends.Reserver)
+	if !ok {
+		return nil, nil
+	}
+	found, err := r.Reservations(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	rs := make([]sched.Reserved, len(found))
+	for i, f := range found {
+		rs[i] = sched.Reserved{Backend: pc.Type, Region: f.Region, InstanceType: f.InstanceType, Zone: f.Zone}
+	}
+	return sched.ReservedOffers(offers, rs), nil
 }
 
 // TypesInUse are the backend types configured in any project.

@@ -81,16 +81,11 @@ func (s Runs) render(ctx context.Context, project string, r *db.Run, jobs []db.J
 		n := len(out.Jobs)
 		if n == 0 || out.Jobs[n-1].JobSpec.JobNum != j.JobNum || out.Jobs[n-1].JobSpec.ReplicaNum != j.ReplicaNum {
 			// Only the retry policy is needed of the stored spec.
-			spec := []byte(j.JobSpecData)
-			var retry *schemas.JobRetry
-			raw, err := schemas.JSONObjectField(spec, "retry")
-			if err == nil && raw != nil {
-				err = json.Unmarshal(raw, &retry)
-			}
+			retry, err := jobRetry(j)
 			if err != nil {
-				return nil, fmt.Errorf("decode job spec of %s: %w", j.JobName, err)
+				return nil, err
 			}
-			out.Jobs = append(out.Jobs, schemas.Job{JobSpec: schemas.StoredJobSpec(spec, j.ReplicaNum, j.JobNum)})
+			out.Jobs = append(out.Jobs, schemas.Job{JobSpec: schemas.StoredJobSpec([]byte(j.JobSpecData), j.ReplicaNum, j.JobNum)})
 			retries = append(retries, retry)
 			n++
 		}
@@ -271,19 +266,24 @@ func (s Runs) Get(ctx context.Context, p *db.Project, req schemas.GetRunRequest)
 
 // serviceOf renders a service run's `service` (null for other runs).
 func serviceOf(project string, r *db.Run) (json.RawMessage, error) {
-	raw, err := schemas.JSONObjectField([]byte(r.RunSpec), "configuration")
-	if err == nil && raw != nil {
-		var typ []byte
-		typ, err = schemas.JSONObjectField(raw, "type")
-		if err == nil && string(typ) != `"service"` {
-			return nil, nil
-		}
+	var spec struct {
+		Configuration json.RawMessage `json:"configuration"`
 	}
-	var conf schemas.ServiceConfiguration
-	if err == nil {
-		err = json.Unmarshal(raw, &conf)
+	var kind struct {
+		Type string `json:"type"`
+	}
+	err := json.Unmarshal([]byte(r.RunSpec), &spec)
+	if err == nil && spec.Configuration != nil {
+		err = json.Unmarshal(spec.Configuration, &kind)
 	}
 	if err != nil {
+		return nil, fmt.Errorf("decode the configuration of %s: %w", r.RunName, err)
+	}
+	if kind.Type != "service" {
+		return nil, nil
+	}
+	var conf schemas.ServiceConfiguration
+	if err := json.Unmarshal(spec.Configuration, &conf); err != nil {
 		return nil, fmt.Errorf("decode the service configuration of %s: %w", r.RunName, err)
 	}
 	return json.Marshal(ServiceSpec(project, r.RunName, &conf))

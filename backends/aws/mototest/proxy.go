@@ -42,6 +42,13 @@ type Proxy struct {
 	seen map[string]int
 	// held are the actions whose answers wait for a release (Hold).
 	held map[string]chan struct{}
+	// reservations are the capacity reservations the proxy emulates.
+	reservations []CapacityReservation
+	// forms are the last request form of each action.
+	forms map[string]url.Values
+	// groups are the placement groups the proxy emulates: strategy by
+	// region and name.
+	groups map[[2]string]string
 }
 
 // NewProxy starts a proxy in front of the moto at target (stopped at
@@ -55,7 +62,7 @@ func NewProxy(t testing.TB, target, host string) *Proxy {
 	if err != nil {
 		t.Fatalf("mototest: %v", err)
 	}
-	p := &Proxy{fired: map[string]int{}, seen: map[string]int{}}
+	p := &Proxy{fired: map[string]int{}, seen: map[string]int{}, forms: map[string]url.Values{}}
 	rp := httputil.NewSingleHostReverseProxy(u)
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
@@ -67,6 +74,13 @@ func NewProxy(t testing.TB, target, host string) *Proxy {
 		form, _ := url.ParseQuery(string(body))
 		if f := p.match(r, form); f != nil {
 			writeFault(w, form.Get("Action"), f)
+			return
+		}
+		if form.Get("Action") == "DescribeCapacityReservations" {
+			p.describeReservations(w, r, form)
+			return
+		}
+		if p.placementGroup(w, r, form) {
 			return
 		}
 		if release := p.holding(form.Get("Action")); release != nil {
@@ -157,6 +171,7 @@ func (p *Proxy) match(r *http.Request, form url.Values) *Fault {
 	defer p.mu.Unlock()
 	action := form.Get("Action")
 	p.seen[action]++
+	p.forms[action] = form
 	key := accessKey(r.Header.Get("Authorization"))
 	for _, f := range p.faults {
 		switch {

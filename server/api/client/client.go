@@ -59,21 +59,6 @@ func (c *Client) Call(ctx context.Context, path string, req, resp any) error {
 	return nil
 }
 
-// callList is Call for answers that are JSON arrays, each element decoded
-// with decode; long ones on all cores (a page of 100 runs is half a
-// megabyte of nested specs).
-func callList[T any](ctx context.Context, c *Client, path string, req any, decode func([]byte, *T) error) ([]T, error) {
-	data, err := c.roundTrip(ctx, path, req)
-	if err != nil {
-		return nil, err
-	}
-	out, err := decodeList(data, decode)
-	if err != nil {
-		return nil, fmt.Errorf("decode answer of %s: %w", path, err)
-	}
-	return out, nil
-}
-
 // roundTrip posts req (nil for no body) and returns the body of a 200
 // answer; other answers become errors.
 func (c *Client) roundTrip(ctx context.Context, path string, req any) ([]byte, error) {

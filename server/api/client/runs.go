@@ -9,14 +9,11 @@ import (
 // ListRuns lists runs (POST /api/runs/list). The body is sent as given:
 // the official CLI sends every field, nulls included.
 func (c *Client) ListRuns(ctx context.Context, req schemas.ListRunsRequest) ([]schemas.Run, error) {
-	return callList(ctx, c, "/api/runs/list", req, unmarshal[schemas.Run])
-}
-
-// ListRunsStored is ListRuns for listings that show runs: their specs stay
-// as the server sent them (see schemas.DecodeStoredRun), only the names
-// and job numbers decoded; they encode back unchanged.
-func (c *Client) ListRunsStored(ctx context.Context, req schemas.ListRunsRequest) ([]schemas.Run, error) {
-	return callList(ctx, c, "/api/runs/list", req, schemas.DecodeStoredRun)
+	var out []schemas.Run
+	if err := c.Call(ctx, "/api/runs/list", req, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // GetRun returns a live run by name; a missing run is IsNotFound.

@@ -12,7 +12,6 @@ import (
 // goes through here.
 type jsonScanner struct {
 	data  []byte
-	text  string // data as a string: plain strings and numbers are substrings of it
 	pos   int
 	depth int
 	slab  []Node // nodes are carved from slabs: one allocation per many nodes
@@ -170,7 +169,7 @@ func (s *jsonScanner) str() (string, error) {
 			s.pos++
 			raw := s.data[start:s.pos]
 			if !escaped && utf8.Valid(raw) {
-				return s.text[start+1 : s.pos-1], nil
+				return string(s.data[start+1 : s.pos-1]), nil
 			}
 			var out string
 			if err := json.Unmarshal(raw, &out); err != nil {
@@ -221,7 +220,7 @@ func (s *jsonScanner) number() (*Node, error) {
 			return nil, s.errorf("invalid number")
 		}
 	}
-	return s.node(numberNode(s.text[start:s.pos])), nil
+	return s.node(numberNode(string(s.data[start:s.pos]))), nil
 }
 
 // skipSpace returns the index of the first non-space byte at or after i.

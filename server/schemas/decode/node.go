@@ -102,8 +102,8 @@ func PyFloat(f float64) string {
 
 // ParseJSON parses a JSON document into a Node, keeping key order.
 func ParseJSON(data []byte) (*Node, error) {
-	// One copy of the input backs every string value and key.
-	s := &jsonScanner{data: data, text: string(data)}
+	// Strings and numbers are copied out of data, so the tree does not pin it.
+	s := &jsonScanner{data: data}
 	n, err := s.value()
 	if err != nil {
 		return nil, err
