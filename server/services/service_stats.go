@@ -2,6 +2,7 @@ package services
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -89,12 +90,12 @@ func (s Runs) ServiceStats(ctx context.Context, p *db.Project) ([]schemas.Servic
 	now := time.Now()
 	for i := range runs {
 		r := &runs[i]
-		raw, err := schemas.JSONObjectField([]byte(r.RunSpec), "configuration")
-		if err != nil || raw == nil {
-			continue
+		var head struct {
+			Configuration struct {
+				Type string `json:"type"`
+			} `json:"configuration"`
 		}
-		typ, err := schemas.JSONObjectField(raw, "type")
-		if err != nil || string(typ) != `"service"` {
+		if err := json.Unmarshal([]byte(r.RunSpec), &head); err != nil || head.Configuration.Type != "service" {
 			continue
 		}
 		st := schemas.ServiceStats{RunName: r.RunName, DesiredReplicas: r.DesiredReplicaCount}
