@@ -195,12 +195,15 @@ func (s Runs) Apply(ctx context.Context, actor *db.User, p *db.Project, req sche
 		return nil, err
 	}
 	generate := spec.RunName == nil
-	if !generate && !req.Force {
+	// An update in place applies a plan made against the live run (its
+	// current_resource), as upstream's: an apply that did not see the run
+	// is refused below like any other clash of names.
+	if cr := req.Plan.CurrentResource; !generate && !req.Force && cr != nil {
 		cur, err := db.GetRunByName(ctx, s.DB, p.ID, *spec.RunName)
 		if err != nil && !errors.Is(err, db.ErrNotFound) {
 			return nil, err
 		}
-		if err == nil && active(cur) {
+		if err == nil && active(cur) && cur.ID == cr.ID {
 			run, err := s.update(ctx, cur, spec)
 			if err != nil {
 				return nil, err
