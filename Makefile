@@ -15,7 +15,7 @@ PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
 GORELEASER ?= goreleaser
 IMAGE ?= dstack:dev
 
-.PHONY: run build test test-go cross bench lint fmt tidy image release-check release-snapshot
+.PHONY: run build test test-go chaos cross bench lint fmt tidy image release-check release-snapshot
 
 run:
 	$(GO) run . server
@@ -25,6 +25,11 @@ build:
 
 test:
 	bash .ci/test.sh
+
+# chaos runs only the chaos test (server replicas killed with -9 on one
+# PostgreSQL database) and prints its figures; `make test` runs it too.
+chaos:
+	bash .ci/chaos.sh
 
 # test-go runs the Go tests alone, with whatever services are already up.
 test-go:

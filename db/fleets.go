@@ -95,6 +95,22 @@ func ListFleetInstances(ctx context.Context, idb bun.IDB, fleetIDs ...string) ([
 	return is, mapErr(err)
 }
 
+// BackendRegion is a backend and one of its regions.
+type BackendRegion struct {
+	Backend string `bun:"backend"`
+	Region  string `bun:"region"`
+}
+
+// FleetRegions are the backends and regions where a fleet ever had
+// instances, deleted ones included.
+func FleetRegions(ctx context.Context, idb bun.IDB, fleetID string) ([]BackendRegion, error) {
+	var out []BackendRegion
+	err := idb.NewSelect().TableExpr("instances").ColumnExpr("DISTINCT backend, region").
+		Where("fleet_id = ?", fleetID).Where("backend IS NOT NULL").Where("region IS NOT NULL").
+		OrderExpr("backend, region").Scan(ctx, &out)
+	return out, mapErr(err)
+}
+
 // InstanceFilter narrows ListInstances.
 type InstanceFilter struct {
 	ProjectIDs []string

@@ -24,9 +24,14 @@ type Claim struct {
 	Limit int
 	// TTL is how long the lease holds before another replica may take it.
 	TTL time.Duration
-	// ProcessedBefore skips rows processed after it (the pipeline's minimum
-	// interval); zero means no such filter.
+	// ProcessedBefore skips rows processed after it; zero means no such
+	// filter.
 	ProcessedBefore time.Time
+	// MinInterval skips rows processed less than MinInterval ago, measured
+	// on the claim's clock (the database's on PostgreSQL, see Clock): the
+	// pipeline's minimum interval, which a replica whose own clock is off
+	// can neither shorten nor stretch. Zero means no such filter.
+	MinInterval time.Duration
 	// Eager selects rows claimed regardless of ProcessedBefore: rows another
 	// pipeline has just handed over, which should not wait out the minimum
 	// interval. Like Where, it is written without bind placeholders; it may
@@ -50,6 +55,11 @@ func ClaimRows(ctx context.Context, idb bun.IDB, c Claim, now time.Time) (ids []
 		cond.WriteString(" AND (" + c.Where + ")")
 	}
 	args := []any{bun.Safe(c.Table), c.Owner, token, now.Add(c.TTL), bun.Safe(c.Table)}
+	if c.MinInterval > 0 {
+		if b := now.Add(-c.MinInterval); c.ProcessedBefore.IsZero() || b.Before(c.ProcessedBefore) {
+			c.ProcessedBefore = b
+		}
+	}
 	if !c.ProcessedBefore.IsZero() {
 		if c.Eager != "" {
 			cond.WriteString(" AND (last_processed_at <= ?before OR (" + c.Eager + "))")
@@ -80,13 +90,24 @@ func ClaimRows(ctx context.Context, idb bun.IDB, c Claim, now time.Time) (ids []
 	return ids, token, rows.Err()
 }
 
+// processedAt is the last_processed_at a pipeline's write stamps: the
+// database's clock on PostgreSQL, where MinInterval is measured, so that a
+// replica whose clock jumped ahead cannot hide a row from the others (nor
+// one whose clock fell behind make it due at once); now on SQLite.
+func processedAt(idb bun.IDB, now time.Time) any {
+	if idb.Dialect().Name() == dialect.PG {
+		return bun.Safe("clock_timestamp()")
+	}
+	return now
+}
+
 // ReleaseRow ends a lease and stamps last_processed_at, only if the row is
 // still held under token (a lease that expired and was taken over is left
 // to its new holder). It reports whether the row was still held.
 func ReleaseRow(ctx context.Context, idb bun.IDB, table, id, token string, now time.Time) (bool, error) {
 	res, err := idb.ExecContext(ctx,
 		"UPDATE ? SET lock_owner = NULL, lock_token = NULL, lock_expires_at = NULL, last_processed_at = ? WHERE id = ? AND lock_token = ?",
-		bun.Safe(table), now, id, token)
+		bun.Safe(table), processedAt(idb, now), id, token)
 	if err != nil {
 		return false, mapErr(err)
 	}
@@ -120,17 +141,6 @@ func Clock(ctx context.Context, idb bun.IDB) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("read the database clock: %w", mapErr(err))
 	}
 	return now.UTC(), nil
-}
-
-// ExtendLease pushes a held lease's expiry, for long work on one row.
-func ExtendLease(ctx context.Context, idb bun.IDB, table, id, token string, until time.Time) (bool, error) {
-	res, err := idb.ExecContext(ctx, "UPDATE ? SET lock_expires_at = ? WHERE id = ? AND lock_token = ?",
-		bun.Safe(table), until, id, token)
-	if err != nil {
-		return false, mapErr(err)
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
 }
 
 // IsLeased reports whether a row is held by a pipeline right now; API
@@ -169,7 +179,7 @@ func updateLeasedWhere(ctx context.Context, idb bun.IDB, model any, token string
 		q = q.Where("status = ?", status)
 	}
 	res, err := q.Set("lock_owner = NULL").Set("lock_token = NULL").Set("lock_expires_at = NULL").
-		Set("last_processed_at = ?", now).Exec(ctx)
+		Set("last_processed_at = ?", processedAt(idb, now)).Exec(ctx)
 	if err != nil {
 		return false, mapErr(err)
 	}

@@ -66,7 +66,39 @@ func TestClaimRowsLeasesAndReleases(t *testing.T) {
 		recent, _, err := db.ClaimRows(ctx, d, c, now.Add(5*time.Minute))
 		require.NoError(t, err)
 		require.Empty(t, recent, "rows processed after ProcessedBefore wait")
+
+		// MinInterval counts from the claim's clock: the rows were
+		// processed (released) at about now.
+		c.ProcessedBefore = time.Time{}
+		c.MinInterval = time.Minute
+		soon, _, err := db.ClaimRows(ctx, d, c, now.Add(30*time.Minute))
+		require.NoError(t, err)
+		require.Len(t, soon, 5, "rows processed longer than MinInterval ago are due")
 	})
+}
+
+// TestLeaseWritesStampTheDatabaseClock: on PostgreSQL a released row's
+// last_processed_at is the database's time, whatever clock the releasing
+// replica passes (an hour ahead here), so MinInterval keeps holding.
+func TestLeaseWritesStampTheDatabaseClock(t *testing.T) {
+	d := dbtest.OpenMigrated(t, dbtest.PostgresTarget(t))
+	ctx := context.Background()
+	seedInstances(t, d, 1, "pending")
+	c := db.Claim{Table: "instances", Where: "status = 'pending'", Owner: "test", Limit: 1, TTL: time.Minute, MinInterval: time.Minute}
+	now, err := db.Clock(ctx, d)
+	require.NoError(t, err)
+	ids, token, err := db.ClaimRows(ctx, d, c, now.Add(time.Hour))
+	require.NoError(t, err)
+	require.Len(t, ids, 1)
+	ok, err := db.ReleaseRow(ctx, d, "instances", ids[0], token, now.Add(time.Hour))
+	require.NoError(t, err)
+	require.True(t, ok)
+	var stamped time.Time
+	require.NoError(t, d.NewSelect().Table("instances").Column("last_processed_at").Where("id = ?", ids[0]).Scan(ctx, &stamped))
+	require.WithinDuration(t, now, stamped, 30*time.Second)
+	later, _, err := db.ClaimRows(ctx, d, c, now.Add(2*time.Minute))
+	require.NoError(t, err)
+	require.Equal(t, ids, later, "the row is due a MinInterval after it was worked")
 }
 
 func TestClaimRowsConcurrentClaimersGetDisjointBatches(t *testing.T) {

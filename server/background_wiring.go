@@ -18,7 +18,10 @@ import (
 // startBackground builds the pipelines and lets the services wake them.
 func (s *Server) startBackground() {
 	log := s.log.With("component", "background")
-	bopts := background.Options{Replica: uuid.NewString()[:8]}
+	bopts := background.Options{Replica: s.opts.Replica}
+	if bopts.Replica == "" {
+		bopts.Replica = uuid.NewString()[:8]
+	}
 	if s.metrics != nil {
 		bopts.OnClaim = s.metrics.Claimed
 	}

@@ -117,3 +117,45 @@ func TestCloudFleetRunsATaskOnALaunchedVM(t *testing.T) {
 	require.NoError(t, s.Call(context.Background(), "/api/project/main/fleets/delete", schemas.DeleteFleetsRequest{Names: []string{"cloud"}}, nil))
 	require.Empty(t, vms.Errors())
 }
+
+// TestCloudClusterFleetPlacementGroup: the nodes of a `placement: cluster`
+// cloud fleet go into one placement group (cluster strategy) in the first
+// node's region, burstable types skipped; deleting the fleet deletes the
+// group once its instances are gone.
+func TestCloudClusterFleetPlacementGroup(t *testing.T) {
+	t.Parallel()
+	moto := mototest.Start(t)
+	proxy := mototest.NewProxy(t, moto, "")
+	ec2c := mototest.EC2(t, moto, "us-east-1")
+	vpc, _ := mototest.Network(t, ec2c, "10.203.9.0/24")
+	mototest.Image(t, ec2c, "vm-image")
+	s := startCloudServer(t, server.Options{AWSEndpoint: proxy.URL}, vpc, "ubuntu")
+
+	var spec schemas.FleetSpec
+	require.NoError(t, json.Unmarshal([]byte(`{"configuration": {"type": "fleet", "name": "cl", "nodes": 2, "placement": "cluster",
+		"resources": {"cpu": "2..", "memory": "8GB.."}}, "profile": {"name": "default"}}`), &spec))
+	f := s.applyFleet(t, spec)
+	eventually(t, 2*time.Minute, "both nodes are launched", func() error {
+		if n := len(mototest.Instances(t, ec2c, "pending", "running")); n != 2 {
+			return fmt.Errorf("%d instances launched", n)
+		}
+		return nil
+	})
+	group := "dstack-cl-" + f.ID[:8]
+	require.Equal(t, map[string]string{group: "cluster"}, proxy.PlacementGroups("us-east-1"))
+	require.Equal(t, group, proxy.Form("RunInstances").Get("Placement.GroupName"))
+	for _, in := range mototest.Instances(t, ec2c, "pending", "running") {
+		require.NotEqual(t, "t3.large", string(in.InstanceType), "the cheapest type cannot join a cluster placement group")
+	}
+
+	require.NoError(t, s.Call(context.Background(), "/api/project/main/fleets/delete", schemas.DeleteFleetsRequest{Names: []string{"cl"}}, nil))
+	eventually(t, 2*time.Minute, "the fleet is deleted with its placement group", func() error {
+		if n := len(mototest.Instances(t, ec2c, "pending", "running")); n != 0 {
+			return fmt.Errorf("%d instances still run", n)
+		}
+		if g := proxy.PlacementGroups("us-east-1"); len(g) != 0 {
+			return fmt.Errorf("placement groups left: %v", g)
+		}
+		return nil
+	})
+}

@@ -22,7 +22,7 @@ func passOver(t *testing.T, d *db.DB, p background.Pipeline, id string) {
 	t.Helper()
 	ctx := context.Background()
 	c := p.Claim()
-	c.ProcessedBefore, c.Owner, c.Where = time.Time{}, p.Name()+"@test", c.Where+" AND id = '"+id+"'"
+	c.ProcessedBefore, c.MinInterval, c.Owner, c.Where = time.Time{}, 0, p.Name()+"@test", c.Where+" AND id = '"+id+"'"
 	ids, token, err := db.ClaimRows(ctx, d, c, time.Now().UTC())
 	require.NoError(t, err)
 	require.Equal(t, []string{id}, ids)

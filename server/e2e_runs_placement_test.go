@@ -107,7 +107,7 @@ func TestRunsPipelineRespectsJobLeases(t *testing.T) {
 		process := func() {
 			t.Helper()
 			c := runs.Claim()
-			c.ProcessedBefore, c.Owner = time.Time{}, "runs@test"
+			c.ProcessedBefore, c.MinInterval, c.Owner = time.Time{}, 0, "runs@test"
 			ids, token, err := db.ClaimRows(ctx, d, c, time.Now().UTC())
 			require.NoError(t, err)
 			require.Equal(t, []string{r.ID}, ids)
@@ -147,7 +147,7 @@ func TestStopWaitsForTheRunsPipeline(t *testing.T) {
 		require.NoError(t, d.NewSelect().Model(&project).Where("id = ?", r.ProjectID).Scan(ctx))
 
 		c := (&background.Runs{Env: env, Log: env.Log}).Claim()
-		c.ProcessedBefore, c.Owner = time.Time{}, "runs@test"
+		c.ProcessedBefore, c.MinInterval, c.Owner = time.Time{}, 0, "runs@test"
 		ids, token, err := db.ClaimRows(ctx, d, c, time.Now().UTC())
 		require.NoError(t, err)
 		require.Equal(t, []string{r.ID}, ids)

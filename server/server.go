@@ -97,6 +97,10 @@ type Options struct {
 	// before it is given up (terminated); 20 minutes when zero.
 	DeployTimeout time.Duration
 	Logger        *slog.Logger
+	// Replica names this server in the leases it holds on rows (lock_owner
+	// is "<pipeline>@<Replica>"), telling replicas on one database apart;
+	// random when empty.
+	Replica string
 	// SSHDial opens the TCP connections to hosts' SSH servers; a plain
 	// dialer when nil. The scale tests reach in-process hollow hosts with it.
 	SSHDial func(ctx context.Context, network, addr string) (net.Conn, error)

@@ -2,9 +2,13 @@ package background
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/dstackgo/dstack/backends"
 	"github.com/dstackgo/dstack/db"
 	"github.com/dstackgo/dstack/server/sched"
 	"github.com/dstackgo/dstack/server/schemas"
@@ -25,7 +29,7 @@ func (p *Fleets) Name() string { return services.PipelineFleets }
 // Claim implements Pipeline.
 func (p *Fleets) Claim() db.Claim {
 	return db.Claim{Table: "fleets", Where: "deleted = FALSE AND status = 'terminating'", Limit: 16,
-		TTL: time.Minute, ProcessedBefore: time.Now().UTC().Add(-time.Second)}
+		TTL: leaseTTL, MinInterval: time.Second}
 }
 
 // Process implements Pipeline.
@@ -47,6 +51,10 @@ func (p *Fleets) Process(ctx context.Context, id, token string) error {
 		_, err := db.ReleaseRow(ctx, p.Env.DB, "fleets", id, token, now)
 		return err
 	}
+	if done, err := p.deletePlacementGroups(ctx, &f); err != nil || !done {
+		_, _ = db.ReleaseRow(ctx, p.Env.DB, "fleets", id, token, now)
+		return err
+	}
 	if err := services.SetFleetStatus(&f, schemas.FleetTerminated); err != nil {
 		_, _ = db.ReleaseRow(ctx, p.Env.DB, "fleets", id, token, now)
 		return err
@@ -56,4 +64,42 @@ func (p *Fleets) Process(ctx context.Context, id, token string) error {
 	p.Log.Info("fleet deleted", "fleet", f.Name)
 	_, err = db.UpdateLeased(ctx, p.Env.DB, &f, token, now, "status", "deleted", "deleted_at")
 	return err
+}
+
+// deletePlacementGroups removes a cluster fleet's placement groups from the
+// regions where it had instances. done is false while a group is still in
+// use (its instances are shutting down): the fleet is deleted on a later
+// pass. A group that cannot be deleted for another reason is logged and
+// left behind rather than keep the fleet forever.
+func (p *Fleets) deletePlacementGroups(ctx context.Context, f *db.Fleet) (done bool, err error) {
+	var spec schemas.FleetSpec
+	if err := json.Unmarshal([]byte(f.Spec), &spec); err != nil {
+		return false, fmt.Errorf("decode the spec of fleet %s: %w", f.Name, err)
+	}
+	if pl := spec.Configuration.Placement; pl == nil || *pl != schemas.FleetPlacementCluster || spec.Configuration.SSHConfig != nil {
+		return true, nil // only cloud cluster fleets have placement groups
+	}
+	regions, err := db.FleetRegions(ctx, p.Env.DB, f.ID)
+	if err != nil {
+		return false, err
+	}
+	name := sched.PlacementGroupName(f.Name, f.ID)
+	for _, r := range regions {
+		pc, err := (services.Backends{Env: p.Env}).Compute(ctx, f.ProjectID, r.Backend)
+		if err != nil {
+			p.Log.Warn("placement group left behind: its backend is gone", "fleet", f.Name, "group", name, "region", r.Region, "err", err)
+			continue
+		}
+		g, ok := pc.(backends.PlacementGrouper)
+		if !ok {
+			continue
+		}
+		switch err := g.DeletePlacementGroup(ctx, name, r.Region); {
+		case errors.Is(err, backends.ErrPlacementGroupInUse):
+			return false, nil
+		case err != nil:
+			p.Log.Warn("placement group left behind", "fleet", f.Name, "group", name, "region", r.Region, "err", err)
+		}
+	}
+	return true, nil
 }

@@ -28,7 +28,7 @@ func (p *CloudFleets) Name() string { return "cloud_fleets" }
 // Claim implements Pipeline.
 func (p *CloudFleets) Claim() db.Claim {
 	return db.Claim{Table: "fleets", Where: "deleted = FALSE AND status = 'active' AND ssh_private_keys IS NULL", Limit: 16,
-		TTL: time.Minute, ProcessedBefore: time.Now().UTC().Add(-10 * time.Second)}
+		TTL: leaseTTL, MinInterval: 10 * time.Second}
 }
 
 // Process implements Pipeline.

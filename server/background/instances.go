@@ -61,7 +61,7 @@ func (p *Instances) Name() string { return services.PipelineInstances }
 // Claim implements Pipeline.
 func (p *Instances) Claim() db.Claim {
 	return db.Claim{Table: "instances", Where: "deleted = FALSE AND status IN ('pending', 'provisioning', 'idle', 'busy', 'terminating')",
-		Limit: 32, TTL: 5 * time.Minute, ProcessedBefore: time.Now().UTC().Add(-5 * time.Second)}
+		Limit: 32, TTL: leaseTTL, MinInterval: 5 * time.Second}
 }
 
 // ProcessBatch implements BatchPipeline: it processes every claimed row at

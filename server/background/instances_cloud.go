@@ -78,6 +78,8 @@ func (p *Instances) launch(ctx context.Context, log *slog.Logger, project *db.Pr
 	}
 	fleet := "?"
 	var tags map[string]string
+	var cluster *sched.ClusterPlan
+	placementGroup := ""
 	if in.FleetID != nil {
 		if f, err := db.GetFleetByID(ctx, p.Env.DB, in.ProjectID, *in.FleetID); err == nil {
 			fleet = f.Name
@@ -86,12 +88,26 @@ func (p *Instances) launch(ctx context.Context, log *slog.Logger, project *db.Pr
 				return fmt.Errorf("decode the spec of fleet %s: %w", f.Name, err)
 			}
 			tags = spec.Configuration.Tags
+			if pl := spec.Configuration.Placement; pl != nil && *pl == schemas.FleetPlacementCluster {
+				plan, err := p.clusterPlan(ctx, in)
+				if err != nil {
+					return err
+				}
+				if plan.Wait { // the fleet's first node is being launched
+					_, err := db.ReleaseRow(ctx, p.Env.DB, "instances", in.ID, token, time.Now().UTC())
+					return err
+				}
+				cluster, placementGroup = &plan, sched.PlacementGroupName(f.Name, f.ID)
+			}
 		}
 	}
 	b := services.Backends{Env: p.Env}
 	offers, err := b.Offers(ctx, project.ID, ls.Sched())
 	if err != nil {
 		return p.finish(ctx, failed(in, err), token, "status_message")
+	}
+	if cluster != nil {
+		offers = sched.ClusterOffers(offers, *cluster)
 	}
 	agentToken, hash := services.NewAgentToken()
 	ud, err := sshfleet.CloudConfig(sshfleet.UserDataOptions{DownloadURL: p.Cloud.ServerURL + "/api/agent/download",
@@ -115,6 +131,10 @@ func (p *Instances) launch(ctx context.Context, log *slog.Logger, project *db.Pr
 			errs = append(errs, sched.OfferError{Instance: o.Instance.Name, Backend: o.Backend, Region: o.Region, Error: err.Error()})
 			continue
 		}
+		cfg.PlacementGroup = ""
+		if _, ok := compute.(backends.PlacementGrouper); ok {
+			cfg.PlacementGroup = placementGroup
+		}
 		in.Backend, in.Region, in.AgentTokenHash = &o.Backend, &o.Region, &hash
 		in.StatusMessage = ptr(fmt.Sprintf("launching %s in %s/%s", o.Instance.Name, o.Backend, o.Region))
 		if err := db.UpdateInstance(ctx, p.Env.DB, in, "backend", "region", "agent_token_hash", "status_message"); err != nil {
@@ -131,6 +151,24 @@ func (p *Instances) launch(ctx context.Context, log *slog.Logger, project *db.Pr
 		return p.launched(ctx, in, token, o, jpd)
 	}
 	return p.endLaunch(ctx, in, token, sched.ReasonNoOffers, sched.LaunchFailure(fleet, len(offers), tried, errs))
+}
+
+// clusterPlan is where an instance of a cluster fleet may go, from the
+// fleet's other nodes.
+func (p *Instances) clusterPlan(ctx context.Context, in *db.Instance) (sched.ClusterPlan, error) {
+	rows, err := db.ListFleetInstances(ctx, p.Env.DB, *in.FleetID)
+	if err != nil {
+		return sched.ClusterPlan{}, err
+	}
+	nodes := make([]sched.FleetNode, len(rows))
+	for i, r := range rows {
+		nodes[i] = sched.FleetNode{ID: r.ID, Num: r.InstanceNum, Status: schemas.InstanceStatus(r.Status),
+			Launched: r.JobProvisioningData != nil && r.Backend != nil && r.Region != nil}
+		if nodes[i].Launched {
+			nodes[i].Backend, nodes[i].Region = *r.Backend, *r.Region
+		}
+	}
+	return sched.ClusterLaunch(in.ID, nodes), nil
 }
 
 func (p *Instances) launched(ctx context.Context, in *db.Instance, token string, o schemas.InstanceOffer, jpd *schemas.JobProvisioningData) error {

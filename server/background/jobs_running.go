@@ -43,7 +43,7 @@ func (p *JobsRunning) Claim() db.Claim {
 	// A job just placed (provisioning, no failed pass yet: a failed pass
 	// sets disconnected_at, a good one moves it on) is taken at once.
 	return db.Claim{Table: "jobs", Where: "status IN ('provisioning', 'pulling', 'running')", Limit: 64,
-		TTL: 2 * time.Minute, ProcessedBefore: time.Now().UTC().Add(-time.Second),
+		TTL: leaseTTL, MinInterval: time.Second,
 		Eager: "status = 'provisioning' AND disconnected_at IS NULL"}
 }
 
@@ -204,6 +204,15 @@ func (p *JobsRunning) advance(ctx context.Context, j *db.Job) (sched.AgentReport
 		if err != nil && pctx.Err() != nil && ctx.Err() == nil {
 			err = fmt.Errorf("the runner of %s on %s did not answer its pull within %s (agent hung?): %w",
 				j.JobName, ja.conn.Target().Addr(), pullTimeout, err)
+		}
+		if err != nil && last == nil {
+			// The runner exits once its final state has been pulled: a
+			// replica killed between that pull and its write leaves a
+			// runner that no longer answers. The shim knows how it ended.
+			if task, terr := ja.shim.GetTask(ctx, j.ID); terr == nil && task.Status == agent.TaskStatusTerminated {
+				rep.Task = task
+				return rep, nil
+			}
 		}
 		if err != nil {
 			return fault(rep, err), nil

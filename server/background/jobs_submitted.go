@@ -34,7 +34,7 @@ func (p *JobsSubmitted) Name() string { return services.PipelineJobs }
 
 // Claim implements Pipeline.
 func (p *JobsSubmitted) Claim() db.Claim {
-	return db.Claim{Table: "jobs", Where: "status = 'submitted'", Limit: 256, TTL: time.Minute}
+	return db.Claim{Table: "jobs", Where: "status = 'submitted'", Limit: 256, TTL: leaseTTL}
 }
 
 // Process implements Pipeline (ProcessBatch does the work).

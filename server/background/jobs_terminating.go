@@ -31,7 +31,7 @@ func (p *JobsTerminating) Name() string { return services.PipelineTerminate }
 
 // Claim implements Pipeline.
 func (p *JobsTerminating) Claim() db.Claim {
-	return db.Claim{Table: "jobs", Where: "status = 'terminating'", Limit: 64, TTL: 2 * time.Minute}
+	return db.Claim{Table: "jobs", Where: "status = 'terminating'", Limit: 64, TTL: leaseTTL}
 }
 
 // Process implements Pipeline.

@@ -2,6 +2,8 @@ package background
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -42,28 +44,58 @@ func (n *Notifier) Listen(ctx context.Context) {
 	if !n.DB.IsPostgres() {
 		return
 	}
-	for ctx.Err() == nil {
-		if err := n.listen(ctx); err != nil && ctx.Err() == nil {
+	for first := true; ctx.Err() == nil; first = false {
+		err := n.listen(ctx, !first)
+		if err != nil && ctx.Err() == nil {
 			n.Log.Warn("listen for other replicas' wake-ups", "err", err)
 			_ = sleep(ctx, 2*time.Second)
 		}
 	}
 }
 
-func (n *Notifier) listen(ctx context.Context) error {
-	conn, err := pgx.Connect(ctx, n.DB.Target.DSN)
+// listenCheck is how long the listening connection may stay silent before
+// it is pinged: a connection whose server went away without a word (a
+// restart behind a proxy, a lost network) would otherwise wait forever,
+// and this replica would hear no wake-up until its next poll.
+const listenCheck = 15 * time.Second
+
+// listen holds one LISTEN connection. After a reconnection every local
+// pipeline is woken once: notifications sent while no connection listened
+// are lost.
+func (n *Notifier) listen(ctx context.Context, reconnected bool) error {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	conn, err := pgx.Connect(cctx, n.DB.Target.DSN)
+	cancel()
 	if err != nil {
-		return err
+		return fmt.Errorf("connect: %w", err)
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		_ = conn.Close(cctx)
+	}()
 	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
-		return err
+		return fmt.Errorf("listen on %s: %w", notifyChannel, err)
+	}
+	if reconnected {
+		n.Sup.wakeAll()
 	}
 	for {
-		msg, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			return err
+		wctx, cancel := context.WithTimeout(ctx, listenCheck)
+		msg, err := conn.WaitForNotification(wctx)
+		cancel()
+		if err == nil {
+			n.Sup.Wake(strings.Split(msg.Payload, ",")...)
+			continue
 		}
-		n.Sup.Wake(strings.Split(msg.Payload, ",")...)
+		if ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("wait for notifications: %w", err)
+		}
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err = conn.Ping(pctx)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("the listening connection stopped answering: %w", err)
+		}
 	}
 }

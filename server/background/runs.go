@@ -50,7 +50,7 @@ func (p *Runs) Claim() db.Claim {
 	// has yet to become running): run statuses follow job transitions
 	// without waiting out the minimum interval.
 	return db.Claim{Table: "runs", Where: "deleted = FALSE AND status NOT IN ('terminated', 'failed', 'done')", Limit: 64,
-		TTL: time.Minute, ProcessedBefore: time.Now().UTC().Add(-time.Second), Eager: runsEager}
+		TTL: leaseTTL, MinInterval: time.Second, Eager: runsEager}
 }
 
 // Process implements Pipeline: load the run and its jobs, decide, apply in

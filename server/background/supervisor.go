@@ -92,6 +92,13 @@ func (s *Supervisor) Wake(names ...string) {
 	}
 }
 
+// wakeAll wakes every pipeline.
+func (s *Supervisor) wakeAll() {
+	for n := range s.loops {
+		s.Wake(n)
+	}
+}
+
 // Run runs every pipeline until ctx ends, then waits for the rows in
 // flight.
 func (s *Supervisor) Run(ctx context.Context) {
@@ -165,7 +172,8 @@ func (s *Supervisor) claimAndProcess(ctx context.Context, l *loop, log *slog.Log
 	if s.opts.OnClaim != nil {
 		s.opts.OnClaim(l.p.Name(), len(ids))
 	}
-	defer s.heartbeat(ctx, log, c, token)()
+	ctx, stop := s.heartbeat(ctx, log, c, token, now)
+	defer stop()
 	if bp, ok := l.p.(BatchPipeline); ok {
 		s.guard(ctx, log, "batch", func(ctx context.Context) error { return bp.ProcessBatch(ctx, ids, token) })
 		return len(ids), nil
@@ -182,34 +190,6 @@ func (s *Supervisor) claimAndProcess(ctx context.Context, l *loop, log *slog.Log
 	}
 	wg.Wait()
 	return len(ids), nil
-}
-
-// heartbeat extends the batch's leases every third of their TTL while its
-// rows are worked (a slow host may hold a row longer than the TTL: another
-// replica must not take it over meanwhile); the returned func stops it.
-func (s *Supervisor) heartbeat(ctx context.Context, log *slog.Logger, c db.Claim, token string) func() {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(max(c.TTL/3, 10*time.Millisecond))
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			now, err := db.Clock(ctx, s.db)
-			if err == nil {
-				_, err = db.ExtendLeases(ctx, s.db, c.Table, token, now.Add(c.TTL))
-			}
-			if err != nil && ctx.Err() == nil {
-				log.Warn("extend leases", "err", err)
-			}
-		}
-	}()
-	return func() { cancel(); <-done }
 }
 
 // processOne runs one row.

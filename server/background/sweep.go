@@ -98,7 +98,10 @@ func (s *Sweeper) sweep(ctx context.Context, c backends.Compute, projectID strin
 	if err := s.Env.DB.NewSelect().Model(&ins).Where("id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
 		return 0, err
 	}
-	now := time.Now().UTC()
+	now, err := db.Clock(ctx, s.Env.DB) // leases are measured in the database's time
+	if err != nil {
+		return 0, err
+	}
 	known := map[string]sched.InstanceRow{}
 	for _, in := range ins {
 		r := sched.InstanceRow{Live: !in.Deleted && schemas.InstanceStatus(in.Status).Active(),

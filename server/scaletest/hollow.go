@@ -5,6 +5,8 @@
 // a tiny script interpreter instead of containers or processes. The server
 // reaches hollow hosts through its usual SSH pool, agent clients and
 // pipelines: only the pool's TCP dial is replaced (server.Options.SSHDial).
+// Servers in other processes reach them through a TCP gateway (gateway.go),
+// which lets the chaos test kill server replicas while the hosts live on.
 //
 // Hollow hosts are for scale tests only; every other test uses real hosts.
 package scaletest
@@ -407,4 +409,30 @@ func (l *listener) Close() error {
 // Addr implements net.Listener.
 func (l *listener) Addr() net.Addr {
 	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: l.port}
+}
+
+// Census is what the hollow agents hold at one moment.
+type Census struct {
+	// Jobs counts live tasks per job name, over every host.
+	Jobs map[string]int
+	// Busiest is the largest number of live tasks on one host, and
+	// BusiestHost that host.
+	Busiest     int
+	BusiestHost string
+}
+
+// Census counts the live tasks of every hollow host.
+func (hs *Hosts) Census() Census {
+	c := Census{Jobs: map[string]int{}}
+	for _, h := range hs.Hosts() {
+		h.mu.Lock()
+		for job, n := range h.live {
+			c.Jobs[job] += n
+		}
+		if len(h.tasks) > c.Busiest {
+			c.Busiest, c.BusiestHost = len(h.tasks), h.IP
+		}
+		h.mu.Unlock()
+	}
+	return c
 }
