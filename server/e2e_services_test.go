@@ -120,10 +120,14 @@ func TestServicesThroughProxy(t *testing.T) {
 
 	t.Run("requests reach both replicas in turn", func(t *testing.T) {
 		seen := map[string]int{}
+		// Without probes a replica takes requests once its job runs, which
+		// may be before it listens: wait until both answer (round-robin).
 		eventually(t, 20*time.Second, "the service answers through the proxy", func() error {
-			resp, body := proxyGet(t, base+"hello?x=1", token)
-			if resp.StatusCode != http.StatusOK {
-				return errUnexpected(resp.Status + " " + string(body))
+			for range 2 {
+				resp, body := proxyGet(t, base+"hello?x=1", token)
+				if resp.StatusCode != http.StatusOK {
+					return errUnexpected(resp.Status + " " + string(body))
+				}
 			}
 			return nil
 		})
