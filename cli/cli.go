@@ -117,6 +117,7 @@ func newApp(b Build, stdout, stderr io.Writer) *cli.App {
 			exportCommand(),
 			importCommand(),
 			eventCommand(),
+			metricsCommand(),
 			consoleCommand(),
 			adminCommand(),
 			shimCommand(b),

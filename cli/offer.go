@@ -26,6 +26,8 @@ func offerCommand() *cli.Command {
 			&cli.BoolFlag{Name: "on-demand", Usage: "only on-demand offers"},
 			&cli.Float64Flag{Name: "max-price", Usage: "only offers up to this hourly `PRICE`"},
 			&cli.IntFlag{Name: "max-offers", Value: 50, Usage: "number of offers to show"},
+			&cli.StringSliceFlag{Name: "group-by", Usage: "group the offers' GPUs by `FIELDS` (gpu, backend, region, count); " +
+				"must include gpu, and region needs backend; repeatable or comma-separated, e.g. --group-by gpu,backend"},
 		),
 		Action: withConn(offer),
 	}
@@ -51,9 +53,16 @@ func offer(c *cli.Context, cn *conn) error {
 	if _, err := args(c, 0, 0, ""); err != nil {
 		return err
 	}
+	groupBy, err := parseGroupBy(c.StringSlice("group-by"))
+	if err != nil {
+		return err
+	}
 	spec, err := offerRunSpec(c)
 	if err != nil {
 		return err
+	}
+	if len(groupBy) > 0 {
+		return offerGpus(c, cn, spec, groupBy)
 	}
 	maxOffers := c.Int("max-offers")
 	plan, err := cn.GetRunPlan(c.Context, cn.Project, schemas.GetRunPlanRequest{RunSpec: spec, MaxOffers: &maxOffers, ForOffersOnly: true})

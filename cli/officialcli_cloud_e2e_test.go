@@ -47,6 +47,33 @@ func TestOfficialCLICloudFleet(t *testing.T) {
 		for i := 1; i < len(out.Offers); i++ {
 			require.LessOrEqual(t, out.Offers[i-1].Price, out.Offers[i].Price, "sorted by price")
 		}
+
+		// Grouped by GPU, backend and region: the A10G offers in one row.
+		g := c.Want(0, "offer", "--gpu", "A10G:1..", "--group-by", "gpu,backend,region")
+		require.Regexp(t, `#\s+GPU\s+SPOT\s+\$/GPU\s+BACKEND\s+REGION`, g.Stdout)
+		require.Regexp(t, `(?m)^\s*1\s+A10G:\d+GB:1(\.\.\d+)?\s+[a-z, -]+\s+[0-9.]+(\.\.[0-9.]+)?\s+aws\s+us-east-1`, g.Stdout)
+		var gpus struct {
+			Gpus []struct {
+				Name      string `json:"name"`
+				MemoryMiB int    `json:"memory_mib"`
+				Vendor    string `json:"vendor"`
+				Backend   string `json:"backend"`
+				Region    string `json:"region"`
+				Count     struct{ Min, Max int }
+				Price     struct{ Min, Max float64 }
+			} `json:"gpus"`
+		}
+		gj := c.Want(0, "offer", "--gpu", "A10G:1..", "--group-by", "gpu,backend,region", "--json")
+		require.NoError(t, json.Unmarshal([]byte(gj.Stdout), &gpus), gj)
+		require.Len(t, gpus.Gpus, 1, gj)
+		a10g := gpus.Gpus[0]
+		require.Equal(t, "A10G", a10g.Name)
+		require.Equal(t, "nvidia", a10g.Vendor)
+		require.Equal(t, "aws", a10g.Backend)
+		require.Equal(t, "us-east-1", a10g.Region)
+		require.Equal(t, 1, a10g.Count.Min)
+		require.LessOrEqual(t, a10g.Price.Min, out.Offers[0].Price, "per GPU, at most the cheapest one-A10G offer")
+		require.LessOrEqual(t, a10g.Price.Min, a10g.Price.Max)
 	})
 
 	t.Run("a fleet of one node, a task on it, fleet delete", func(t *testing.T) {

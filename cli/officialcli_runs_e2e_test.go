@@ -135,6 +135,10 @@ func testOfficialRunVerbs(t *testing.T, env *officialEnv) {
 			c.Check(c.Run("stop", "dev", "-x", "-y"), 0, "Aborted")
 			env.waitRun(t, "main", "dev", "terminated", "aborted")
 		})
+		t.Run("metrics of a task that burns CPU and holds memory", func(t *testing.T) {
+			t.Parallel()
+			testOfficialMetrics(t, env)
+		})
 		t.Run("offer", func(t *testing.T) {
 			t.Parallel()
 			c := env.CLI(t)
@@ -155,6 +159,34 @@ func testOfficialRunVerbs(t *testing.T, env *officialEnv) {
 			require.NotEmpty(t, out.Offers)
 			require.Equal(t, "remote", out.Offers[0].Backend)
 			require.Equal(t, len(out.Offers), out.TotalOffers)
+
+			// Grouped by GPU: the hosts have none, so the table has a header only.
+			g := c.Want(0, "offer", "--group-by", "gpu")
+			require.Regexp(t, `Group by\s+gpu *\n`, g.Stdout)
+			require.Regexp(t, `#\s+GPU\s+SPOT\s+\$/GPU\s+BACKENDS`, g.Stdout)
+			require.NotContains(t, g.Output(), "404")
+			var gpus struct {
+				Project string            `json:"project"`
+				GroupBy []string          `json:"group_by"`
+				Gpus    []json.RawMessage `json:"gpus"`
+			}
+			gj := c.Want(0, "offer", "--group-by", "gpu,backend,region,count", "--json")
+			require.NoError(t, json.Unmarshal([]byte(gj.Stdout), &gpus), gj)
+			require.Equal(t, "main", gpus.Project)
+			require.Equal(t, []string{"gpu", "backend", "region", "count"}, gpus.GroupBy)
+			require.NotNil(t, gpus.Gpus)
+			require.Empty(t, gpus.Gpus)
+			c.Check(c.Run("offer", "--group-by", "gpu,region"), 1, "Cannot group by 'region' without also grouping by 'backend'")
+
+			// Ours prints the same header and table.
+			conn := []string{"--url", env.Server.URL, "--token", env.Server.Token, "--project", "main"}
+			own := wantRun(t, sandboxEnv(c.Home), 0, []string{"Group by"}, append([]string{"offer", "--group-by", "gpu,backend"}, conn...)...)
+			require.Regexp(t, `Group by\s+gpu, backend\n`, own.Stdout)
+			require.Regexp(t, `#\s+GPU\s+SPOT\s+\$/GPU\s+BACKENDS`, own.Stdout)
+			wantRun(t, sandboxEnv(c.Home), 1, []string{"Cannot group by 'region' without also grouping by 'backend'"},
+				append([]string{"offer", "--group-by", "gpu,region"}, conn...)...)
+			wantRun(t, sandboxEnv(c.Home), 2, []string{"cannot group by 'backend' without also grouping by 'gpu'"},
+				append([]string{"offer", "--group-by", "backend"}, conn...)...)
 		})
 	})
 }
@@ -202,4 +234,76 @@ func testOfficialDetachedTask(t *testing.T, env *officialEnv) {
 	require.Regexp(t, `loop\s.*stopped`, c.Want(0, "ps", "-a").Stdout)
 	c.Check(c.Run("delete", "-f", path, "-y"), 0, "Run loop deleted")
 	require.NotContains(t, c.Want(0, "ps", "-a").Stdout, "loop")
+}
+
+// testOfficialMetrics runs a task that holds 50 MB and keeps a CPU busy,
+// waits for the server's samples (every 10 s) and reads them through the
+// API, the official CLI's `dstack metrics` and ours.
+func testOfficialMetrics(t *testing.T, env *officialEnv) {
+	c := env.CLI(t)
+	path := c.WriteFile("burn.dstack.yml", "type: task\nname: burn\ncommands:\n"+
+		"  - x=$(head -c 50000000 /dev/zero | tr '\\0' x); while :; do :; done\n"+taskResources)
+	c.Check(c.Run("apply", "-f", path, "-y", "-d"), 0, "Run burn submitted")
+	t.Cleanup(func() { c.Run("stop", "burn", "-x", "-y") })
+	env.waitRun(t, "main", "burn", "running")
+
+	series := map[string][]int64{}
+	waitFor(t, "three samples of the job with CPU and memory in use", func() (bool, string) {
+		var m struct {
+			Metrics []struct {
+				Name       string   `json:"name"`
+				Timestamps []string `json:"timestamps"`
+				Values     []int64  `json:"values"`
+			} `json:"metrics"`
+		}
+		st := apiGet(t, env.Server.URL, env.Server.Token, "/api/project/main/metrics/job/burn?replica_num=0&job_num=0&limit=100", &m)
+		if st != 200 {
+			return false, fmt.Sprintf("status %d", st)
+		}
+		clear(series)
+		for _, s := range m.Metrics {
+			series[s.Name] = s.Values
+		}
+		cpu, mem := series["cpu_usage_percent"], series["memory_working_set_bytes"]
+		return len(cpu) >= 2 && cpu[0] > 0 && mem[0] > 50e6, fmt.Sprint(series)
+	})
+	require.Equal(t, series["memory_usage_bytes"][0], series["memory_working_set_bytes"][0])
+	require.Contains(t, series, "cpus_detected_num")
+	require.Contains(t, series, "memory_total_bytes")
+	require.Equal(t, int64(0), series["gpus_detected_num"][0], "the hosts have no GPU")
+
+	r := c.Want(0, "metrics", "burn")
+	require.Regexp(t, `UTILIZATION\s+MEMORY`, r.Stdout)
+	require.Regexp(t, `job=0\s+cpu\s+[▁▂▃▄▅▆▇]+ \d+%\s+[▁▂▃▄▅▆▇]+ \d+MB/\d+GB`, r.Stdout)
+	require.NotContains(t, r.Output(), "404")
+	c.Check(c.Run("metrics", "burn", "--job", "1"), 1, "Run burn has no job matching job=1")
+
+	own := wantRun(t, sandboxEnv(c.Home), 0, []string{"UTILIZATION", "MEMORY"},
+		"metrics", "burn", "--url", env.Server.URL, "--token", env.Server.Token, "--project", "main")
+	require.Regexp(t, `job=0\s+cpu\s+[▁▂▃▄▅▆▇]+ \d+%\s+[▁▂▃▄▅▆▇]+ \d+MB/\d+GB`, own.Stdout)
+	wantRun(t, sandboxEnv(c.Home), 1, []string{"run burn has no job matching replica=2"},
+		"metrics", "burn", "--replica", "2", "--url", env.Server.URL, "--token", env.Server.Token, "--project", "main")
+	wantRun(t, sandboxEnv(c.Home), 1, []string{"run nope not found"},
+		"metrics", "nope", "--url", env.Server.URL, "--token", env.Server.Token, "--project", "main")
+
+	c.Check(c.Run("stop", "burn", "-x", "-y"), 0)
+	env.waitRun(t, "main", "burn", "terminated", "aborted")
+	// A finished job keeps its samples (7 days by default): still charted.
+	r = c.Want(0, "metrics", "burn")
+	require.Regexp(t, `job=0\s+cpu\s+[▁▂▃▄▅▆▇]+ \d+%`, r.Stdout)
+}
+
+// apiGet is api for GET routes: it decodes a 200 answer into out and
+// returns the status.
+func apiGet(tb testing.TB, url, token, path string, out any) int {
+	tb.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url+path, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(tb, err, "GET %s", path)
+	defer res.Body.Close()
+	if res.StatusCode == http.StatusOK && out != nil {
+		require.NoError(tb, json.NewDecoder(res.Body).Decode(out), "GET %s: decode", path)
+	}
+	return res.StatusCode
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -41,6 +42,8 @@ func serverCommand(b Build) *cli.Command {
 			&cli.StringFlag{Name: "catalog-url", EnvVars: []string{"GPUHUNT_CATALOG_URL"}, Usage: "where offer catalogs are published (default: gpuhunt's)"},
 			&cli.BoolFlag{Name: "default-creds-disabled", EnvVars: []string{"DSTACK_DEFAULT_CREDS_DISABLED"}, Usage: "refuse backends with default cloud credentials"},
 			&cli.IntFlag{Name: "job-network-mode", Value: 2, EnvVars: []string{"DSTACK_SERVER_JOB_NETWORK_MODE"}, Usage: "1: bridge unless multi-node, 2: host for whole instances, 3: always bridge"},
+			&cli.IntFlag{Name: "metrics-running-ttl-seconds", Value: 3600, EnvVars: []string{"DSTACK_SERVER_METRICS_RUNNING_TTL_SECONDS"}, Usage: "keep a running job's resource usage samples this long"},
+			&cli.IntFlag{Name: "metrics-finished-ttl-seconds", Value: 7 * 24 * 3600, EnvVars: []string{"DSTACK_SERVER_METRICS_FINISHED_TTL_SECONDS"}, Usage: "keep a finished job's resource usage samples this long"},
 			&cli.Int64Flag{Name: "code-upload-limit", Value: 2 << 20, EnvVars: []string{"DSTACK_SERVER_CODE_UPLOAD_LIMIT"}, Usage: "largest code or files upload in bytes (0: no limit)"},
 			&cli.IntFlag{Name: "console-ssh-port", EnvVars: []string{"DSTACK_SERVER_CONSOLE_SSH_PORT"}, Usage: "serve the console over SSH on this port (users log in with their registered SSH keys)"},
 			&cli.StringFlag{Name: "litestream-replica-url", EnvVars: []string{"LITESTREAM_REPLICA_URL"}, Usage: "replicate the SQLite database continuously to s3://, gcs://, abs:// or file:// and restore it from there when absent"},
@@ -62,6 +65,15 @@ func runServer(c *cli.Context, b Build) error {
 	if err != nil {
 		return err
 	}
+	var ttls [2]time.Duration
+	for i, name := range []string{"metrics-running-ttl-seconds", "metrics-finished-ttl-seconds"} {
+		v := c.Int(name)
+		if v <= 0 {
+			return usageError("--%s (DSTACK_SERVER_%s): %d is not a number of seconds above 0", name,
+				strings.ToUpper(strings.ReplaceAll(name, "-", "_")), v)
+		}
+		ttls[i] = time.Duration(v) * time.Second
+	}
 	out := c.App.Writer
 	srv, err := server.New(c.Context, server.Options{
 		Version: b.Version, Dir: dir, DatabaseURL: c.String("database-url"), Host: c.String("host"), Port: c.Int("port"),
@@ -73,10 +85,11 @@ func runServer(c *cli.Context, b Build) error {
 		CloudWatchEndpoint: c.String("cloudwatch-endpoint"), JobNetworkMode: c.Int("job-network-mode"),
 		CatalogURL: c.String("catalog-url"), DefaultCredsDisabled: c.Bool("default-creds-disabled"),
 		CodeUploadLimit: c.Int64("code-upload-limit"), ConsoleSSHPort: c.Int("console-ssh-port"),
-		LitestreamURL: c.String("litestream-replica-url"),
-		Metrics:       c.Bool("enable-prometheus-metrics") || envSwitch("DSTACK_ENABLE_PROMETHEUS_METRICS"),
-		MetricsToken:  c.String("prometheus-auth-token"),
-		Announce:      func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) },
+		LitestreamURL:     c.String("litestream-replica-url"),
+		MetricsRunningTTL: ttls[0], MetricsFinishedTTL: ttls[1],
+		Metrics:      c.Bool("enable-prometheus-metrics") || envSwitch("DSTACK_ENABLE_PROMETHEUS_METRICS"),
+		MetricsToken: c.String("prometheus-auth-token"),
+		Announce:     func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) },
 	})
 	if err != nil {
 		return err

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -288,10 +287,10 @@ func TestConcurrentUse(t *testing.T) {
 					return
 				}
 				got, err := r.Decrypt(stored, aad)
-				if err != nil || got != "concurrent" {
-					assert.Fail(t, fmt.Sprintf("decrypt: %q, %v", got, err))
+				if !assert.NoError(t, err, "decrypt") || !assert.Equal(t, "concurrent", got, "decrypt") {
 					return
 				}
+
 			}
 		})
 	}

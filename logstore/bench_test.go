@@ -43,9 +43,9 @@ func BenchmarkFilePollDescending100k(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				p, err := s.Poll(ctx, Query{Key: jobK, Limit: limit, Descending: true})
-				if err != nil || len(p.Entries) != limit || p.NextToken == nil {
-					require.FailNow(b, fmt.Sprintf("page of %d, err %v", len(p.Entries), err))
-				}
+				require.NoError(b, err)
+				require.Len(b, p.Entries, limit)
+				require.NotNil(b, p.NextToken)
 			}
 			b.ReportMetric(float64(st.Size())/1e6, "file-MB")
 		})
@@ -54,9 +54,9 @@ func BenchmarkFilePollDescending100k(b *testing.B) {
 	b.Run("asc-token-90000-limit=1000", func(b *testing.B) {
 		for b.Loop() {
 			p, err := s.Poll(ctx, Query{Key: jobK, Limit: 1000, NextToken: ptr("90000")})
-			if err != nil || len(p.Entries) != 1000 {
-				require.FailNow(b, fmt.Sprintf("page of %d, err %v", len(p.Entries), err))
-			}
+			require.NoError(b, err)
+			require.Len(b, p.Entries, 1000)
+
 		}
 	})
 }

@@ -83,18 +83,18 @@ func TestCloudWatchNoCredentials(t *testing.T) {
 	t.Setenv("AWS_CONFIG_FILE", "/nonexistent/config")
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	_, err := NewCloudWatch(ctx, CloudWatchConfig{Group: "g", Region: "us-east-1", Endpoint: "http://127.0.0.1:1"})
-	require.False(t, err == nil || !strings.HasPrefix(err.Error(), "no AWS credentials: "), "err = %v, want no AWS credentials", err)
+	require.Error(t, err, "want no AWS credentials")
+	require.True(t, strings.HasPrefix(err.Error(), "no AWS credentials: "), "err = %v, want no AWS credentials", err)
 	t.Setenv("AWS_REGION", "")
 	t.Setenv("AWS_DEFAULT_REGION", "")
 	_, err = NewCloudWatch(ctx, CloudWatchConfig{Group: "g"})
-	require.False(t, err == nil || !strings.HasPrefix(err.Error(), "no AWS region"), "err = %v, want no AWS region", err)
+	require.Error(t, err, "want no AWS region")
+	require.True(t, strings.HasPrefix(err.Error(), "no AWS region"), "err = %v, want no AWS region", err)
 }
 
 func TestCloudWatchWriteAndPoll(t *testing.T) {
 	s := motoStore(t, "dstack-logs")
-	if got := s.Describe(); got != "cloudwatch dstack-logs (us-east-1)" {
-		assert.Fail(t, fmt.Sprintf("Describe = %q", got))
-	}
+	assert.Equal(t, "cloudwatch dstack-logs (us-east-1)", s.Describe(), "Describe")
 	ev, at := recent(25)
 	// Out of order across and within batches: the store sorts.
 	shuffled := append(append([]Event{}, ev[20:]...), ev[:20]...)
@@ -105,12 +105,13 @@ func TestCloudWatchWriteAndPoll(t *testing.T) {
 	p, err := s.Poll(ctx, Query{Key: jobK, Limit: 10})
 	require.NoError(t, err)
 	wantURL := "https://console.aws.amazon.com/cloudwatch/home?region=us-east-1#logsV2:log-groups/log-group/dstack-logs/log-events/main%2Frun-1%2F" + jobK.JobSubmissionID + "%2Fjob"
-	if p.ExternalURL == nil || *p.ExternalURL != wantURL {
-		assert.Fail(t, fmt.Sprintf("external url = %v, want %s", p.ExternalURL, wantURL))
+	if assert.NotNil(t, p.ExternalURL, "external url") {
+		assert.Equal(t, wantURL, *p.ExternalURL, "external url")
 	}
-	if len(p.Entries) != 10 || p.NextToken == nil || !p.Entries[0].Timestamp.Equal(at(0)) || p.Entries[0].Source != "stdout" {
-		require.FailNow(t, fmt.Sprintf("first page: %v token %v", p.Entries, p.NextToken))
-	}
+	require.Len(t, p.Entries, 10, "first page")
+	require.NotNil(t, p.NextToken, "first page token")
+	require.True(t, p.Entries[0].Timestamp.Equal(at(0)), "first page: timestamp %v, want %v", p.Entries[0].Timestamp, at(0))
+	require.Equal(t, "stdout", p.Entries[0].Source, "first page source")
 
 	asc, calls := follow(t, s, Query{Key: jobK, Limit: 10})
 	var want []string
@@ -126,27 +127,30 @@ func TestCloudWatchWriteAndPoll(t *testing.T) {
 
 	// Time bounds: start exclusive; end between events.
 	p, err = s.Poll(ctx, Query{Key: jobK, Limit: 3, StartTime: ptr(at(4)), EndTime: ptr(at(6).Add(500 * time.Millisecond))})
-	if err != nil || fmt.Sprint(msgs(p)) != "[line 5 line 6]" {
-		assert.Fail(t, fmt.Sprintf("window = %v, err %v", msgs(p), err))
-	}
+	assert.NoError(t, err, "window")
+	assert.Equal(t, []string{"line 5", "line 6"}, msgs(p), "window")
 	p, err = s.Poll(ctx, Query{Key: jobK, Limit: 2, Descending: true, EndTime: ptr(at(6).Add(500 * time.Millisecond))})
-	if err != nil || fmt.Sprint(msgs(p)) != "[line 6 line 5]" {
-		assert.Fail(t, fmt.Sprintf("descending window = %v, err %v", msgs(p), err))
-	}
+	assert.NoError(t, err, "descending window")
+	assert.Equal(t, []string{"line 6", "line 5"}, msgs(p), "descending window")
 
 	// A second stream: the runner log of the same submission.
 	require.NoError(t, s.Write(ctx, runK, []Event{{at(3), []byte("runner \xff")}}))
 	p, err = s.Poll(ctx, Query{Key: runK, Limit: 10})
-	if err != nil || fmt.Sprint(msgs(p)) != "[runner \ufffd]" || !strings.HasSuffix(*p.ExternalURL, "%2Frunner") {
-		assert.Fail(t, fmt.Sprintf("runner log = %v, err %v", msgs(p), err))
+	assert.NoError(t, err, "runner log")
+	assert.Equal(t, []string{"runner \ufffd"}, msgs(p), "runner log")
+	if assert.NotNil(t, p.ExternalURL, "runner log url") {
+		assert.True(t, strings.HasSuffix(*p.ExternalURL, "%2Frunner"), "runner log url = %s", *p.ExternalURL)
 	}
-	if all, _ := follow(t, s, Query{Key: jobK, Limit: 100}); len(all) != 25 {
-		assert.Fail(t, fmt.Sprintf("job log has %d entries after runner write", len(all)))
-	}
+	all, _ := follow(t, s, Query{Key: jobK, Limit: 100})
+	assert.Len(t, all, 25, "job log entries after runner write")
 
 	// A stream never written is an empty page with a link.
 	p, err = s.Poll(ctx, Query{Key: other, Limit: 10})
-	assert.False(t, err != nil || len(p.Entries) != 0 || p.NextToken != nil || p.ExternalURL == nil, "missing stream: %+v, err %v", p, err)
+	assert.NoError(t, err, "missing stream")
+	assert.Empty(t, p.Entries, "missing stream: entries")
+	assert.Nil(t, p.NextToken, "missing stream: token")
+	assert.NotNil(t, p.ExternalURL, "missing stream: external url")
+
 	// A token CloudWatch rejects is a bad token.
 	_, err = s.Poll(ctx, Query{Key: jobK, Limit: 10, NextToken: ptr("garbage")})
 	assert.ErrorIs(t, err, ErrBadToken, "bad token: err = %v, want ErrBadToken", err)

@@ -84,18 +84,14 @@ func TestCloudWatchBatching(t *testing.T) {
 				bytes := 0
 				for i, e := range b {
 					bytes += len(*e.Message) + cwEventOverhead
-					if len(*e.Message)+cwEventOverhead > 256<<10 || *e.Message == "" {
-						assert.Fail(t, fmt.Sprintf("event %d has %d bytes", i, len(*e.Message)))
-					}
+					assert.NotEmpty(t, *e.Message, "event %d", i)
+					assert.LessOrEqual(t, len(*e.Message)+cwEventOverhead, 256<<10, "event %d size with overhead", i)
 					assert.False(t, i > 0 && *e.Timestamp < *b[i-1].Timestamp, "batch not sorted at %d", i)
 				}
-				if bytes > 1<<20 || *b[len(b)-1].Timestamp-*b[0].Timestamp > 24*3600*1000 {
-					assert.Fail(t, fmt.Sprintf("batch of %d bytes spanning %d ms", bytes, *b[len(b)-1].Timestamp-*b[0].Timestamp))
-				}
+				assert.LessOrEqual(t, bytes, 1<<20, "batch bytes")
+				assert.LessOrEqual(t, *b[len(b)-1].Timestamp-*b[0].Timestamp, int64(24*3600*1000), "batch span in ms")
 			}
-			if fmt.Sprint(sizes) != fmt.Sprint(tt.sizes) {
-				assert.Fail(t, fmt.Sprintf("batches = %v, want %v", sizes, tt.sizes))
-			}
+			assert.Equal(t, tt.sizes, sizes, "batches")
 		})
 	}
 }
@@ -115,14 +111,14 @@ func TestCloudWatchStreamCreation(t *testing.T) {
 	for range 3 {
 		require.NoError(t, s.Write(ctx, jobK, ev))
 	}
-	if f.creates != 1 || len(f.batches) != 3 || !f.streams["main/run-1/"+jobK.JobSubmissionID+"/job"] {
-		require.FailNow(t, fmt.Sprintf("creates=%d batches=%d streams=%v", f.creates, len(f.batches), f.streams))
-	}
+	require.Equal(t, 1, f.creates, "creates")
+	require.Len(t, f.batches, 3, "batches")
+	require.True(t, f.streams["main/run-1/"+jobK.JobSubmissionID+"/job"], "streams = %v", f.streams)
 	// Deleted by retention: recreated on the next write.
 	delete(f.streams, "main/run-1/"+jobK.JobSubmissionID+"/job")
-	if err := s.Write(ctx, jobK, ev); err != nil || f.creates != 2 || len(f.batches) != 4 {
-		require.FailNow(t, fmt.Sprintf("after deletion: err=%v creates=%d batches=%d", err, f.creates, len(f.batches)))
-	}
+	require.NoError(t, s.Write(ctx, jobK, ev), "write after deletion")
+	require.Equal(t, 2, f.creates, "creates after deletion")
+	require.Len(t, f.batches, 4, "batches after deletion")
 }
 
 func page(n int, fwd, bwd string) *cloudwatchlogs.GetLogEventsOutput {
@@ -138,20 +134,20 @@ func TestCloudWatchPollTokens(t *testing.T) {
 	// Events: token passed through, descending reversed.
 	f.pages = []*cloudwatchlogs.GetLogEventsOutput{page(3, "f/1", "b/1")}
 	p, err := s.Poll(ctx, Query{Key: jobK, Limit: 3, Descending: true})
-	if err != nil || tok(p) != "b/1" || fmt.Sprint(msgs(p)) != "[2 1 0]" || !p.Entries[0].Timestamp.Equal(time.UnixMilli(1002)) {
-		require.FailNow(t, fmt.Sprintf("page = %v %s %v", msgs(p), tok(p), err))
-	}
+	require.NoError(t, err)
+	require.Equal(t, "b/1", tok(p), "token")
+	require.Equal(t, []string{"2", "1", "0"}, msgs(p), "page")
+	require.True(t, p.Entries[0].Timestamp.Equal(time.UnixMilli(1002)), "first timestamp = %v", p.Entries[0].Timestamp)
 	// Empty pages are skipped while the token moves, and the end is nil.
 	f.pages = []*cloudwatchlogs.GetLogEventsOutput{page(0, "f/2", ""), page(0, "f/3", ""), page(2, "f/4", ""), page(0, "f/4", "")}
 	f.getTokens = nil
 	p, _ = s.Poll(ctx, Query{Key: jobK, Limit: 3, NextToken: ptr("f/1")})
-	if tok(p) != "f/4" || len(p.Entries) != 2 || fmt.Sprint(f.getTokens) != "[f/1 f/2 f/3]" {
-		require.FailNow(t, fmt.Sprintf("skip empty: %v %s calls %v", msgs(p), tok(p), f.getTokens))
-	}
+	require.Equal(t, "f/4", tok(p), "skip empty: token")
+	require.Len(t, p.Entries, 2, "skip empty: entries")
+	require.Equal(t, []string{"f/1", "f/2", "f/3"}, f.getTokens, "skip empty: calls")
 	p, _ = s.Poll(ctx, Query{Key: jobK, Limit: 3, NextToken: p.NextToken})
-	if tok(p) != "<nil>" || len(p.Entries) != 0 {
-		require.FailNow(t, fmt.Sprintf("end: %v %s", msgs(p), tok(p)))
-	}
+	require.Equal(t, "<nil>", tok(p), "end: token")
+	require.Empty(t, p.Entries, "end: entries")
 	// Out of retries: descending keeps the token, ascending does not.
 	var endless []*cloudwatchlogs.GetLogEventsOutput
 	for i := range 20 {
@@ -161,17 +157,13 @@ func TestCloudWatchPollTokens(t *testing.T) {
 		f.pages, f.getTokens = endless, nil
 		p, _ = s.Poll(ctx, Query{Key: jobK, Limit: 3, Descending: desc})
 		want := map[bool]string{false: "<nil>", true: "b/9"}[desc]
-		if tok(p) != want || len(f.getTokens) != cwMaxEmptyPages {
-			assert.Fail(t, fmt.Sprintf("desc=%v: token %s after %d calls, want %s", desc, tok(p), len(f.getTokens), want))
-		}
+		assert.Equal(t, want, tok(p), "desc=%v: token", desc)
+		assert.Len(t, f.getTokens, cwMaxEmptyPages, "desc=%v: calls", desc)
 	}
 }
 
 func TestQuoteAll(t *testing.T) {
-	if got := quoteAll("/aws/dstack logs~_.-ü:+"); got != "%2Faws%2Fdstack%20logs~_.-%C3%BC%3A%2B" {
-		assert.Fail(t, fmt.Sprintf("quoteAll = %q", got))
-	}
-	if got := splitMessage("aé", 2); fmt.Sprint(got) != "[a é]" {
-		assert.Fail(t, fmt.Sprintf("splitMessage = %q", got))
-	}
+	assert.Equal(t, "%2Faws%2Fdstack%20logs~_.-%C3%BC%3A%2B", quoteAll("/aws/dstack logs~_.-ü:+"), "quoteAll")
+	assert.Equal(t, []string{"a", "é"}, splitMessage("aé", 2), "splitMessage")
+
 }

@@ -1,7 +1,6 @@
 package logstore
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -37,24 +36,15 @@ func TestFileMalformedLines(t *testing.T) {
 		`{"timestamp":"2026-08-21T13:11:09.000Z","log_source":"stdout","mess`, // write in progress
 	}
 	require.NoError(t, os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o644))
-	if got := pollAll(t, s, Query{Key: jobK, Limit: 2}); fmt.Sprint(got) != "[0 1 2 3 4]" {
-		assert.Fail(t, fmt.Sprintf("ascending = %v", got))
-	}
-	if got := pollAll(t, s, Query{Key: jobK, Limit: 2, Descending: true}); fmt.Sprint(got) != "[4 3 2 1 0]" {
-		assert.Fail(t, fmt.Sprintf("descending = %v", got))
-	}
+	assert.Equal(t, []int{0, 1, 2, 3, 4}, pollAll(t, s, Query{Key: jobK, Limit: 2}), "ascending")
+	assert.Equal(t, []int{4, 3, 2, 1, 0}, pollAll(t, s, Query{Key: jobK, Limit: 2, Descending: true}), "descending")
 	// Malformed lines count as consumed in the ascending token.
 	p, err := s.Poll(ctx, Query{Key: jobK, Limit: 2})
-	if err != nil || tok(p) != "5" {
-		assert.Fail(t, fmt.Sprintf("token = %s, err %v; want 5", tok(p), err))
-	}
-	if p.Entries[1].Source != "stdout" {
-		assert.Fail(t, fmt.Sprintf("source = %q", p.Entries[1].Source))
-	}
+	assert.NoError(t, err)
+	assert.Equal(t, "5", tok(p), "token")
+	assert.Equal(t, "stdout", p.Entries[1].Source, "source")
 	p, _ = s.Poll(ctx, Query{Key: jobK, Limit: 2, NextToken: ptr("5")})
-	if p.Entries[0].Source != "stderr" {
-		assert.Fail(t, fmt.Sprintf("source = %q, want stderr kept", p.Entries[0].Source))
-	}
+	assert.Equal(t, "stderr", p.Entries[0].Source, "source: stderr kept")
 }
 
 func TestFileBadTokens(t *testing.T) {
@@ -67,9 +57,7 @@ func TestFileBadTokens(t *testing.T) {
 			}
 			for _, tk := range bad {
 				_, err := s.Poll(ctx, Query{Key: key, Limit: 10, Descending: desc, NextToken: ptr(tk)})
-				if !errors.Is(err, ErrBadToken) {
-					assert.Fail(t, fmt.Sprintf("key %s desc=%v token %q: err = %v, want ErrBadToken", key.Run, desc, tk, err))
-				}
+				assert.ErrorIs(t, err, ErrBadToken, "key %s desc=%v token %q", key.Run, desc, tk)
 			}
 		}
 	}
@@ -103,23 +91,19 @@ func TestFileConcurrentWriters(t *testing.T) {
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		require.FailNow(t, fmt.Sprint(err))
+		require.NoError(t, err)
 	}
 	for w := range writers {
 		for _, diag := range []bool{false, true} {
 			k := Key{Project: "p", Run: fmt.Sprintf("run-%d", w), JobSubmissionID: "sub", Diagnose: diag}
 			got := pollAll(t, s, Query{Key: k, Limit: 333})
-			if len(got) != batches*perBatch {
-				require.FailNow(t, fmt.Sprintf("%+v: %d lines", k, len(got)))
-			}
+			require.Len(t, got, batches*perBatch, "%+v: lines", k)
 			for i, n := range got {
 				require.True(t, n == i, "%+v: line %d is %d", k, i, n)
 			}
 		}
 	}
-	if got := pollAll(t, s, Query{Key: jobK, Limit: 1000}); len(got) != writers*2*batches*2 {
-		require.FailNow(t, fmt.Sprintf("shared log: %d lines, want %d", len(got), writers*2*batches*2))
-	}
+	require.Len(t, pollAll(t, s, Query{Key: jobK, Limit: 1000}), writers*2*batches*2, "shared log lines")
 }
 
 func TestFileWriteInvalidKey(t *testing.T) {
@@ -132,16 +116,12 @@ func TestFileWriteInvalidKey(t *testing.T) {
 		assert.Error(t, s.Write(ctx, k, events(0, 1)), "%+v: no error", k)
 	}
 	assert.NoError(t, s.Write(ctx, jobK, nil), "empty write")
-	if _, err := os.Stat(s.Path(jobK)); !os.IsNotExist(err) {
-		assert.Fail(t, fmt.Sprintf("empty write created the file: %v", err))
-	}
-	if got := s.Describe(); got != "file "+s.dir {
-		assert.Fail(t, fmt.Sprintf("Describe = %q", got))
-	}
+	_, err := os.Stat(s.Path(jobK))
+	assert.ErrorIs(t, err, os.ErrNotExist, "empty write created the file")
+
+	assert.Equal(t, "file "+s.dir, s.Describe(), "Describe")
 	want := filepath.Join(s.dir, "main", "logs", "run-1", jobK.JobSubmissionID, "runner.log")
-	if got := s.Path(runK); got != want {
-		assert.Fail(t, fmt.Sprintf("Path = %q, want %q", got, want))
-	}
+	assert.Equal(t, want, s.Path(runK), "Path")
 }
 
 // TestFileGolden pins the on-disk format, which the Python server also reads.
@@ -167,9 +147,8 @@ func TestFileGolden(t *testing.T) {
 	require.True(t, string(got) == string(want), "format changed:\n got: %s\nwant: %s", got, want)
 	// And it reads back.
 	p, err := s.Poll(ctx, Query{Key: jobK, Limit: 10})
-	if err != nil || len(p.Entries) != len(ev) {
-		require.FailNow(t, fmt.Sprintf("read back %d entries, err %v", len(p.Entries), err))
-	}
+	require.NoError(t, err, "read back")
+	require.Len(t, p.Entries, len(ev), "read back entries")
 	for i, e := range p.Entries {
 		assert.False(t, !e.Timestamp.Equal(ev[i].Timestamp) || e.Message != validUTF8(ev[i].Message), "entry %d = %+v", i, e)
 	}
@@ -190,9 +169,7 @@ func TestValidUTF8(t *testing.T) {
 		"\xf0\x9f\x98\x80\x80": "😀\ufffd",
 		"":                     "",
 	} {
-		if got := validUTF8([]byte(in)); got != want {
-			assert.Fail(t, fmt.Sprintf("validUTF8(%q) = %q, want %q", in, got, want))
-		}
+		assert.Equal(t, want, validUTF8([]byte(in)), "validUTF8(%q)", in)
 	}
 }
 
@@ -206,14 +183,12 @@ func TestFileDescendingReadsOnlyTail(t *testing.T) {
 	require.NoError(t, s.Write(ctx, jobK, events(1, 10)))
 	start := time.Now()
 	p, err := s.Poll(ctx, Query{Key: jobK, Limit: 3, Descending: true})
-	if err != nil || fmt.Sprint(lineNums(t, p)) != "[9 8 7]" || p.NextToken == nil {
-		require.FailNow(t, fmt.Sprintf("page %v token %s err %v", lineNums(t, p), tok(p), err))
-	}
+	require.NoError(t, err)
+	require.Equal(t, []int{9, 8, 7}, lineNums(t, p), "page")
+	require.NotNil(t, p.NextToken, "page token")
 	p, err = s.Poll(ctx, Query{Key: jobK, Limit: 3, Descending: true, NextToken: p.NextToken})
-	if err != nil || fmt.Sprint(lineNums(t, p)) != "[6 5 4]" {
-		require.FailNow(t, fmt.Sprintf("page %v err %v", lineNums(t, p), err))
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		assert.Fail(t, fmt.Sprintf("took %v", d))
-	}
+	require.NoError(t, err)
+	require.Equal(t, []int{6, 5, 4}, lineNums(t, p), "page")
+	assert.Less(t, time.Since(start), 2*time.Second, "took too long")
+
 }

@@ -67,9 +67,8 @@ func lineNums(t testing.TB, p Page) []int {
 		var n int
 		_, err := fmt.Sscanf(e.Message, "line %d", &n)
 		require.NoError(t, err, "unexpected message %q", e.Message)
-		if !e.Timestamp.Equal(ts(n)) || (e.Source != SourceStdout && e.Source != "stderr") {
-			require.FailNow(t, fmt.Sprintf("line %d: timestamp %v source %q", n, e.Timestamp, e.Source))
-		}
+		require.True(t, e.Timestamp.Equal(ts(n)), "line %d: timestamp %v, want %v", n, e.Timestamp, ts(n))
+		require.Contains(t, []string{SourceStdout, "stderr"}, e.Source, "line %d: source", n)
 		out = append(out, n)
 	}
 	return out
@@ -131,15 +130,9 @@ func TestFilePaging(t *testing.T) {
 			}
 			p, err := s.Poll(ctx, tt.q)
 			require.NoError(t, err)
-			if got := lineNums(t, p); fmt.Sprint(got) != fmt.Sprint(tt.wantLines) {
-				assert.Fail(t, fmt.Sprintf("lines = %v, want %v", got, tt.wantLines))
-			}
-			if tok(p) != tt.wantToken {
-				assert.Fail(t, fmt.Sprintf("token = %s, want %s", tok(p), tt.wantToken))
-			}
-			if p.ExternalURL != nil {
-				assert.Fail(t, fmt.Sprintf("external url = %q, want nil", *p.ExternalURL))
-			}
+			assert.Equal(t, fmt.Sprint(tt.wantLines), fmt.Sprint(lineNums(t, p)), "lines")
+			assert.Equal(t, tt.wantToken, tok(p), "token")
+			assert.Nil(t, p.ExternalURL, "external url")
 		})
 	}
 }
@@ -166,47 +159,41 @@ func TestFileFollowTokens(t *testing.T) {
 	for _, limit := range []int{1, 2, 5, 23, 1000} {
 		asc := pollAll(t, s, Query{Key: jobK, Limit: limit})
 		desc := pollAll(t, s, Query{Key: jobK, Limit: limit, Descending: true})
-		if len(asc) != 23 || len(desc) != 23 {
-			require.FailNow(t, fmt.Sprintf("limit %d: got %d asc, %d desc lines", limit, len(asc), len(desc)))
-		}
+		require.Len(t, asc, 23, "limit %d: asc lines", limit)
+		require.Len(t, desc, 23, "limit %d: desc lines", limit)
 		for i := range 23 {
-			require.False(t, asc[i] != i || desc[i] != 22-i, "limit %d: asc %v desc %v", limit, asc, desc)
+			require.Equal(t, i, asc[i], "limit %d: asc %v", limit, asc)
+			require.Equal(t, 22-i, desc[i], "limit %d: desc %v", limit, desc)
 		}
+
 	}
 }
 
 func TestFileTokensAcrossAppends(t *testing.T) {
 	s := newFile(t, 5)
 	p, err := s.Poll(ctx, Query{Key: jobK, Limit: 5})
-	if err != nil || tok(p) != "<nil>" || len(p.Entries) != 5 {
-		require.FailNow(t, fmt.Sprintf("first page: %v %s %v", lineNums(t, p), tok(p), err))
-	}
+	require.NoError(t, err, "first page")
+	require.Equal(t, "<nil>", tok(p), "first page token")
+	require.Len(t, p.Entries, 5, "first page")
 	p, _ = s.Poll(ctx, Query{Key: jobK, Limit: 3})
-	if tok(p) != "3" {
-		require.FailNow(t, fmt.Sprintf("token = %s", tok(p)))
-	}
+	require.Equal(t, "3", tok(p), "token")
 	dp, _ := s.Poll(ctx, Query{Key: jobK, Limit: 2, Descending: true})
-	if fmt.Sprint(lineNums(t, dp)) != "[4 3]" {
-		require.FailNow(t, fmt.Sprintf("desc page: %v", lineNums(t, dp)))
-	}
+	require.Equal(t, []int{4, 3}, lineNums(t, dp), "desc page")
 	require.NoError(t, s.Write(ctx, jobK, events(5, 9)))
 	// The ascending token keeps its place and now sees the new lines.
 	p, _ = s.Poll(ctx, Query{Key: jobK, Limit: 3, NextToken: p.NextToken})
-	if fmt.Sprint(lineNums(t, p)) != "[3 4 5]" || tok(p) != "6" {
-		require.FailNow(t, fmt.Sprintf("after append: %v %s", lineNums(t, p), tok(p)))
-	}
+	require.Equal(t, []int{3, 4, 5}, lineNums(t, p), "after append")
+	require.Equal(t, "6", tok(p), "after append: token")
 	p, _ = s.Poll(ctx, Query{Key: jobK, Limit: 3, NextToken: p.NextToken})
-	if fmt.Sprint(lineNums(t, p)) != "[6 7 8]" || tok(p) != "<nil>" {
-		require.FailNow(t, fmt.Sprintf("after append, last: %v %s", lineNums(t, p), tok(p)))
-	}
+	require.Equal(t, []int{6, 7, 8}, lineNums(t, p), "after append, last")
+	require.Equal(t, "<nil>", tok(p), "after append, last: token")
 	// The descending token still points at older lines only.
 	dp, _ = s.Poll(ctx, Query{Key: jobK, Limit: 10, Descending: true, NextToken: dp.NextToken})
-	if fmt.Sprint(lineNums(t, dp)) != "[2 1 0]" || tok(dp) != "<nil>" {
-		require.FailNow(t, fmt.Sprintf("desc after append: %v %s", lineNums(t, dp), tok(dp)))
-	}
-	if all := pollAll(t, s, Query{Key: jobK, Limit: 4, Descending: true}); len(all) != 9 || all[0] != 8 {
-		require.FailNow(t, fmt.Sprintf("desc all: %v", all))
-	}
+	require.Equal(t, []int{2, 1, 0}, lineNums(t, dp), "desc after append")
+	require.Equal(t, "<nil>", tok(dp), "desc after append: token")
+	all := pollAll(t, s, Query{Key: jobK, Limit: 4, Descending: true})
+	require.Len(t, all, 9, "desc all")
+	require.Equal(t, 8, all[0], "desc all: first")
 }
 
 func TestFileLongLines(t *testing.T) {
@@ -225,8 +212,8 @@ func TestFileLongLines(t *testing.T) {
 				break
 			}
 		}
-		if len(got) != 3 || got[1].Message != string(big) {
-			require.FailNow(t, fmt.Sprintf("desc=%v: got %d entries", desc, len(got)))
-		}
+		require.Len(t, got, 3, "desc=%v: entries", desc)
+		require.True(t, got[1].Message == string(big), "desc=%v: the long line changed", desc)
+
 	}
 }

@@ -2,7 +2,6 @@ package logstore
 
 import (
 	"encoding/json"
-	"fmt"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -23,16 +22,17 @@ func FuzzLine(f *testing.F) {
 		ev := Event{Timestamp: time.UnixMilli(1787317860123), Message: b}
 		line := appendLine(nil, ev)
 		e, ok := parseLine(line[:len(line)-1])
-		require.False(t, !ok || e.Message != validUTF8(b) || !e.Timestamp.Equal(ev.Timestamp), "round trip of %q: %+v %v", b, e, ok)
+		require.True(t, ok, "round trip of %q: not parsed", b)
+		require.Equal(t, validUTF8(b), e.Message, "round trip of %q: message", b)
+		require.True(t, e.Timestamp.Equal(ev.Timestamp), "round trip of %q: timestamp %v, want %v", b, e.Timestamp, ev.Timestamp)
+
 		if fast, ok := parseCompact(b); ok && utf8.Valid(b) { // parseLine rejects invalid UTF-8 first
 			var slow fileLine
-			if err := json.Unmarshal(b, &slow); err != nil || slow.Message == nil {
-				require.FailNow(t, fmt.Sprintf("fast parser accepted %q, json: %v", b, err))
-			}
-			if fast.Timestamp != slow.Timestamp || fast.LogSource != slow.LogSource || *fast.Message != *slow.Message {
-				require.FailNow(t, fmt.Sprintf("%q: fast %q/%q/%q, json %q/%q/%q", b, fast.Timestamp, fast.LogSource, *fast.Message,
-					slow.Timestamp, slow.LogSource, *slow.Message))
-			}
+			require.NoError(t, json.Unmarshal(b, &slow), "fast parser accepted %q", b)
+			require.NotNil(t, slow.Message, "fast parser accepted %q, json has no message", b)
+			require.Equal(t, slow.Timestamp, fast.Timestamp, "%q: timestamp", b)
+			require.Equal(t, slow.LogSource, fast.LogSource, "%q: log source", b)
+			require.Equal(t, *slow.Message, *fast.Message, "%q: message", b)
 		}
 	})
 }

@@ -42,6 +42,12 @@ func (s *Server) startBackground() {
 	s.env.Wake = s.notifier.Wake
 }
 
+// runJobMetrics samples running jobs' resource usage and prunes old samples.
+func (s *Server) runJobMetrics(ctx context.Context) {
+	(&background.JobMetrics{Env: s.env, Pool: s.pool, Log: s.log.With("component", "background.job_metrics"),
+		RunningTTL: s.opts.MetricsRunningTTL, FinishedTTL: s.opts.MetricsFinishedTTL}).Run(ctx)
+}
+
 // newPool is the server's one pool of SSH connections to hosts: the
 // pipelines and the service proxy share it.
 func (s *Server) newPool() *sshfleet.Pool {

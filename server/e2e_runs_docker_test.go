@@ -104,6 +104,29 @@ func TestDockerExecutorRuns(t *testing.T) {
 		s.stopRun(t, true, name)
 		s.waitRun(t, name, 60*time.Second, finished)
 	})
+	t.Run("a container's CPU and memory are sampled from its cgroup", func(t *testing.T) {
+		name := "dock-burn-" + suffix
+		s.applyRun(t, task(name, "x=$(yes | head -c 50000000); while :; do :; done"))
+		s.waitRun(t, name, 90*time.Second, statusIs(schemas.RunRunning))
+		series := map[string][]int64{}
+		deadline := time.Now().Add(90 * time.Second)
+		for {
+			m, err := s.GetJobMetrics(context.Background(), "main", name, 0, 0, 100)
+			require.NoError(t, err)
+			clear(series)
+			for _, x := range m.Metrics {
+				series[x.Name] = x.Values
+			}
+			if cpu, mem := series["cpu_usage_percent"], series["memory_working_set_bytes"]; len(cpu) >= 2 && cpu[0] > 0 && mem[0] > 50e6 {
+				break
+			}
+			require.True(t, time.Now().Before(deadline), "no samples with CPU and memory in use within 90 s: %v", series)
+			time.Sleep(time.Second)
+		}
+		require.GreaterOrEqual(t, series["memory_usage_bytes"][0], series["memory_working_set_bytes"][0])
+		s.stopRun(t, true, name)
+		s.waitRun(t, name, 60*time.Second, finished)
+	})
 	s.waitFleet(t, fleet, 20*time.Second, allInstances(schemas.InstanceIdle))
 }
 

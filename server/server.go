@@ -75,6 +75,11 @@ type Options struct {
 	// SweepInterval is how often cloud instances without a live record are
 	// looked for (2 minutes when 0).
 	SweepInterval time.Duration
+	// MetricsRunningTTL and MetricsFinishedTTL keep the resource usage
+	// samples of running and of finished jobs
+	// (DSTACK_SERVER_METRICS_RUNNING_TTL_SECONDS, 1 hour when 0, and
+	// DSTACK_SERVER_METRICS_FINISHED_TTL_SECONDS, 7 days when 0).
+	MetricsRunningTTL, MetricsFinishedTTL time.Duration
 	// JobNetworkMode is DSTACK_SERVER_JOB_NETWORK_MODE (1, 2 or 3).
 	JobNetworkMode int
 	// CodeUploadLimit caps code and archive uploads in bytes (0: none).
@@ -281,9 +286,11 @@ func (s *Server) Run(ctx context.Context) error {
 		if s.supervisor != nil {
 			catDone := make(chan struct{})
 			sweepDone := make(chan struct{})
+			metricsDone := make(chan struct{})
 			go func() { defer close(catDone); s.runCatalog(bgCtx) }()
 			go func() { defer close(sweepDone); s.runSweeper(bgCtx) }()
-			defer func() { <-catDone; <-sweepDone }()
+			go func() { defer close(metricsDone); s.runJobMetrics(bgCtx) }()
+			defer func() { <-catDone; <-sweepDone; <-metricsDone }()
 			go s.notifier.Listen(bgCtx)
 			s.supervisor.Run(bgCtx)
 		}

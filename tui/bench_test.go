@@ -46,9 +46,8 @@ func BenchmarkLogsView(b *testing.B) {
 		p.buf.write(fmt.Sprintf("%s step %d: loss=%.4f lr=3e-4 tokens/s=12345\n", time.Duration(i)*time.Second, i, 1/float64(i+1)))
 	}
 	p.scroll(0)
-	if p.buf.len() != MaxLogLines {
-		require.FailNow(b, fmt.Sprintf("buffer holds %d lines, want %d", p.buf.len(), MaxLogLines))
-	}
+	require.Equal(b, MaxLogLines, p.buf.len(), "buffer lines")
+
 	for _, mode := range []string{"following", "scrolled"} {
 		b.Run(mode, func(b *testing.B) {
 			if mode == "scrolled" {

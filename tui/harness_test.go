@@ -55,9 +55,8 @@ func (h *harness) send(msg tea.Msg) {
 func (h *harness) run(cmd tea.Cmd) {
 	queue := []tea.Cmd{cmd}
 	for steps := 0; len(queue) > 0; steps++ {
-		if steps > 1000 {
-			require.FailNow(h.t, "commands do not settle")
-		}
+		require.LessOrEqual(h.t, steps, 1000, "commands do not settle")
+
 		c := queue[0]
 		queue = queue[1:]
 		if c == nil {

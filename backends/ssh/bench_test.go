@@ -2,7 +2,6 @@ package ssh_test
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -47,16 +46,15 @@ func BenchmarkDeploy10Hosts(b *testing.B) {
 				c, err := pool.Get(ctx, h.Target())
 				if err == nil {
 					var info *sshfleet.HostInfo
-					if info, err = sshfleet.Deploy(ctx, c, opts); err == nil && info.Uploaded != wantUpload {
-						assert.Fail(b, fmt.Sprintf("%s: uploaded=%v, want %v", h.Name, info.Uploaded, wantUpload))
+					if info, err = sshfleet.Deploy(ctx, c, opts); err == nil {
+						assert.Equal(b, wantUpload, info.Uploaded, "%s: uploaded", h.Name)
 					}
 				}
 				if err == nil {
 					err = shimHealthy(ctx, c)
 				}
-				if err != nil {
-					assert.Fail(b, fmt.Sprintf("%s: %v", h.Name, err))
-				}
+				assert.NoError(b, err, h.Name)
+
 				mu.Lock()
 				slowest = max(slowest, time.Since(t0))
 				mu.Unlock()

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -74,12 +73,9 @@ func TestRunCancel(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	if _, _, err := c.Run(ctx, "sleep 30", nil); !errors.Is(err, context.DeadlineExceeded) {
-		require.FailNow(t, fmt.Sprintf("want deadline exceeded, got %v", err))
-	}
-	if d := time.Since(start); d > 3*time.Second {
-		require.FailNow(t, fmt.Sprintf("cancel took %s", d))
-	}
+	_, _, err = c.Run(ctx, "sleep 30", nil)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Less(t, time.Since(start), 3*time.Second, "cancel took too long")
 	// More concurrent commands than sessions slots: they queue, none fails.
 	errs := make(chan error, 20)
 	for i := 0; i < 20; i++ {
@@ -139,17 +135,17 @@ func TestUnreachable(t *testing.T) {
 	refused := h.Target()
 	refused.Port = 2222
 	_, err := pool.Get(ctx, refused)
-	require.False(t, sshfleet.KindOf(err) != sshfleet.KindUnreachable || !strings.Contains(err.Error(), "connection refused"), "closed port: %v", err)
+	require.Equal(t, sshfleet.KindUnreachable, sshfleet.KindOf(err), "closed port: %v", err)
+	require.ErrorContains(t, err, "connection refused", "closed port")
 	live, err := pool.Get(ctx, h.Target())
 	require.NoError(t, err)
 	h.Cut()
 	start := time.Now()
 	_, err = newPool(t, sshfleet.PoolOptions{DialTimeout: 2 * time.Second}).Get(ctx, h.Target())
-	if d := time.Since(start); d > 5*time.Second {
-		require.FailNow(t, fmt.Sprintf("cut host detected after %s", d))
-	}
+	require.Less(t, time.Since(start), 5*time.Second, "cut host detected too late")
 	want := "cannot reach " + h.Target().Addr() + ": "
-	require.False(t, sshfleet.KindOf(err) != sshfleet.KindUnreachable || !strings.HasPrefix(err.Error(), want), "cut host: %v", err)
+	require.Equal(t, sshfleet.KindUnreachable, sshfleet.KindOf(err), "cut host: %v", err)
+	require.True(t, strings.HasPrefix(err.Error(), want), "cut host: %v", err)
 	t.Logf("cut host after %s: %v", time.Since(start).Round(time.Millisecond), err)
 	select {
 	case <-live.Done():
@@ -170,24 +166,25 @@ func TestProxyJump(t *testing.T) {
 	c, err := pool.Get(ctx, h.Target())
 	require.NoError(t, err)
 	out, _, err := c.Run(ctx, "id -un", nil)
-	require.False(t, err != nil || strings.TrimSpace(string(out)) != h.User, "run through jump: %q %v", out, err)
+	require.NoError(t, err, "run through jump")
+	require.Equal(t, h.User, strings.TrimSpace(string(out)), "run through jump")
 	direct := h.Target()
 	direct.ProxyJump = nil
-	if _, err := pool.Get(ctx, direct); sshfleet.KindOf(err) != sshfleet.KindUnreachable {
-		require.FailNow(t, fmt.Sprintf("host behind the jump reachable directly? %v", err))
-	}
+	_, err = pool.Get(ctx, direct)
+	require.Equal(t, sshfleet.KindUnreachable, sshfleet.KindOf(err), "host behind the jump reachable directly? %v", err)
 	badJump := h.Target()
 	bj := *badJump.ProxyJump
 	bj.PrivateKey = sshtest.NewClientKey(t)
 	badJump.ProxyJump = &bj
 	_, err = pool.Get(ctx, badJump)
-	if sshfleet.KindOf(err) != sshfleet.KindProxyJump || !strings.Contains(err.Error(), "through proxy jump "+bj.Addr()) ||
-		!strings.Contains(err.Error(), "SSH authentication failed for "+bj.User) {
-		require.FailNow(t, fmt.Sprintf("bad jump key: %v", err))
-	}
+	require.Equal(t, sshfleet.KindProxyJump, sshfleet.KindOf(err), "bad jump key: %v", err)
+	require.ErrorContains(t, err, "through proxy jump "+bj.Addr(), "bad jump key")
+	require.ErrorContains(t, err, "SSH authentication failed for "+bj.User, "bad jump key")
 	wrongPort := h.Target()
 	wrongPort.Port = 2222
 	_, err = pool.Get(ctx, wrongPort)
-	require.False(t, sshfleet.KindOf(err) != sshfleet.KindUnreachable || !strings.Contains(err.Error(), "from proxy jump "+bj.Addr()), "closed port behind jump: %v", err)
+	require.Equal(t, sshfleet.KindUnreachable, sshfleet.KindOf(err), "closed port behind jump: %v", err)
+	require.ErrorContains(t, err, "from proxy jump "+bj.Addr(), "closed port behind jump")
+
 	t.Logf("messages: %v", err)
 }

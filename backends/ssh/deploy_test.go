@@ -3,8 +3,6 @@ package ssh_test
 import (
 	"bytes"
 	"debug/elf"
-	"errors"
-	"fmt"
 	"runtime"
 	"strings"
 	"testing"
@@ -54,38 +52,43 @@ func testDeployLifecycle(t *testing.T, bin *sshfleet.Binary) {
 	require.False(t, info.CPUs <= 0 || info.Memory == 0 || info.Executor != "process" || info.ShimHome != h.Home+"/.dstack", "host info: %+v", info)
 	require.NoError(t, shimHealthy(ctx, c), "healthcheck through the tunnel")
 	keys := readAuthorizedKeys(t, h)
-	require.False(t, strings.Count(keys, sshfleet.AuthorizedKeysMarker) != 1 || !strings.Contains(keys, projectKey+" project "+sshfleet.AuthorizedKeysMarker), "authorized_keys after deploy:\n%s", keys)
+	require.Equal(t, 1, strings.Count(keys, sshfleet.AuthorizedKeysMarker), "authorized_keys markers after deploy:\n%s", keys)
+	require.Contains(t, keys, projectKey+" project "+sshfleet.AuthorizedKeysMarker, "authorized_keys after deploy")
 
 	start = time.Now()
 	again, err := sshfleet.Deploy(ctx, c, opts)
 	require.NoError(t, err)
 	t.Logf("second deploy took %s", time.Since(start).Round(time.Millisecond))
-	require.False(t, again.Uploaded || again.Restarted || readAuthorizedKeys(t, h) != keys, "deploying again is not idempotent: %+v", again)
+	require.False(t, again.Uploaded, "deploying again is not idempotent: uploaded: %+v", again)
+	require.False(t, again.Restarted, "deploying again is not idempotent: restarted: %+v", again)
+	require.Equal(t, keys, readAuthorizedKeys(t, h), "deploying again changed authorized_keys")
 
 	opts.Env = map[string]string{"DSTACK_SHIM_EXECUTOR": "process", "FLEET_VAR": `a "quoted" $value`}
 	changed, err := sshfleet.Deploy(ctx, c, opts)
-	require.False(t, err != nil || changed.Uploaded || !changed.Restarted, "env change must restart without upload: %+v %v", changed, err)
-	if out, err := h.AsUser(`tr '\0' '\n' < /proc/$(pgrep -u $(id -u) -f "[d]stack shim" | head -1)/environ | grep FLEET_VAR`); err != nil ||
-		strings.TrimSpace(out) != `FLEET_VAR=a "quoted" $value` {
-		require.FailNow(t, fmt.Sprintf("fleet env in the shim: %q %v", out, err))
-	}
+	require.NoError(t, err, "env change")
+	require.False(t, changed.Uploaded, "env change must not upload: %+v", changed)
+	require.True(t, changed.Restarted, "env change must restart: %+v", changed)
+	out, err := h.AsUser(`tr '\0' '\n' < /proc/$(pgrep -u $(id -u) -f "[d]stack shim" | head -1)/environ | grep FLEET_VAR`)
+	require.NoError(t, err, "fleet env in the shim: %q", out)
+	require.Equal(t, `FLEET_VAR=a "quoted" $value`, strings.TrimSpace(out), "fleet env in the shim")
 
 	// A dead shim (supervisor and all) is restarted by the next deploy.
-	if out, err := h.AsUser(`kill -KILL -$(cat .dstack/shim.pid)`); err != nil {
-		require.FailNow(t, fmt.Sprintf("kill shim: %v %s", err, out))
-	}
+	out, err = h.AsUser(`kill -KILL -$(cat .dstack/shim.pid)`)
+	require.NoError(t, err, "kill shim: %s", out)
 	revived, err := sshfleet.Deploy(ctx, c, opts)
-	require.False(t, err != nil || !revived.Restarted || revived.Uploaded, "dead shim not restarted: %+v %v", revived, err)
+	require.NoError(t, err, "deploy after the shim died")
+	require.True(t, revived.Restarted, "dead shim not restarted: %+v", revived)
+	require.False(t, revived.Uploaded, "dead shim: uploaded again: %+v", revived)
 
 	require.NoError(t, sshfleet.Undeploy(ctx, c))
 	require.Error(t, shimHealthy(ctx, c), "shim still answers after Undeploy")
-	if out, _ := h.AsUser("ls .dstack .dstack/bin 2>&1; pgrep -u $(id -u) -f '[d]stack shim' || echo none"); strings.Contains(out, "shim.env") ||
-		strings.Contains(out, "shim.pid") || !strings.HasSuffix(strings.TrimSpace(out), "none") {
-		require.FailNow(t, fmt.Sprintf("left after Undeploy:\n%s", out))
-	}
-	if keys := readAuthorizedKeys(t, h); strings.Contains(keys, sshfleet.AuthorizedKeysMarker) || !strings.Contains(keys, hostKeyLine) {
-		require.FailNow(t, fmt.Sprintf("authorized_keys after Undeploy:\n%s", keys))
-	}
+	out, _ = h.AsUser("ls .dstack .dstack/bin 2>&1; pgrep -u $(id -u) -f '[d]stack shim' || echo none")
+	require.NotContains(t, out, "shim.env", "left after Undeploy")
+	require.NotContains(t, out, "shim.pid", "left after Undeploy")
+	require.True(t, strings.HasSuffix(strings.TrimSpace(out), "none"), "shim process left after Undeploy:\n%s", out)
+	keys = readAuthorizedKeys(t, h)
+	require.NotContains(t, keys, sshfleet.AuthorizedKeysMarker, "authorized_keys after Undeploy")
+	require.Contains(t, keys, hostKeyLine, "authorized_keys after Undeploy")
 	require.NoError(t, sshfleet.Undeploy(ctx, c), "second Undeploy")
 }
 
@@ -98,11 +101,11 @@ func TestDeployShimDoesNotStart(t *testing.T) {
 	require.NoError(t, err)
 	_, err = sshfleet.Deploy(ctx, c, sshfleet.DeployOptions{Binary: bin, HealthTimeout: 4 * time.Second,
 		Env: map[string]string{"DSTACK_SHIM_EXECUTOR": "no-such-executor"}})
-	if sshfleet.KindOf(err) != sshfleet.KindAgent || !strings.Contains(err.Error(), "did not answer GET /api/healthcheck") ||
-		!errors.Is(err, sshfleet.ErrRemoteRefused) ||
-		!strings.Contains(err.Error(), "no-such-executor") || !strings.Contains(err.Error(), "shim.log") {
-		require.FailNow(t, fmt.Sprintf("want agent error with the log tail, got %v", err))
-	}
+	require.Equal(t, sshfleet.KindAgent, sshfleet.KindOf(err), "want agent error with the log tail, got %v", err)
+	require.ErrorContains(t, err, "did not answer GET /api/healthcheck")
+	require.ErrorIs(t, err, sshfleet.ErrRemoteRefused)
+	require.ErrorContains(t, err, "no-such-executor", "log tail")
+	require.ErrorContains(t, err, "shim.log", "log tail")
 	t.Logf("message: %v", err)
 	require.NoError(t, sshfleet.Undeploy(ctx, c))
 }
@@ -121,10 +124,10 @@ func TestDeployArchMismatch(t *testing.T) {
 	c, err := newPool(t, sshfleet.PoolOptions{}).Get(ctx, h.Target())
 	require.NoError(t, err)
 	_, err = sshfleet.Deploy(ctx, c, sshfleet.DeployOptions{Binary: bin})
-	if sshfleet.KindOf(err) != sshfleet.KindUnsupportedHost ||
-		!strings.Contains(err.Error(), "is linux/"+runtime.GOARCH) || !strings.Contains(err.Error(), "built for linux/"+other) {
-		require.FailNow(t, fmt.Sprintf("want arch mismatch, got %v", err))
-	}
+	require.Equal(t, sshfleet.KindUnsupportedHost, sshfleet.KindOf(err), "want arch mismatch, got %v", err)
+	require.ErrorContains(t, err, "is linux/"+runtime.GOARCH, "arch mismatch")
+	require.ErrorContains(t, err, "built for linux/"+other, "arch mismatch")
+
 	t.Logf("message: %v", err)
 }
 

@@ -56,15 +56,13 @@ func TestClassifyDial(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := classifyDial(target, tc.via, 10*time.Second, tc.err)
-			if KindOf(err) != tc.kind || !strings.Contains(err.Error(), tc.msg) {
-				require.FailNow(t, fmt.Sprintf("got %s %q, want %s containing %q", KindOf(err), err, tc.kind, tc.msg))
-			}
+			require.Equal(t, tc.kind, KindOf(err), "kind of %v", err)
+			require.ErrorContains(t, err, tc.msg)
 			require.ErrorIs(t, err, tc.err, "cause not kept: %v", err)
 		})
 	}
-	if err := classifyDial(target, nil, time.Second, fmt.Errorf("x: %w", hk)); !errors.As(err, &hk) {
-		require.FailNow(t, "HostKeyChangedError not reachable with errors.As")
-	}
+	err := classifyDial(target, nil, time.Second, fmt.Errorf("x: %w", hk))
+	require.ErrorAs(t, err, &hk, "HostKeyChangedError not reachable with errors.As")
 }
 
 type timeoutErr struct{}
@@ -83,17 +81,13 @@ func TestCommandError(t *testing.T) {
 		{&CommandError{Cmd: "x", Signal: "KILL"}, "remote command `x` was killed by signal KILL"},
 		{&CommandError{Cmd: "x", ExitStatus: -1}, "ended without an exit status"},
 	} {
-		if got := tc.err.Error(); !strings.Contains(got, tc.want) {
-			assert.Fail(t, fmt.Sprintf("%q lacks %q", got, tc.want))
-		}
+		assert.ErrorContains(t, tc.err, tc.want)
 		assert.True(t, KindOf(fmt.Errorf("wrapped: %w", tc.err)) == KindCommand, "KindOf(CommandError) != KindCommand")
 	}
-	if a := abbreviate(strings.Repeat("x ", 100)); len(a) != 80 || !strings.HasSuffix(a, "...") {
-		assert.Fail(t, fmt.Sprintf("abbreviate: %q", a))
-	}
-	if got := tail([]byte("1\n2\n3\n4\n5\n6\n7\n"), 5); got != "3\n4\n5\n6\n7" {
-		assert.Fail(t, fmt.Sprintf("tail: %q", got))
-	}
+	a := abbreviate(strings.Repeat("x ", 100))
+	assert.Len(t, a, 80, "abbreviate")
+	assert.True(t, strings.HasSuffix(a, "..."), "abbreviate: %q", a)
+	assert.Equal(t, "3\n4\n5\n6\n7", tail([]byte("1\n2\n3\n4\n5\n6\n7\n"), 5), "tail")
 }
 
 func TestHostKeyStoreCallback(t *testing.T) {
@@ -103,21 +97,20 @@ func TestHostKeyStoreCallback(t *testing.T) {
 	k2, _ := ssh.NewPublicKey(pub2)
 	store := NewMemoryHostKeyStore()
 	cb := hostKeyCallback(store, "10.0.0.5:2222", discardLogger())
-	if algos, _ := hostKeyAlgorithms(store, "10.0.0.5:2222"); len(algos) != len(plainHostKeyAlgos) {
-		require.FailNow(t, fmt.Sprintf("unpinned algorithms: %v", algos))
-	}
+	algos, _ := hostKeyAlgorithms(store, "10.0.0.5:2222")
+	require.Len(t, algos, len(plainHostKeyAlgos), "unpinned algorithms")
 	require.NoError(t, cb("", nil, k1))
-	if _, ok, _ := store.Get("[10.0.0.5]:2222"); !ok {
-		require.FailNow(t, "not pinned under the known_hosts-style id")
-	}
-	if algos, _ := hostKeyAlgorithms(store, "10.0.0.5:2222"); len(algos) != 1 || algos[0] != ssh.KeyAlgoED25519 {
-		require.FailNow(t, fmt.Sprintf("pinned algorithms: %v", algos))
-	}
+	_, ok, _ := store.Get("[10.0.0.5]:2222")
+	require.True(t, ok, "not pinned under the known_hosts-style id")
+	algos, _ = hostKeyAlgorithms(store, "10.0.0.5:2222")
+	require.Equal(t, []string{ssh.KeyAlgoED25519}, algos, "pinned algorithms")
 	require.NoError(t, cb("", nil, k1))
 	var hk *HostKeyChangedError
-	if err := cb("", nil, k2); !errors.As(err, &hk) || hk.Old != ssh.FingerprintSHA256(k1) || hk.New != ssh.FingerprintSHA256(k2) {
-		require.FailNow(t, fmt.Sprintf("changed key: %v", err))
-	}
+	err := cb("", nil, k2)
+	require.ErrorAs(t, err, &hk, "changed key")
+	require.Equal(t, ssh.FingerprintSHA256(k1), hk.Old, "changed key: old fingerprint")
+	require.Equal(t, ssh.FingerprintSHA256(k2), hk.New, "changed key: new fingerprint")
+
 	failing := failingStore{}
 	require.Error(t, hostKeyCallback(failing, "h:22", discardLogger())("", nil, k1), "a store error must fail the connection, not pin")
 }

@@ -10,7 +10,6 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/pem"
-	"fmt"
 	"math/big"
 	"strings"
 	"testing"
@@ -68,9 +67,8 @@ func TestParsePrivateKey(t *testing.T) {
 				require.NoError(t, err)
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), tc.err) || KindOf(err) != KindInvalidKey {
-				require.FailNow(t, fmt.Sprintf("want %q, got %v", tc.err, err))
-			}
+			require.ErrorContains(t, err, tc.err)
+			require.Equal(t, KindInvalidKey, KindOf(err), "kind of %v", err)
 			require.False(t, len(tc.pem) > 40 && strings.Contains(err.Error(), string(tc.pem[40:60])), "error leaks key material: %v", err)
 		})
 	}
@@ -84,9 +82,7 @@ func TestTargetValidateAndString(t *testing.T) {
 	jump := &Target{Host: "bastion", User: "j", PrivateKey: key}
 	tg := Target{Host: "10.0.0.5", Port: 2222, User: "ubuntu", PrivateKey: key, ProxyJump: jump}
 	require.NoError(t, tg.validate())
-	if s := tg.String(); s != "ubuntu@10.0.0.5:2222 via j@bastion:22" {
-		assert.Fail(t, fmt.Sprintf("String() = %q", s))
-	}
+	assert.Equal(t, "ubuntu@10.0.0.5:2222 via j@bastion:22", tg.String(), "String()")
 	assert.True(t, Target(tg).poolKey() != (Target{Host: "10.0.0.5", Port: 2222, User: "ubuntu", PrivateKey: key}).poolKey(), "pool key ignores the jump")
 	for _, bad := range []Target{
 		{User: "u", PrivateKey: key},
@@ -119,14 +115,12 @@ func TestMergeAuthorizedKeys(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := MergeAuthorizedKeys([]byte(tc.existing), tc.keys)
 			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					require.FailNow(t, fmt.Sprintf("want %q, got %v", tc.err, err))
-				}
+				require.ErrorContains(t, err, tc.err)
 				return
 			}
-			if err != nil || got != tc.want {
-				require.FailNow(t, fmt.Sprintf("got %q, %v; want %q", got, err, tc.want))
-			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
+
 		})
 	}
 }

@@ -52,18 +52,13 @@ func TestHostOutputIsBounded(t *testing.T) {
 
 	t.Run("command output", func(t *testing.T) {
 		out, _, err := c.Run(ctx, "head -c 268435456 /dev/zero", nil)
-		if err == nil || !strings.Contains(err.Error(), "more than") {
-			require.FailNow(t, fmt.Sprintf("run: %d bytes, err %v", len(out), err))
-		}
-		if len(out) > sshfleet.MaxCommandOutput {
-			require.FailNow(t, fmt.Sprintf("kept %d bytes of output", len(out)))
-		}
-		if _, _, err := c.Run(ctx, "head -c 268435456 /dev/zero >&2", nil); err == nil || !strings.Contains(err.Error(), "more than") {
-			require.FailNow(t, fmt.Sprintf("stderr: %v", err))
-		}
-		if out, _, err := c.Run(ctx, "echo still usable", nil); err != nil || strings.TrimSpace(string(out)) != "still usable" {
-			require.FailNow(t, fmt.Sprintf("the connection after an overflow: %q %v", out, err))
-		}
+		require.ErrorContains(t, err, "more than", "run: %d bytes", len(out))
+		require.LessOrEqual(t, len(out), sshfleet.MaxCommandOutput, "kept bytes of output")
+		_, _, err = c.Run(ctx, "head -c 268435456 /dev/zero >&2", nil)
+		require.ErrorContains(t, err, "more than", "stderr")
+		out, _, err = c.Run(ctx, "echo still usable", nil)
+		require.NoError(t, err, "the connection after an overflow")
+		require.Equal(t, "still usable", strings.TrimSpace(string(out)), "the connection after an overflow")
 	})
 
 	t.Run("agent answer", func(t *testing.T) {
@@ -137,12 +132,9 @@ func TestCancelledUploadLeavesNoTemporaryFile(t *testing.T) {
 			for len(left()) > 0 && time.Now().Before(deadline) {
 				time.Sleep(100 * time.Millisecond)
 			}
-			if m := left(); len(m) > 0 {
-				require.FailNow(t, fmt.Sprintf("temporary files left: %v", m))
-			}
-			if _, err := os.Stat(filepath.Join(h.Home, "up", "big.bin")); !os.IsNotExist(err) {
-				require.FailNow(t, fmt.Sprintf("the target exists after a cancelled upload: %v", err))
-			}
+			require.Empty(t, left(), "temporary files left")
+			_, err = os.Stat(filepath.Join(h.Home, "up", "big.bin"))
+			require.ErrorIs(t, err, os.ErrNotExist, "the target exists after a cancelled upload")
 		})
 	}
 }

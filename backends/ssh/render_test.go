@@ -2,11 +2,9 @@ package ssh
 
 import (
 	"flag"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -72,9 +70,8 @@ func TestScripts(t *testing.T) {
 		"user-start-keep.sh": userStartScript(user, false),
 		"sudo-install.sh":    sudoInstallScript("/home/u/.dstack/staging/dstack-shim", sys.Binary, 0o755),
 	} {
-		if out, err := exec.Command("sh", "-n", "-c", script).CombinedOutput(); err != nil {
-			assert.Fail(t, fmt.Sprintf("%s: syntax: %v: %s", name, err, out))
-		}
+		out, err := exec.Command("sh", "-n", "-c", script).CombinedOutput()
+		assert.NoError(t, err, "%s: syntax: %s", name, out)
 		if name != "probe.sh" && name != "user-start-keep.sh" {
 			golden(t, name, []byte(script))
 		}
@@ -89,12 +86,10 @@ func TestShellQuote(t *testing.T) {
 		"o'brien":               `'o'\''brien'`,
 		"$HOME":                 "'$HOME'",
 	} {
-		if got := shellQuote(in); got != want {
-			assert.Fail(t, fmt.Sprintf("shellQuote(%q) = %s, want %s", in, got, want))
-		}
-		if out, err := exec.Command("sh", "-c", "printf %s "+shellQuote(in)).Output(); err != nil || string(out) != in {
-			assert.Fail(t, fmt.Sprintf("sh unquotes %s to %q", shellQuote(in), out))
-		}
+		assert.Equal(t, want, shellQuote(in), "shellQuote(%q)", in)
+		out, err := exec.Command("sh", "-c", "printf %s "+shellQuote(in)).Output()
+		assert.NoError(t, err, "sh unquotes %s", shellQuote(in))
+		assert.Equal(t, in, string(out), "sh unquotes %s", shellQuote(in))
 	}
 }
 
@@ -115,17 +110,17 @@ func TestParseFactsAndMode(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f, err := parseFacts([]byte(tc.out))
 			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					require.FailNow(t, fmt.Sprintf("want error %q, got %v", tc.err, err))
-				}
+				require.ErrorContains(t, err, tc.err)
 				return
 			}
 			require.NoError(t, err)
-			if got, _ := chooseMode(ModeAuto, f); got != tc.want {
-				require.FailNow(t, fmt.Sprintf("mode %s, want %s", got, tc.want))
-			}
-			if _, err := chooseMode(ModeSystemd, f); (err == nil) != (tc.want == ModeSystemd) {
-				require.FailNow(t, fmt.Sprintf("forced systemd: %v", err))
+			got, _ := chooseMode(ModeAuto, f)
+			require.Equal(t, tc.want, got, "mode")
+			_, err = chooseMode(ModeSystemd, f)
+			if tc.want == ModeSystemd {
+				require.NoError(t, err, "forced systemd")
+			} else {
+				require.Error(t, err, "forced systemd")
 			}
 		})
 	}
@@ -133,12 +128,16 @@ func TestParseFactsAndMode(t *testing.T) {
 
 func TestLayout(t *testing.T) {
 	u := newLayout(ModeUser, testFacts)
-	if u.Binary != "/home/ubuntu/.dstack/bin/dstack" || u.EnvFile != "/home/ubuntu/.dstack/shim.env" ||
-		u.PidFile != "/home/ubuntu/.dstack/shim.pid" || u.LogFile != "/home/ubuntu/.dstack/shim.log" || u.Sudo {
-		assert.Fail(t, fmt.Sprintf("user layout: %+v", u))
-	}
+	assert.Equal(t, "/home/ubuntu/.dstack/bin/dstack", u.Binary, "user layout binary")
+	assert.Equal(t, "/home/ubuntu/.dstack/shim.env", u.EnvFile, "user layout env file")
+	assert.Equal(t, "/home/ubuntu/.dstack/shim.pid", u.PidFile, "user layout pid file")
+	assert.Equal(t, "/home/ubuntu/.dstack/shim.log", u.LogFile, "user layout log file")
+	assert.False(t, u.Sudo, "user layout sudo")
 	s := newLayout(ModeSystemd, testFacts)
-	assert.False(t, s.Binary != "/usr/local/bin/dstack-shim" || s.EnvFile != "/root/.dstack/shim.env" || s.Home != "/root/.dstack" || !s.Sudo, "systemd layout: %+v", s)
+	assert.Equal(t, "/usr/local/bin/dstack-shim", s.Binary, "systemd layout binary")
+	assert.Equal(t, "/root/.dstack/shim.env", s.EnvFile, "systemd layout env file")
+	assert.Equal(t, "/root/.dstack", s.Home, "systemd layout home")
+	assert.True(t, s.Sudo, "systemd layout sudo")
 	root := testFacts
 	root.Priv = "root"
 	assert.False(t, newLayout(ModeSystemd, root).Sudo, "root needs no sudo")
@@ -155,8 +154,12 @@ func TestCheckPlatform(t *testing.T) {
 		{"Darwin", "arm64", "arm64", "runs Darwin"},
 	} {
 		err := checkPlatform(target, hostFacts{OS: tc.os, Machine: tc.machine}, tc.bin)
-		if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err) || KindOf(err) != KindUnsupportedHost) {
-			assert.Fail(t, fmt.Sprintf("%s/%s with %s: %v", tc.os, tc.machine, tc.bin, err))
+		if tc.err == "" {
+			assert.NoError(t, err, "%s/%s with %s", tc.os, tc.machine, tc.bin)
+			continue
 		}
+		assert.ErrorContains(t, err, tc.err, "%s/%s with %s", tc.os, tc.machine, tc.bin)
+		assert.Equal(t, KindUnsupportedHost, KindOf(err), "%s/%s with %s: %v", tc.os, tc.machine, tc.bin, err)
+
 	}
 }

@@ -41,6 +41,7 @@ type compatFixture struct {
 
 type compatStep struct {
 	Name       string            `json:"name"`
+	Method     string            `json:"method"` // POST when empty
 	Path       string            `json:"path"`
 	Body       *string           `json:"body"`        // exact bytes; null: no body at all
 	BodyBase64 string            `json:"body_base64"` // binary bodies (multipart)
@@ -102,7 +103,7 @@ func expand(s string, vars map[string]string) string {
 	return varRe.ReplaceAllStringFunc(s, func(m string) string { return vars[varRe.FindStringSubmatch(m)[1]] })
 }
 
-// send builds the request exactly: method POST, the fixture's headers (a
+// send builds the request exactly: method POST (or the step's), the fixture's headers (a
 // Content-Type only with a body, as the client does) and the body bytes.
 func send(t *testing.T, s *apitest.Server, fx compatFixture, st compatStep, vars map[string]string) *httptest.ResponseRecorder {
 	var body []byte
@@ -114,7 +115,11 @@ func send(t *testing.T, s *apitest.Server, fx compatFixture, st compatStep, vars
 	case st.Body != nil:
 		body = []byte(expand(*st.Body, vars))
 	}
-	req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, st.Path, bytes.NewReader(body))
+	method := http.MethodPost
+	if st.Method != "" {
+		method = st.Method
+	}
+	req := httptest.NewRequestWithContext(t.Context(), method, st.Path, bytes.NewReader(body))
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Content-Length", strconv.Itoa(len(body)))
@@ -216,7 +221,9 @@ var compatModels = map[string][]string{
 		"members[].permissions.can_manage_ssh_fleets:bool", "members[].permissions.can_manage_secrets:bool",
 		"owner.id:uuid4", "owner.username:str", "owner.global_role:str", "owner.active:bool",
 		"owner.permissions.can_create_projects:bool"},
-	"ServerInfo":      {"server_version:?str"},
+	"ServerInfo": {"server_version:?str"},
+	"Event": {"id:uuid4", "message:str", "recorded_at:time", "actor_user_id:?uuid", "actor_user:?str", "targets:list",
+		"targets[].type:str", "targets[].project_id:?uuid", "targets[].project_name:?str", "targets[].id:uuid", "targets[].name:str"},
 	"Secret":          {"id:uuid", "name:str", "value:?str"},
 	"SecretWithValue": {"@Secret", "value:str"},
 	"Instance": {"id:uuid", "project_name:str", "name:str", "instance_num:num", "status:str", "created:time",
@@ -237,6 +244,9 @@ var compatModels = map[string][]string{
 		"jobs[].job_submissions[].id:uuid4", "jobs[].job_submissions[].submitted_at:time",
 		"jobs[].job_submissions[].last_processed_at:time", "jobs[].job_submissions[].status:str",
 		"latest_job_submission:?obj"},
+	"ListGpusResponse": {"gpus:list", "gpus[].name:str", "gpus[].memory_mib:num", "gpus[].vendor:str",
+		"gpus[].availability:list", "gpus[].spot:list", "gpus[].count:obj", "gpus[].price:obj"},
+	"JobMetrics": {"metrics:list", "metrics[].name:str", "metrics[].timestamps:list", "metrics[].values:list"},
 	"RunPlan": {"project_name:str", "user:str", "run_spec.configuration.type:str", "job_plans:list",
 		"job_plans[].job_spec.job_name:str", "job_plans[].job_spec.requirements.resources:obj",
 		"job_plans[].offers:list", "job_plans[].total_offers:num", "current_resource:?obj"},

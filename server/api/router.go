@@ -52,6 +52,7 @@ func New(env *services.Env, log *slog.Logger, middleware ...gin.HandlerFunc) *Ro
 	r.gatewayRoutes(api)
 	r.exportRoutes(api)
 	r.eventRoutes(api)
+	r.metricsRoutes(api)
 	return r
 }
 

@@ -56,6 +56,13 @@ func (r *Router) runRoutes(g *gin.RouterGroup) {
 		}
 		return nil, runs.Delete(c.Request.Context(), services.UserActor(actor(c)), access(c).Project, req.RunsNames)
 	}))
+	p.POST("/gpus/list", r.project(ProjectMember, func(c *gin.Context) (any, error) {
+		var req schemas.ListGpusRequest
+		if err := bindRequired(c, &req); err != nil {
+			return nil, err
+		}
+		return runs.ListGpus(c.Request.Context(), actor(c), access(c).Project, req)
+	}))
 	p.POST("/logs/poll", r.project(ProjectMember, func(c *gin.Context) (any, error) {
 		var req schemas.PollLogsRequest
 		if err := bindRequired(c, &req); err != nil {

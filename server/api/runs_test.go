@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
-	"fmt"
 	"mime/multipart"
 	"net/http"
 	"sync"
@@ -173,9 +172,7 @@ func TestRunNamesAreUniqueAmongLiveRuns(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				r := applyRun(s, apitest.AdminToken, "main", taskRunSpec(""))
-				if r.Status != http.StatusOK {
-					assert.Fail(t, fmt.Sprintf("apply %d: %d %s", i, r.Status, r.Body))
-				}
+				assert.Equal(t, http.StatusOK, r.Status, "apply %d: %s", i, r.Body)
 			}()
 		}
 		wg.Wait()

@@ -87,3 +87,17 @@ func (s Runs) capacityOffers(ctx context.Context, p *db.Project, js *schemas.Job
 	}
 	return out, nil
 }
+
+// jobOffers are the offers of a job's plan: the fleets' instances it fits
+// (cands), then new capacity (capacityOffers).
+func (s Runs) jobOffers(ctx context.Context, p *db.Project, js *schemas.JobSpec, profile schemas.Profile, cands []sched.Candidate, offersOnly bool) ([]schemas.InstanceOffer, error) {
+	var offers []schemas.InstanceOffer
+	for _, o := range sched.OffersForJob(js.Requirements, profile, cands) {
+		offers = append(offers, o.InstanceOffer)
+	}
+	extra, err := s.capacityOffers(ctx, p, js, profile, offersOnly)
+	if err != nil {
+		return nil, err
+	}
+	return append(offers, extra...), nil
+}

@@ -14,7 +14,6 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/dstackgo/dstack/db"
-	"github.com/dstackgo/dstack/server/sched"
 	"github.com/dstackgo/dstack/server/schemas"
 )
 
@@ -137,15 +136,10 @@ func (s Runs) GetPlan(ctx context.Context, actor *db.User, p *db.Project, req sc
 	// it back); effective_run_spec is what the server made of it.
 	plan := &schemas.RunPlan{ProjectName: p.Name, User: actor.Name, RunSpec: given, Action: "create"}
 	for _, js := range jobs {
-		var offers []schemas.InstanceOffer
-		for _, o := range sched.OffersForJob(js.Requirements, profile, cands) {
-			offers = append(offers, o.InstanceOffer)
-		}
-		extra, err := s.capacityOffers(ctx, p, &js, profile, req.ForOffersOnly)
+		offers, err := s.jobOffers(ctx, p, &js, profile, cands, req.ForOffersOnly)
 		if err != nil {
 			return nil, err
 		}
-		offers = append(offers, extra...)
 		jp := schemas.JobPlan{JobSpec: js, Offers: []schemas.InstanceOffer{}, TotalOffers: len(offers)}
 		for i, o := range offers {
 			if i >= limit {

@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -57,20 +56,24 @@ func TestRunnerClientRequests(t *testing.T) {
 	defer srv.Close()
 	c := NewRunnerClient(nil, srv.URL)
 	ctx := context.Background()
-	if err := c.UploadArchive(ctx, "arch-id", strings.NewReader("tar-bytes")); err != nil || gotArchive != "arch-id:tar-bytes" {
-		require.FailNow(t, fmt.Sprintf("upload archive: %v, got %q", err, gotArchive))
-	}
-	if err := c.UploadCode(ctx, strings.NewReader("code")); err != nil || gotCode != "code" {
-		require.FailNow(t, fmt.Sprintf("upload code: %v, got %q", err, gotCode))
-	}
-	if info, err := c.Run(ctx); err != nil || info != nil {
-		require.FailNow(t, fmt.Sprintf("run = %+v, %v", info, err))
-	}
+	require.NoError(t, c.UploadArchive(ctx, "arch-id", strings.NewReader("tar-bytes")), "upload archive")
+	require.Equal(t, "arch-id:tar-bytes", gotArchive, "upload archive")
+	require.NoError(t, c.UploadCode(ctx, strings.NewReader("code")), "upload code")
+	require.Equal(t, "code", gotCode, "upload code")
+	info, err := c.Run(ctx)
+	require.NoError(t, err, "run")
+	require.Nil(t, info, "run")
+
 	resp, err := c.Pull(ctx, 42)
-	require.False(t, err != nil || string(resp.JobLogs[0].Message) != "hi" || resp.LastUpdated != 43, "pull = %+v, %v", resp, err)
+	require.NoError(t, err, "pull")
+	require.NotEmpty(t, resp.JobLogs, "pull = %+v", resp)
+	require.Equal(t, "hi", string(resp.JobLogs[0].Message), "pull: job log")
+	require.Equal(t, int64(43), resp.LastUpdated, "pull: last updated")
 }
 
 func TestLogsWebSocketURL(t *testing.T) {
 	u, err := LogsWebSocketURL("http://127.0.0.1:10999", time.Date(2026, 8, 21, 13, 11, 0, 0, time.UTC))
-	require.False(t, err != nil || u != "ws://127.0.0.1:10999/logs_ws?start_time=2026-08-21T13%3A11%3A00Z", "url = %q, %v", u, err)
+	require.NoError(t, err, "logs url")
+	require.Equal(t, "ws://127.0.0.1:10999/logs_ws?start_time=2026-08-21T13%3A11%3A00Z", u, "logs url")
+
 }

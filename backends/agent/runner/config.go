@@ -66,6 +66,10 @@ type Config struct {
 	// LogsWaitTimeout bounds the wait for the final pull after the job
 	// finished; 5 min by default.
 	LogsWaitTimeout time.Duration
+	// MetricsScope is what /api/metrics measures: MetricsScopeCgroup (the
+	// runner's cgroup, the default) or MetricsScopeProcess (the job's
+	// process tree).
+	MetricsScope string
 	// Commands runs the job's commands in place of a process when set (the
 	// scale tests' hollow hosts, which simulate thousands of jobs in one
 	// process); nil starts them as a process in the job's environment.
@@ -141,8 +145,12 @@ func ParseFlags(args []string) (Config, error) {
 	fs.BoolVar(&c.BuiltinSSH, "builtin-ssh", false, "use the built-in SSH server even where the image has sshd")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level")
 	fs.StringVar(&c.Version, "version", "", "version reported by /api/healthcheck")
+	fs.StringVar(&c.MetricsScope, "metrics-scope", "", "what /api/metrics measures: cgroup (the runner's cgroup, the default) or process (the job's process tree)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, fmt.Errorf("parse runner flags: %w", err)
+	}
+	if c.MetricsScope != "" && c.MetricsScope != MetricsScopeCgroup && c.MetricsScope != MetricsScopeProcess {
+		return Config{}, fmt.Errorf("parse runner flags: --metrics-scope %q: accepted values are cgroup and process", c.MetricsScope)
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("parse runner flags: unexpected argument %q", fs.Arg(0))
@@ -165,6 +173,7 @@ func (c Config) Args() []string {
 	add("shell", c.Shell)
 	add("log-level", c.LogLevel)
 	add("version", c.Version)
+	add("metrics-scope", c.MetricsScope)
 	if c.SSHPort > 0 {
 		args = append(args, "--ssh-port", strconv.Itoa(c.SSHPort))
 	}

@@ -111,6 +111,8 @@ func (s *Server) execute(ctx context.Context, job *schemas.SubmitBody, env *jobE
 		return jobResult{State: schemas.JobStateFailed, Reason: schemas.TerminationReasonExecutorError, Message: err.Error()}
 	}
 	s.note(slog.LevelInfo, "job started", "pid", cmd.Process.Pid, "argv0", argv[0], "work_dir", env.WorkDir)
+	s.jobPID.Store(int64(cmd.Process.Pid))
+	defer s.jobPID.Store(0)
 	quota := newQuotaWriter(s.jobLogs, job.LogQuotaHour)
 	logFile := s.openJobLog()
 	defer logFile.Close()

@@ -3,7 +3,6 @@ package runner
 import (
 	"archive/tar"
 	"bytes"
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -69,12 +68,12 @@ func TestExtractStaysInTheDestination(t *testing.T) {
 		data := tarEntries(t, [3]string{"lib/", "", ""}, [3]string{"lib/real.txt", "", "hi"},
 			[3]string{"lib/alias.txt", "real.txt", ""}, [3]string{"abs", "/etc/hostname", ""})
 		require.NoError(t, extractTar(bytes.NewReader(data), dest, nil, nil))
-		if b, err := os.ReadFile(filepath.Join(dest, "lib", "alias.txt")); err != nil || string(b) != "hi" {
-			require.FailNow(t, fmt.Sprintf("relative link: %q %v", b, err))
-		}
-		if l, err := os.Readlink(filepath.Join(dest, "abs")); err != nil || l != "/etc/hostname" {
-			require.FailNow(t, fmt.Sprintf("absolute link: %q %v", l, err))
-		}
+		b, err := os.ReadFile(filepath.Join(dest, "lib", "alias.txt"))
+		require.NoError(t, err, "relative link")
+		require.Equal(t, "hi", string(b), "relative link")
+		l, err := os.Readlink(filepath.Join(dest, "abs"))
+		require.NoError(t, err, "absolute link")
+		require.Equal(t, "/etc/hostname", l, "absolute link")
 	})
 }
 
@@ -112,9 +111,9 @@ func TestArchiveDestinationIsNeverAHomeOrRoot(t *testing.T) {
 		assert.Error(t, checkArchiveDest(dest, env), "destination %s accepted", dest)
 	}
 	require.NoError(t, extractArchive(archive, filepath.Join(home, "data"), env), "a dir in the home")
-	if b, err := os.ReadFile(filepath.Join(home, "data", "f")); err != nil || string(b) != "y" {
-		require.FailNow(t, fmt.Sprintf("extracted: %q %v", b, err))
-	}
+	b, err := os.ReadFile(filepath.Join(home, "data", "f"))
+	require.NoError(t, err, "extracted")
+	require.Equal(t, "y", string(b), "extracted")
 }
 
 // TestLogsWebSocketChecksOrigin: a web page (another origin) cannot read
@@ -127,9 +126,11 @@ func TestLogsWebSocketChecksOrigin(t *testing.T) {
 	conn, resp, err := websocket.DefaultDialer.Dial(wsURL, http.Header{"Origin": {"http://evil.example"}})
 	if err == nil {
 		conn.Close()
-		require.FailNow(t, "a cross-origin websocket was accepted")
 	}
-	require.False(t, resp == nil || resp.StatusCode != http.StatusForbidden, "cross-origin answer: %v %v", resp, err)
+	require.Error(t, err, "a cross-origin websocket was accepted")
+	require.NotNil(t, resp, "cross-origin answer: %v", err)
+	require.Equal(t, http.StatusForbidden, resp.StatusCode, "cross-origin answer: %v", err)
+
 	conn, _, err = websocket.DefaultDialer.Dial(wsURL, http.Header{"Origin": {tr.url}})
 	require.NoError(t, err, "same-origin websocket")
 	conn.Close()

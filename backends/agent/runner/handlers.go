@@ -40,7 +40,7 @@ func (s *Server) handleHealthcheck(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
-	m, err := collectMetrics(r.Context())
+	m, err := s.metrics(r.Context())
 	if err != nil {
 		http.Error(w, "metrics are not available: "+err.Error(), http.StatusNotFound)
 		return

@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"fmt"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
@@ -83,9 +82,9 @@ func TestRunnerClonesRemoteRepoWithCredentials(t *testing.T) {
 		tr.startJob(t, remote(&tok))
 		var p pulled
 		tr.pullUntil(t, &p, 30*time.Second, untilFinal)
-		if got, want := p.output(), "hello from the repo\n"+commit+"\n"; got != want || p.final().State != schemas.JobStateDone {
-			require.FailNow(t, fmt.Sprintf("output = %q (want %q), final = %+v", got, want, p.final()))
-		}
+		require.Equal(t, "hello from the repo\n"+commit+"\n", p.output(), "output, final = %+v", p.final())
+		require.Equal(t, schemas.JobStateDone, p.final().State, "final = %+v", p.final())
+
 	})
 	t.Run("without it", func(t *testing.T) {
 		tr := startRunner(t, nil)

@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -27,21 +26,16 @@ func TestRunnerJobFailsWithExitStatus(t *testing.T) {
 	tr.pullUntil(t, &p, 20*time.Second, untilFinal)
 
 	fin := p.final()
-	require.False(t, fin.State != schemas.JobStateFailed || fin.ExitStatus == nil || *fin.ExitStatus != 7, "final state = %+v", fin)
-	if p.states[0].State != schemas.JobStateRunning {
-		require.FailNow(t, fmt.Sprintf("first state = %s, want running", p.states[0].State))
-	}
-	want := "line-1\nline-2 test-run my-value\nline-3 1\n"
-	if got := p.output(); got != want {
-		require.FailNow(t, fmt.Sprintf("output = %q, want %q", got, want))
-	}
+	require.Equal(t, schemas.JobStateFailed, fin.State, "final state = %+v", fin)
+	require.NotNil(t, fin.ExitStatus, "final exit status")
+	require.Equal(t, 7, *fin.ExitStatus, "final exit status")
+	require.Equal(t, schemas.JobStateRunning, p.states[0].State, "first state")
+	require.Equal(t, "line-1\nline-2 test-run my-value\nline-3 1\n", p.output(), "output")
 	assertIncreasing(t, &p)
 	require.NotEmpty(t, p.runner, "no runner logs")
 	select {
 	case <-tr.done:
-		if tr.err != nil {
-			require.FailNow(t, fmt.Sprintf("Run returned %v", tr.err))
-		}
+		require.NoError(t, tr.err, "Run returned")
 	case <-time.After(10 * time.Second):
 		require.FailNow(t, "runner did not exit after the final state was pulled")
 	}
@@ -56,10 +50,10 @@ func assertIncreasing(t *testing.T, p *pulled) {
 		for i, v := range ts {
 			require.False(t, seen[v], "%s timestamp %d repeated", kind, v)
 			seen[v] = true
-			require.False(t, i > 0 && v <= ts[i-1], "%s timestamps not increasing: %v", kind, ts)
-			if v > p.last {
-				require.FailNow(t, fmt.Sprintf("%s timestamp %d > last_updated %d", kind, v, p.last))
+			if i > 0 {
+				require.Greater(t, v, ts[i-1], "%s timestamps not increasing: %v", kind, ts)
 			}
+			require.LessOrEqual(t, v, p.last, "%s timestamp > last_updated", kind)
 		}
 	}
 	var states, logs []int64
@@ -71,9 +65,9 @@ func assertIncreasing(t *testing.T, p *pulled) {
 	}
 	check("state", states)
 	check("log", logs)
-	if now := time.Now().UnixMilli(); states[0] < now-60_000 || states[0] > now+1000 {
-		require.FailNow(t, fmt.Sprintf("timestamp %d is not in milliseconds", states[0]))
-	}
+	now := time.Now().UnixMilli()
+	require.GreaterOrEqual(t, states[0], now-60_000, "timestamp %d is not in milliseconds", states[0])
+	require.LessOrEqual(t, states[0], now+1000, "timestamp %d is not in milliseconds", states[0])
 }
 
 func TestRunnerArgvCommandsDone(t *testing.T) {
@@ -82,10 +76,10 @@ func TestRunnerArgvCommandsDone(t *testing.T) {
 	var p pulled
 	tr.pullUntil(t, &p, 20*time.Second, untilFinal)
 	fin := p.final()
-	require.False(t, fin.State != schemas.JobStateDone || fin.ExitStatus == nil || *fin.ExitStatus != 0, "final = %+v", fin)
-	if got, want := p.output(), "n1\nn2\nn3\nn4\nn5\njob-id-1\n"; got != want {
-		require.FailNow(t, fmt.Sprintf("output = %q, want %q", got, want))
-	}
+	require.Equal(t, schemas.JobStateDone, fin.State, "final = %+v", fin)
+	require.NotNil(t, fin.ExitStatus, "final exit status")
+	require.Zero(t, *fin.ExitStatus, "final exit status")
+	require.Equal(t, "n1\nn2\nn3\nn4\nn5\njob-id-1\n", p.output(), "output")
 }
 
 func TestRunnerStopLongRunningJob(t *testing.T) {
@@ -97,12 +91,8 @@ func TestRunnerStopLongRunningJob(t *testing.T) {
 	start := time.Now()
 	require.NoError(t, tr.client.Stop(context.Background()), "stop")
 	tr.pullUntil(t, &p, 10*time.Second, untilFinal)
-	if fin := p.final(); fin.State != schemas.JobStateTerminated {
-		require.FailNow(t, fmt.Sprintf("final = %+v", fin))
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		require.FailNow(t, fmt.Sprintf("stop took %s", d))
-	}
+	require.Equal(t, schemas.JobStateTerminated, p.final().State, "final = %+v", p.final())
+	require.Less(t, time.Since(start), 5*time.Second, "stop took too long")
 	require.NotContains(t, p.output(), "never", "job continued after stop")
 }
 
@@ -149,28 +139,25 @@ func TestRunnerUploadCodeAndArchive(t *testing.T) {
 	require.NoError(t, err)
 	var p pulled
 	tr.pullUntil(t, &p, 20*time.Second, untilFinal)
-	if got, want := p.output(), "hello\nx\nfrom-archive\n"; got != want || p.final().State != schemas.JobStateDone {
-		require.FailNow(t, fmt.Sprintf("output = %q (want %q), final = %+v", got, want, p.final()))
-	}
+	require.Equal(t, "hello\nx\nfrom-archive\n", p.output(), "output, final = %+v", p.final())
+	require.Equal(t, schemas.JobStateDone, p.final().State, "final = %+v", p.final())
 }
 
 func TestRunnerRejectsOutOfOrderCalls(t *testing.T) {
 	tr := startRunner(t, nil)
 	ctx := context.Background()
-	if err := tr.client.UploadCode(ctx, nil); !client.IsStatus(err, http.StatusConflict) {
-		require.FailNow(t, fmt.Sprintf("upload before submit: %v", err))
-	}
-	if _, err := tr.client.Run(ctx); !client.IsStatus(err, http.StatusConflict) {
-		require.FailNow(t, fmt.Sprintf("run before submit: %v", err))
-	}
-	_, err := tr.client.Pull(ctx, 0)
+	err := tr.client.UploadCode(ctx, nil)
+	require.True(t, client.IsStatus(err, http.StatusConflict), "upload before submit: %v", err)
+	_, err = tr.client.Run(ctx)
+	require.True(t, client.IsStatus(err, http.StatusConflict), "run before submit: %v", err)
+	_, err = tr.client.Pull(ctx, 0)
 	require.NoError(t, err, "pull before submit")
 	resp, err := http.Get(tr.url + "/api/pull?timestamp=abc")
-	require.False(t, err != nil || resp.StatusCode != http.StatusBadRequest, "bad timestamp: %v %v", resp, err)
+	require.NoError(t, err, "bad timestamp")
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "bad timestamp")
 	tr.startJob(t, submitBody("true"))
-	if err := tr.client.Submit(ctx, submitBody("true")); !client.IsStatus(err, http.StatusConflict) {
-		require.FailNow(t, fmt.Sprintf("submit after run: %v", err))
-	}
+	err = tr.client.Submit(ctx, submitBody("true"))
+	require.True(t, client.IsStatus(err, http.StatusConflict), "submit after run: %v", err)
 	h, err := tr.client.Healthcheck(ctx)
 	require.False(t, err != nil || h.Service != "dstack-runner" || h.Version != "latest", "healthcheck = %+v, %v", h, err)
 }
@@ -188,17 +175,14 @@ func TestRunnerLogsWebSocket(t *testing.T) {
 	for {
 		typ, msg, err := conn.ReadMessage()
 		if err != nil {
-			if !websocket.IsCloseError(err, websocket.CloseNormalClosure) {
-				require.FailNow(t, fmt.Sprintf("read: %v (got %q)", err, got.String()))
-			}
+			require.True(t, websocket.IsCloseError(err, websocket.CloseNormalClosure), "read: %v (got %q)", err, got.String())
 			break
 		}
 		require.True(t, typ == websocket.BinaryMessage, "message type %d", typ)
 		got.Write(msg)
 	}
-	if want := "ws-1\nws-2\nws-3\n"; got.String() != want {
-		require.FailNow(t, fmt.Sprintf("ws output = %q, want %q", got.String(), want))
-	}
+	require.Equal(t, "ws-1\nws-2\nws-3\n", got.String(), "ws output")
+
 }
 
 func TestRunnerMetrics(t *testing.T) {

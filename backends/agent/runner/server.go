@@ -31,6 +31,7 @@ type Server struct {
 	job       *schemas.SubmitBody
 	codePath  string
 	cancelJob context.CancelFunc
+	jobPID    atomic.Int64 // the job's process while it runs (0: none)
 
 	started     chan struct{} // closed by /api/run (or stop)
 	finished    chan struct{} // closed when no more job output will be produced

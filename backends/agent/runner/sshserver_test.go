@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -90,10 +89,10 @@ func TestBuiltinSSHServer(t *testing.T) {
 		defer sess.Close()
 		out, err := sess.CombinedOutput("echo $MY_VAR; echo oops >&2; exit 3")
 		var ee *ssh.ExitError
-		require.False(t, !errors.As(err, &ee) || ee.ExitStatus() != 3, "want exit status 3, got %v (output %q)", err, out)
-		if got := string(out); !strings.Contains(got, "my-value") || !strings.Contains(got, "oops") {
-			require.FailNow(t, fmt.Sprintf("output %q lacks the job's variable or stderr", got))
-		}
+		require.ErrorAs(t, err, &ee, "want exit status 3 (output %q)", out)
+		require.Equal(t, 3, ee.ExitStatus(), "exit status (output %q)", out)
+		require.Contains(t, string(out), "my-value", "output lacks the job's variable")
+		require.Contains(t, string(out), "oops", "output lacks the job's stderr")
 	})
 
 	t.Run("stdin reaches the command", func(t *testing.T) {
@@ -113,12 +112,8 @@ func TestBuiltinSSHServer(t *testing.T) {
 		stdin, _ := sess.StdinPipe()
 		require.NoError(t, sess.Shell())
 		fmt.Fprintln(stdin, `test -t 0 && echo "tty $TERM"; exit 0`)
-		if err := sess.Wait(); err != nil {
-			require.FailNow(t, fmt.Sprintf("shell: %v; output %q", err, out.String()))
-		}
-		if !strings.Contains(out.String(), "tty xterm") {
-			require.FailNow(t, fmt.Sprintf("no terminal in the shell: %q", out.String()))
-		}
+		require.NoError(t, sess.Wait(), "shell; output %q", out.String())
+		require.Contains(t, out.String(), "tty xterm", "no terminal in the shell")
 	})
 
 	t.Run("localhost:10999 leads to the runner's API wherever it listens", func(t *testing.T) {
@@ -129,9 +124,9 @@ func TestBuiltinSSHServer(t *testing.T) {
 		require.NoError(t, err)
 		body, _ := io.ReadAll(res.Body)
 		res.Body.Close()
-		if res.StatusCode != 200 || !strings.Contains(string(body), "dstack-runner") {
-			require.FailNow(t, fmt.Sprintf("healthcheck through the tunnel: %d %s", res.StatusCode, body))
-		}
+		require.Equal(t, http.StatusOK, res.StatusCode, "healthcheck through the tunnel: %s", body)
+		require.Contains(t, string(body), "dstack-runner", "healthcheck through the tunnel")
+
 		_ = tr
 	})
 

@@ -2,10 +2,8 @@ package runner
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -21,24 +19,20 @@ func TestLogBufferIsBoundedAndOrdered(t *testing.T) {
 		_, _ = b.Write([]byte("0123456789"))
 	}
 	all := b.Between(0, 1<<62)
-	if len(all) != 10 {
-		require.FailNow(t, fmt.Sprintf("kept %d events, want 10", len(all)))
-	}
-	if b.Dropped() != 4990 {
-		require.FailNow(t, fmt.Sprintf("dropped %d", b.Dropped()))
-	}
+	require.Len(t, all, 10, "kept events")
+	require.Equal(t, 4990, b.Dropped(), "dropped")
 	for i := 1; i < len(all); i++ {
 		require.True(t, all[i].Timestamp > all[i-1].Timestamp, "timestamps not increasing at %d", i)
 	}
 	mid := all[4].Timestamp
-	if got := b.Between(mid, all[7].Timestamp); len(got) != 3 || got[0].Timestamp != all[5].Timestamp {
-		require.FailNow(t, fmt.Sprintf("Between = %d events", len(got)))
-	}
+	got := b.Between(mid, all[7].Timestamp)
+	require.Len(t, got, 3, "Between")
+	require.Equal(t, all[5].Timestamp, got[0].Timestamp, "Between: first timestamp")
 	// A single event larger than the limit is kept.
 	_, _ = b.Write(bytes.Repeat([]byte("x"), 500))
-	if got := b.Between(0, 1<<62); len(got) != 1 || len(got[0].Message) != 500 {
-		require.FailNow(t, fmt.Sprintf("oversized event: %d events", len(got)))
-	}
+	got = b.Between(0, 1<<62)
+	require.Len(t, got, 1, "oversized event")
+	require.Len(t, got[0].Message, 500, "oversized event")
 }
 
 func TestJobTransitions(t *testing.T) {
@@ -59,9 +53,7 @@ func TestJobTransitions(t *testing.T) {
 		{schemas.JobStateTerminated, s, false},
 	}
 	for _, c := range cases {
-		if got := jobTransitionAllowed(c.from, c.to); got != c.ok {
-			assert.Fail(t, fmt.Sprintf("%s -> %s = %v, want %v", c.from, c.to, got, c.ok))
-		}
+		assert.Equal(t, c.ok, jobTransitionAllowed(c.from, c.to), "%s -> %s", c.from, c.to)
 	}
 }
 
@@ -69,35 +61,35 @@ func TestFlagsRoundTrip(t *testing.T) {
 	in := Config{
 		HTTPAddress: "0.0.0.0", HTTPPort: 10999, TempDir: "/tmp/runner", DstackDir: "/dstack",
 		WorkDir: "/w", Shell: "/bin/sh", SSHPort: 10022, LogLevel: "debug", Version: "1.2.3",
-		SSHAuthorizedKeys: []string{"ssh-ed25519 AAAA a@b", "ssh-rsa BBBB c@d"},
+		MetricsScope: MetricsScopeProcess, SSHAuthorizedKeys: []string{"ssh-ed25519 AAAA a@b", "ssh-rsa BBBB c@d"},
 	}
 	out, err := ParseFlags(in.Args())
 	require.NoError(t, err)
 	require.Equal(t, out, in, "round trip:\n in=%+v\nout=%+v", in, out)
 	_, err = ParseFlags([]string{"--nope"})
 	require.Error(t, err, "unknown flag accepted")
+	_, err = ParseFlags([]string{"--metrics-scope", "host"})
+	require.EqualError(t, err, `parse runner flags: --metrics-scope "host": accepted values are cgroup and process`)
 }
 
 func TestSafeJoinRejectsEscapes(t *testing.T) {
 	for _, name := range []string{"../x", "a/../../x", "/../../etc/passwd"} {
-		if p, err := safeJoin("/dest", name); err == nil && !strings.HasPrefix(p, "/dest/") {
-			assert.Fail(t, fmt.Sprintf("%q -> %q escapes", name, p))
+		if p, err := safeJoin("/dest", name); err == nil {
+			assert.True(t, strings.HasPrefix(p, "/dest/"), "%q -> %q escapes", name, p)
 		}
 	}
-	if p, err := safeJoin("/dest", "./a/b"); err != nil || p != "/dest/a/b" {
-		require.FailNow(t, fmt.Sprintf("safeJoin = %q, %v", p, err))
-	}
+	p, err := safeJoin("/dest", "./a/b")
+	require.NoError(t, err, "safeJoin")
+	require.Equal(t, "/dest/a/b", p, "safeJoin")
 }
 
 func TestCommandArgv(t *testing.T) {
 	s := New(Config{Shell: "/bin/sh"}, nil)
-	if got := s.commandArgv([]string{"/bin/sh", "-c", "echo"}); len(got) != 3 || got[0] != "/bin/sh" {
-		require.FailNow(t, fmt.Sprintf("argv passthrough = %q", got))
-	}
-	got := s.commandArgv([]string{"echo a", "exit 1"})
-	if want := []string{"/bin/sh", "-c", "echo a && exit 1"}; !reflect.DeepEqual(got, want) {
-		require.FailNow(t, fmt.Sprintf("shell lines = %q, want %q", got, want))
-	}
+	got := s.commandArgv([]string{"/bin/sh", "-c", "echo"})
+	require.Len(t, got, 3, "argv passthrough")
+	require.Equal(t, "/bin/sh", got[0], "argv passthrough")
+	got = s.commandArgv([]string{"echo a", "exit 1"})
+	require.Equal(t, []string{"/bin/sh", "-c", "echo a && exit 1"}, got, "shell lines")
 }
 
 func TestParseNvidiaMetrics(t *testing.T) {
@@ -106,11 +98,8 @@ func TestParseNvidiaMetrics(t *testing.T) {
 		require.NoError(t, err)
 		return data
 	}
-	if got := parseNvidiaMetrics(read("nvidia-smi-metrics-h100.csv")); !reflect.DeepEqual(got, []schemas.GPUMetrics{{}}) {
-		require.FailNow(t, fmt.Sprintf("idle H100 = %+v", got))
-	}
+	require.Equal(t, []schemas.GPUMetrics{{}}, parseNvidiaMetrics(read("nvidia-smi-metrics-h100.csv")), "idle H100")
 	want := []schemas.GPUMetrics{{GPUMemoryUsage: 1024 << 20, GPUUtil: 37}, {GPUMemoryUsage: 80000 << 20, GPUUtil: 100}}
-	if got := parseNvidiaMetrics(read("nvidia-smi-metrics-busy.csv")); !reflect.DeepEqual(got, want) {
-		require.FailNow(t, fmt.Sprintf("busy = %+v", got))
-	}
+	require.Equal(t, want, parseNvidiaMetrics(read("nvidia-smi-metrics-busy.csv")), "busy")
+
 }

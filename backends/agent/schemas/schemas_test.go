@@ -3,7 +3,6 @@ package schemas
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -22,10 +21,13 @@ func TestTaskConfigBodyMatchesServerShape(t *testing.T) {
 	raw := golden(t, "task_submit_request.json")
 	var body TaskConfigBody
 	require.NoError(t, json.Unmarshal(raw, &body))
-	if body.GPU != -1 || body.NetworkMode != NetworkModeHost || len(body.ContainerSSHKeys) != 2 ||
-		body.Volumes[0].VolumeID != "vol-0123" || body.InstanceMounts[0].InstancePath != "/mnt/cache" {
-		require.FailNow(t, fmt.Sprintf("decoded = %+v", body))
-	}
+	require.Equal(t, -1, body.GPU, "gpu")
+	require.Equal(t, NetworkModeHost, body.NetworkMode, "network mode")
+	require.Len(t, body.ContainerSSHKeys, 2, "container ssh keys")
+	require.NotEmpty(t, body.Volumes, "volumes")
+	require.Equal(t, "vol-0123", body.Volumes[0].VolumeID, "volume id")
+	require.NotEmpty(t, body.InstanceMounts, "instance mounts")
+	require.Equal(t, "/mnt/cache", body.InstanceMounts[0].InstancePath, "instance mount path")
 	out, err := json.Marshal(body)
 	require.NoError(t, err)
 	// Same keys in the same order; only device_name null becomes "".
@@ -37,13 +39,26 @@ func TestSubmitBodyDecodesServerJSON(t *testing.T) {
 	var body SubmitBody
 	require.NoError(t, json.Unmarshal(golden(t, "submit_body.json"), &body))
 	js := body.JobSpec
-	if body.Run.RunSpec.RunName != "my-task" || len(js.Commands) != 4 || *js.RepoDir != "/workflow" ||
-		js.WorkingDir != nil || *js.User.Username != "root" || js.User.UID != nil ||
-		*js.RepoExistsAction != RepoExistsActionError || js.FileArchives[0].Path != "~/data" ||
-		body.ClusterInfo.GPUsPerNode[0] != 0 || body.RepoCredentials != nil || body.LogQuotaHour != 0 ||
-		body.RunSpec == nil || len(body.Run.RunSpec.Configuration) == 0 {
-		require.FailNow(t, fmt.Sprintf("decoded = %+v", body))
-	}
+	require.Equal(t, "my-task", body.Run.RunSpec.RunName, "run name")
+	require.Len(t, js.Commands, 4, "commands")
+	require.NotNil(t, js.RepoDir, "repo dir")
+	require.Equal(t, "/workflow", *js.RepoDir, "repo dir")
+	require.Nil(t, js.WorkingDir, "working dir")
+	require.NotNil(t, js.User, "user")
+	require.NotNil(t, js.User.Username, "user name")
+
+	require.Equal(t, "root", *js.User.Username, "user name")
+	require.Nil(t, js.User.UID, "user uid")
+	require.NotNil(t, js.RepoExistsAction, "repo exists action")
+	require.Equal(t, RepoExistsActionError, *js.RepoExistsAction, "repo exists action")
+	require.NotEmpty(t, js.FileArchives, "file archives")
+	require.Equal(t, "~/data", js.FileArchives[0].Path, "file archive path")
+	require.NotEmpty(t, body.ClusterInfo.GPUsPerNode, "gpus per node")
+	require.Zero(t, body.ClusterInfo.GPUsPerNode[0], "gpus per node")
+	require.Nil(t, body.RepoCredentials, "repo credentials")
+	require.Zero(t, body.LogQuotaHour, "log quota hour")
+	require.NotNil(t, body.RunSpec, "run spec")
+	require.NotEmpty(t, body.Run.RunSpec.Configuration, "run spec configuration")
 }
 
 func TestPullResponseEncoding(t *testing.T) {
@@ -56,12 +71,14 @@ func TestPullResponseEncoding(t *testing.T) {
 	}
 	out, err := json.Marshal(resp)
 	require.NoError(t, err)
-	if want := golden(t, "pull_response.json"); !bytes.Equal(out, want) {
-		require.FailNow(t, fmt.Sprintf("encoded:\n%s\nwant:\n%s", out, want))
-	}
+	want := golden(t, "pull_response.json")
+	require.Equal(t, string(want), string(out), "encoded")
+
 }
 
 func TestTaskInfoPortsNullUntilRunning(t *testing.T) {
 	out, _ := json.Marshal(TaskInfoResponse{ID: "x", Status: TaskStatusPulling})
-	require.False(t, !bytes.Contains(out, []byte(`"ports":null`)) || !bytes.Contains(out, []byte(`"image_pull_progress":null`)), "encoded = %s", out)
+	require.Contains(t, string(out), `"ports":null`, "encoded")
+	require.Contains(t, string(out), `"image_pull_progress":null`, "encoded")
+
 }

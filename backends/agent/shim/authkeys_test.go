@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -94,9 +94,9 @@ func TestHostKeysOfTasks(t *testing.T) {
 	} {
 		cfg := taskConfig("7f9e4a32-ad5c-4b80-9e3f-4c6d8eaa2b33", "ubuntu")
 		cfg.HostSSHUser, cfg.HostSSHKeys = h.User, keys
-		if err := c.SubmitTask(ctx, cfg); !client.IsStatus(err, 400) {
-			require.FailNow(t, fmt.Sprintf("%s: submit = %v, want a 400", name, err))
-		}
+		err := c.SubmitTask(ctx, cfg)
+		require.True(t, client.IsStatus(err, http.StatusBadRequest), "%s: submit = %v, want a 400", name, err)
+
 	}
 	require.NotContains(t, authorized(), strings.Fields(otherKey)[1], "a refused task changed authorized_keys")
 }

@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -79,10 +78,11 @@ func removeTaskContainers(t *testing.T, api *dockerAPI, taskID string) {
 		ID string `json:"Id"`
 	}
 	ctx := context.Background()
-	if err := api.call(ctx, http.MethodGet, "/containers/json", url.Values{"all": {"1"}, "filters": {filters}}, nil, &list); err != nil {
-		assert.Fail(t, fmt.Sprintf("list containers: %v", err))
+	err := api.call(ctx, http.MethodGet, "/containers/json", url.Values{"all": {"1"}, "filters": {filters}}, nil, &list)
+	if !assert.NoError(t, err, "list containers") {
 		return
 	}
+
 	for _, c := range list {
 		_ = api.call(ctx, http.MethodDelete, "/containers/"+c.ID, url.Values{"force": {"1"}}, nil, nil)
 	}

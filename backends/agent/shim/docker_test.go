@@ -2,7 +2,6 @@ package shim
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -25,9 +24,7 @@ func dockerShim(t *testing.T, mutate func(*Config)) (*Server, *client.ShimClient
 		mutate(&cfg)
 	}
 	srv, c := startShim(t, cfg)
-	if srv.ExecutorKind() != ExecutorDocker {
-		require.FailNow(t, fmt.Sprintf("executor = %s", srv.ExecutorKind()))
-	}
+	require.Equal(t, ExecutorDocker, srv.ExecutorKind(), "executor")
 	return srv, c, api
 }
 
@@ -45,33 +42,36 @@ func TestDockerExecutorBridgeEndToEnd(t *testing.T) {
 	cfg.InstanceMounts = []schemas.InstanceMountPoint{{InstancePath: hostDir, Path: "/data"}}
 	require.NoError(t, c.SubmitTask(ctx, cfg))
 	info := waitTask(t, c, id, 60*time.Second, func(i *schemas.TaskInfoResponse) bool { return isRunning(i) || isTerminated(i) })
-	require.False(t, info.Status != schemas.TaskStatusRunning || info.ImagePullProgress != nil || info.ContainerID == "", "task = %+v", info)
+	require.Equal(t, schemas.TaskStatusRunning, info.Status, "task = %+v", info)
+	require.Nil(t, info.ImagePullProgress, "image pull progress")
+	require.NotEmpty(t, info.ContainerID, "container id")
+
 	mapped := map[int]int{}
 	for _, p := range info.Ports {
 		mapped[p.Container] = p.Host
 	}
-	if mapped[DefaultRunnerHTTPPort] == 0 || mapped[DefaultRunnerSSHPort] == 0 {
-		require.FailNow(t, fmt.Sprintf("ports = %+v", info.Ports))
-	}
+	require.NotZero(t, mapped[DefaultRunnerHTTPPort], "runner HTTP port not mapped: %+v", info.Ports)
+	require.NotZero(t, mapped[DefaultRunnerSSHPort], "runner SSH port not mapped: %+v", info.Ports)
 	script := "echo from-container > /data/out.txt; " +
 		"cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes; " +
 		"echo user=$(id -u) run=$DSTACK_RUN_NAME"
 	final, out := runJob(t, runnerURL(info, DefaultRunnerHTTPPort), "/bin/sh", "-c", script)
-	require.True(t, final.State == schemas.JobStateDone, "final = %+v, output %q", final, out)
-	require.False(t, !strings.Contains(out, "67108864\n") || !strings.Contains(out, "user=0 run=test-run"), "output = %q", out)
-	if data, err := os.ReadFile(filepath.Join(hostDir, "out.txt")); err != nil || string(data) != "from-container\n" {
-		require.FailNow(t, fmt.Sprintf("bind mount file = %q, %v", data, err))
-	}
+	require.Equal(t, schemas.JobStateDone, final.State, "final = %+v, output %q", final, out)
+	require.Contains(t, out, "67108864\n", "output")
+	require.Contains(t, out, "user=0 run=test-run", "output")
+	data, err := os.ReadFile(filepath.Join(hostDir, "out.txt"))
+	require.NoError(t, err, "bind mount file")
+	require.Equal(t, "from-container\n", string(data), "bind mount file")
 	info = waitTask(t, c, id, 30*time.Second, isTerminated)
-	require.True(t, info.TerminationReason == string(schemas.TerminationReasonDoneByRunner), "task = %+v", info)
+	require.Equal(t, string(schemas.TerminationReasonDoneByRunner), info.TerminationReason, "task = %+v", info)
 	assertHostConfig(t, api, info.ContainerID)
 	// The image has no OpenSSH: the runner serves SSH itself.
-	if logs := strings.Join(srv.exec.LastLogs(ctx, id, 100), "\n"); !strings.Contains(logs, "built-in SSH server started") {
-		require.FailNow(t, fmt.Sprintf("runner did not start its SSH server: %s", logs))
-	}
+	logs := strings.Join(srv.exec.LastLogs(ctx, id, 100), "\n")
+	require.Contains(t, logs, "built-in SSH server started", "runner did not start its SSH server")
 	require.NoError(t, c.RemoveTask(ctx, id))
-	err := api.call(ctx, http.MethodGet, "/containers/"+info.ContainerID+"/json", nil, nil, nil)
+	err = api.call(ctx, http.MethodGet, "/containers/"+info.ContainerID+"/json", nil, nil, nil)
 	require.True(t, isNotFound(err), "container still exists: %v", err)
+
 }
 
 func TestDockerExecutorHostNetworkTerminate(t *testing.T) {
@@ -82,9 +82,7 @@ func TestDockerExecutorHostNetworkTerminate(t *testing.T) {
 	t.Cleanup(func() { removeTaskContainers(t, api, id) })
 	require.NoError(t, c.SubmitTask(ctx, taskConfig(id, testImage)))
 	info := waitTask(t, c, id, 60*time.Second, isRunning)
-	if len(info.Ports) != 0 {
-		require.FailNow(t, fmt.Sprintf("host mode ports = %+v", info.Ports))
-	}
+	require.Empty(t, info.Ports, "host mode ports")
 	rc := client.NewRunnerClient(nil, runnerURL(info, port))
 	testutil.Eventually(t, 20*time.Second, "runner in host network", func() bool {
 		_, err := rc.Healthcheck(ctx)
@@ -94,12 +92,9 @@ func TestDockerExecutorHostNetworkTerminate(t *testing.T) {
 	require.NoError(t, c.TerminateTask(ctx, id, req))
 	var state dockerInspect
 	require.NoError(t, api.call(ctx, http.MethodGet, "/containers/"+info.ContainerID+"/json", nil, nil, &state))
-	if state.State.Running {
-		require.FailNow(t, fmt.Sprintf("container still running: %+v", state.State))
-	}
-	if info, _ = c.GetTask(ctx, id); info.TerminationReason != "terminated_by_user" {
-		require.FailNow(t, fmt.Sprintf("task = %+v", info))
-	}
+	require.False(t, state.State.Running, "container still running: %+v", state.State)
+	info, _ = c.GetTask(ctx, id)
+	require.Equal(t, "terminated_by_user", info.TerminationReason, "task = %+v", info)
 	require.NoError(t, c.RemoveTask(ctx, id))
 }
 
@@ -110,10 +105,8 @@ func TestDockerExecutorContainerExitCode(t *testing.T) {
 	t.Cleanup(func() { removeTaskContainers(t, api, id) })
 	require.NoError(t, c.SubmitTask(ctx, taskConfig(id, testImage)))
 	info := waitTask(t, c, id, 60*time.Second, isTerminated)
-	if info.TerminationReason != string(schemas.TerminationReasonContainerExitedWithError) ||
-		!strings.Contains(info.TerminationMessage, "bogus-flag") {
-		require.FailNow(t, fmt.Sprintf("task = %+v", info))
-	}
+	require.Equal(t, string(schemas.TerminationReasonContainerExitedWithError), info.TerminationReason, "task = %+v", info)
+	require.Contains(t, info.TerminationMessage, "bogus-flag", "termination message")
 	require.NoError(t, c.RemoveTask(ctx, id))
 }
 
@@ -152,10 +145,11 @@ func TestDockerShimRestartRestoresTasks(t *testing.T) {
 
 	_, c2 := startShim(t, cfg)
 	after, err := c2.GetTask(ctx, id)
-	if err != nil || after.Status != schemas.TaskStatusRunning || after.ContainerID != before.ContainerID ||
-		len(after.Ports) != len(before.Ports) {
-		require.FailNow(t, fmt.Sprintf("restored task = %+v (before %+v), %v", after, before, err))
-	}
+	require.NoError(t, err, "restored task")
+	require.Equal(t, schemas.TaskStatusRunning, after.Status, "restored task = %+v", after)
+	require.Equal(t, before.ContainerID, after.ContainerID, "restored container id")
+	require.Len(t, after.Ports, len(before.Ports), "restored ports, before %+v", before.Ports)
+
 	require.NoError(t, c2.TerminateTask(ctx, id, schemas.TaskTerminateRequest{TerminationReason: "terminated_by_server", Timeout: 1}))
 	require.NoError(t, c2.RemoveTask(ctx, id))
 }

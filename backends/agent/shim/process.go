@@ -121,6 +121,7 @@ func (e *processExecutor) Start(_ context.Context, id string) ([]schemas.PortMap
 		TempDir: filepath.Join(p.spec.Dir, "runner"), DstackDir: filepath.Join(p.spec.Dir, "dstack"),
 		WorkDir: filepath.Join(p.spec.Dir, "work"), SSHAuthorizedKeys: p.spec.Config.ContainerSSHKeys,
 		LogLevel: e.cfg.RunnerLogLevel, Version: e.cfg.Version,
+		MetricsScope: runner.MetricsScopeProcess, // the host's cgroup is not the job's
 	}
 	logFile, err := os.OpenFile(filepath.Join(p.spec.Dir, "runner.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {

@@ -2,11 +2,9 @@ package shim
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -26,39 +24,39 @@ func TestProcessExecutorEndToEnd(t *testing.T) {
 	srv, c := processShim(t)
 	ctx := context.Background()
 	h, err := c.Healthcheck(ctx)
-	require.False(t, err != nil || h.Service != "dstack-shim" || h.Version != "latest", "healthcheck = %+v, %v", h, err)
+	require.NoError(t, err, "healthcheck")
+	require.Equal(t, "dstack-shim", h.Service, "healthcheck service")
+	require.Equal(t, "latest", h.Version, "healthcheck version")
 	ii, err := c.InstanceInfo(ctx)
-	require.False(t, err != nil || ii.Executor != ExecutorProcess, "instance info = %+v, %v", ii, err)
+	require.NoError(t, err, "instance info")
+	require.Equal(t, ExecutorProcess, ii.Executor, "instance info executor")
 	hi, err := hostinfo.ReadFile(filepath.Join(srv.cfg.HomeDir, hostinfo.FileName))
-	require.False(t, err != nil || hi.Executor != ExecutorProcess || hi.CPUs < 1, "host_info.json = %+v, %v", hi, err)
+	require.NoError(t, err, "host_info.json")
+	require.Equal(t, ExecutorProcess, hi.Executor, "host_info.json executor")
+	require.GreaterOrEqual(t, hi.CPUs, 1, "host_info.json cpus")
 
 	const id = "0f4b3c9e-6a51-4c8e-9d7e-2b1f0a9c8d71"
 	require.NoError(t, c.SubmitTask(ctx, taskConfig(id, "ubuntu:22.04")), "submit task")
 	info := waitTask(t, c, id, 20*time.Second, isRunning)
-	if len(info.Ports) != 2 {
-		require.FailNow(t, fmt.Sprintf("ports = %+v", info.Ports))
-	}
+	require.Len(t, info.Ports, 2, "ports")
 	final, out := runJob(t, runnerURL(info, DefaultRunnerHTTPPort), "echo hello from $DSTACK_RUN_NAME", "pwd")
-	require.False(t, final.State != schemas.JobStateDone || *final.ExitStatus != 0, "final = %+v", final)
+	require.Equal(t, schemas.JobStateDone, final.State, "final = %+v", final)
+	require.NotNil(t, final.ExitStatus, "final exit status")
+	require.Zero(t, *final.ExitStatus, "final exit status")
 	workDir := filepath.Join(srv.cfg.HomeDir, "runners", uniqueName("test-run-0-0", id), "work")
-	if want := "hello from test-run\n" + workDir + "\n"; out != want {
-		require.FailNow(t, fmt.Sprintf("output = %q, want %q", out, want))
-	}
+	require.Equal(t, "hello from test-run\n"+workDir+"\n", out, "output")
 	// The runner exits after the final state was pulled; the task follows.
 	info = waitTask(t, c, id, 20*time.Second, isTerminated)
-	require.True(t, info.TerminationReason == string(schemas.TerminationReasonDoneByRunner), "task = %+v", info)
+	require.Equal(t, string(schemas.TerminationReasonDoneByRunner), info.TerminationReason, "task = %+v", info)
 	// The server always terminates; the first reason is kept.
 	require.NoError(t, c.TerminateTask(ctx, id, schemas.TaskTerminateRequest{TerminationReason: "terminated_by_server"}))
-	if info, _ = c.GetTask(ctx, id); info.TerminationReason != string(schemas.TerminationReasonDoneByRunner) {
-		require.FailNow(t, fmt.Sprintf("reason overwritten: %+v", info))
-	}
+	info, _ = c.GetTask(ctx, id)
+	require.Equal(t, string(schemas.TerminationReasonDoneByRunner), info.TerminationReason, "reason overwritten: %+v", info)
 	require.NoError(t, c.RemoveTask(ctx, id), "remove")
-	if _, err := c.GetTask(ctx, id); !client.IsStatus(err, http.StatusNotFound) {
-		require.FailNow(t, fmt.Sprintf("get removed task: %v", err))
-	}
-	if _, err := os.Stat(filepath.Dir(workDir)); !os.IsNotExist(err) {
-		require.FailNow(t, fmt.Sprintf("task dir not removed: %v", err))
-	}
+	_, err = c.GetTask(ctx, id)
+	require.True(t, client.IsStatus(err, http.StatusNotFound), "get removed task: %v", err)
+	_, err = os.Stat(filepath.Dir(workDir))
+	require.ErrorIs(t, err, os.ErrNotExist, "task dir not removed")
 }
 
 func TestProcessExecutorTerminateRunningTask(t *testing.T) {
@@ -72,16 +70,15 @@ func TestProcessExecutorTerminateRunningTask(t *testing.T) {
 		_, err := rc.Healthcheck(ctx)
 		return err == nil
 	})
-	if err := c.RemoveTask(ctx, id); !client.IsStatus(err, http.StatusConflict) {
-		require.FailNow(t, fmt.Sprintf("remove running task: %v", err))
-	}
+	err := c.RemoveTask(ctx, id)
+	require.True(t, client.IsStatus(err, http.StatusConflict), "remove running task: %v", err)
 	req := schemas.TaskTerminateRequest{TerminationReason: "terminated_by_user", TerminationMessage: "bye", Timeout: 2}
 	require.NoError(t, c.TerminateTask(ctx, id, req), "terminate")
-	info, err := c.GetTask(ctx, id)
-	if err != nil || info.Status != schemas.TaskStatusTerminated || info.TerminationReason != "terminated_by_user" ||
-		info.TerminationMessage != "bye" {
-		require.FailNow(t, fmt.Sprintf("task = %+v, %v", info, err))
-	}
+	info, err = c.GetTask(ctx, id)
+	require.NoError(t, err, "get task")
+	require.Equal(t, schemas.TaskStatusTerminated, info.Status, "task = %+v", info)
+	require.Equal(t, "terminated_by_user", info.TerminationReason, "termination reason")
+	require.Equal(t, "bye", info.TerminationMessage, "termination message")
 	_, err = rc.Healthcheck(ctx)
 	require.Error(t, err, "runner still answers after terminate")
 	require.NoError(t, c.RemoveTask(ctx, id))
@@ -90,30 +87,29 @@ func TestProcessExecutorTerminateRunningTask(t *testing.T) {
 func TestShimAPIErrors(t *testing.T) {
 	_, c := processShim(t)
 	ctx := context.Background()
-	if _, err := c.GetTask(ctx, "nope"); !client.IsStatus(err, http.StatusNotFound) {
-		require.FailNow(t, fmt.Sprintf("unknown task: %v", err))
-	}
-	if err := c.TerminateTask(ctx, "nope", schemas.TaskTerminateRequest{}); !client.IsStatus(err, http.StatusNotFound) {
-		require.FailNow(t, fmt.Sprintf("terminate unknown: %v", err))
-	}
+	_, err := c.GetTask(ctx, "nope")
+	require.True(t, client.IsStatus(err, http.StatusNotFound), "unknown task: %v", err)
+	err = c.TerminateTask(ctx, "nope", schemas.TaskTerminateRequest{})
+	require.True(t, client.IsStatus(err, http.StatusNotFound), "terminate unknown: %v", err)
 	bad := taskConfig("x", "")
-	if err := c.SubmitTask(ctx, bad); !client.IsStatus(err, http.StatusBadRequest) ||
-		!strings.Contains(err.Error(), "image_name") {
-		require.FailNow(t, fmt.Sprintf("empty image: %v", err))
-	}
+	err = c.SubmitTask(ctx, bad)
+	require.True(t, client.IsStatus(err, http.StatusBadRequest), "empty image: %v", err)
+	require.ErrorContains(t, err, "image_name", "empty image")
 	cfg := taskConfig("dup-1", "img")
 	cfg.ImageName = "img"
 	require.NoError(t, c.SubmitTask(ctx, cfg))
-	if err := c.SubmitTask(ctx, cfg); !client.IsStatus(err, http.StatusConflict) {
-		require.FailNow(t, fmt.Sprintf("duplicate submit: %v", err))
-	}
+	err = c.SubmitTask(ctx, cfg)
+	require.True(t, client.IsStatus(err, http.StatusConflict), "duplicate submit: %v", err)
 	list, err := c.ListTasks(ctx)
-	require.False(t, err != nil || len(list.Tasks) != 1 || list.Tasks[0].ID != "dup-1", "list = %+v, %v", list, err)
+	require.NoError(t, err, "list")
+	require.Len(t, list.Tasks, 1, "list")
+	require.Equal(t, "dup-1", list.Tasks[0].ID, "list")
 	comps, err := c.Components(ctx)
-	require.False(t, err != nil || len(comps.Components) != 2, "components = %+v, %v", comps, err)
-	if _, err := c.TaskMetrics(ctx, "dup-1"); !client.IsStatus(err, http.StatusNotFound) {
-		require.FailNow(t, fmt.Sprintf("metrics: %v", err))
-	}
+	require.NoError(t, err, "components")
+	require.Len(t, comps.Components, 2, "components")
+	_, err = c.TaskMetrics(ctx, "dup-1")
+	require.True(t, client.IsStatus(err, http.StatusNotFound), "metrics: %v", err)
+
 	_ = c.TerminateTask(ctx, "dup-1", schemas.TaskTerminateRequest{Timeout: 1})
 }
 

@@ -1,7 +1,6 @@
 package shim
 
 import (
-	"fmt"
 	"reflect"
 	"sort"
 	"testing"
@@ -21,9 +20,7 @@ func TestTaskTransitions(t *testing.T) {
 		for j, to := range order {
 			want := j == i+1 || to == schemas.TaskStatusTerminated ||
 				(from == schemas.TaskStatusRunning && to == schemas.TaskStatusRunning)
-			if got := transitionAllowed(from, to); got != want {
-				assert.Fail(t, fmt.Sprintf("%s -> %s = %v, want %v", from, to, got, want))
-			}
+			assert.Equal(t, want, transitionAllowed(from, to), "%s -> %s", from, to)
 		}
 	}
 }
@@ -47,9 +44,8 @@ func TestImageRef(t *testing.T) {
 		"img@sha256:0123456789abcdef": {"img@sha256:0123456789abcdef", ""},
 	}
 	for in, want := range cases {
-		if n, tag := imageRef(in); n != want[0] || tag != want[1] {
-			assert.Fail(t, fmt.Sprintf("imageRef(%q) = %q, %q", in, n, tag))
-		}
+		n, tag := imageRef(in)
+		assert.Equal(t, want, [2]string{n, tag}, "imageRef(%q)", in)
 	}
 }
 
@@ -64,15 +60,16 @@ func TestPullTracker(t *testing.T) {
 	tr.update(msg("a", "Pulling fs layer", 0, 0))
 	tr.update(msg("b", "Already exists", 0, 0))
 	tr.update(msg("a", "Downloading", 50, 100))
-	if p := tr.progress(); p.DownloadedBytes != 50 || p.TotalBytes != 100 || !p.IsTotalBytesFinal {
-		require.FailNow(t, fmt.Sprintf("progress = %+v", p))
-	}
+	p := tr.progress()
+	require.Equal(t, uint64(50), p.DownloadedBytes, "progress = %+v", p)
+	require.Equal(t, uint64(100), p.TotalBytes, "progress = %+v", p)
+	require.True(t, p.IsTotalBytesFinal, "progress = %+v", p)
 	tr.update(msg("c", "Waiting", 0, 0))
 	require.False(t, tr.progress().IsTotalBytesFinal, "total final with a waiting layer")
 	tr.update(msg("a", "Pull complete", 0, 0))
-	if p := tr.progress(); p.ExtractedBytes != 100 || p.DownloadedBytes != 100 {
-		require.FailNow(t, fmt.Sprintf("progress = %+v", p))
-	}
+	p = tr.progress()
+	require.Equal(t, uint64(100), p.ExtractedBytes, "progress = %+v", p)
+	require.Equal(t, uint64(100), p.DownloadedBytes, "progress = %+v", p)
 }
 
 func TestExtractPortsAndGPULock(t *testing.T) {
@@ -80,9 +77,7 @@ func TestExtractPortsAndGPULock(t *testing.T) {
 		"10999/tcp": {{HostIP: "127.0.0.1", HostPort: "32768"}, {HostIP: "::1", HostPort: "32768"}},
 		"53/udp":    {{HostIP: "127.0.0.1", HostPort: "5353"}},
 	})
-	if want := []schemas.PortMapping{{Host: 32768, Container: 10999}}; !reflect.DeepEqual(ports, want) {
-		require.FailNow(t, fmt.Sprintf("ports = %+v", ports))
-	}
+	require.Equal(t, []schemas.PortMapping{{Host: 32768, Container: 10999}}, ports, "ports")
 	l := newGPULock([]string{"GPU-b", "GPU-a", "GPU-c"})
 	two, err := l.acquire(2)
 	require.False(t, err != nil || !reflect.DeepEqual(two, []string{"GPU-a", "GPU-b"}), "acquire(2) = %v, %v", two, err)
@@ -92,8 +87,10 @@ func TestExtractPortsAndGPULock(t *testing.T) {
 	l.release(two)
 	all, _ := l.acquire(-1)
 	sort.Strings(all)
-	require.False(t, !reflect.DeepEqual(rest, []string{"GPU-c"}) || !reflect.DeepEqual(all, []string{"GPU-a", "GPU-b"}), "rest = %v, all = %v", rest, all)
-	if none, err := newGPULock(nil).acquire(-1); err != nil || len(none) != 0 {
-		require.FailNow(t, fmt.Sprintf("acquire(-1) without GPUs = %v, %v", none, err))
-	}
+	require.Equal(t, []string{"GPU-c"}, rest, "rest")
+	require.Equal(t, []string{"GPU-a", "GPU-b"}, all, "all")
+	none, err := newGPULock(nil).acquire(-1)
+	require.NoError(t, err, "acquire(-1) without GPUs")
+	require.Empty(t, none, "acquire(-1) without GPUs")
+
 }

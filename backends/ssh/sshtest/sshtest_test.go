@@ -1,7 +1,6 @@
 package sshtest_test
 
 import (
-	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -18,25 +17,26 @@ func TestHostLifecycle(t *testing.T) {
 	t.Run("create", func(t *testing.T) {
 		h = sshtest.NewHost(t, sshtest.Options{})
 		behind = sshtest.NewHost(t, sshtest.Options{Behind: h})
-		require.False(t, h.Addr == behind.Addr || h.Name == behind.Name || h.UID == 0 || !strings.HasPrefix(h.Addr, "10."), "hosts: %+v %+v", h, behind)
-		if out, err := h.AsUser("id -un; ls -d ~/.ssh"); err != nil || !strings.HasPrefix(out, h.User+"\n") {
-			require.FailNow(t, fmt.Sprintf("user: %q %v", out, err))
-		}
-		if out, err := h.Exec("ip", "-4", "-o", "addr", "show"); err != nil || !strings.Contains(out, h.Addr+"/24") ||
-			!strings.Contains(out, behind.Addr[:strings.LastIndex(behind.Addr, ".")]+".1/24") {
-			require.FailNow(t, fmt.Sprintf("jump host addresses: %q %v", out, err))
-		}
+		require.NotEqual(t, h.Addr, behind.Addr, "hosts share an address")
+		require.NotEqual(t, h.Name, behind.Name, "hosts share a name")
+		require.NotZero(t, h.UID, "host user is root")
+		require.True(t, strings.HasPrefix(h.Addr, "10."), "host address %s", h.Addr)
+		out, err := h.AsUser("id -un; ls -d ~/.ssh")
+		require.NoError(t, err, "user: %q", out)
+		require.True(t, strings.HasPrefix(out, h.User+"\n"), "user: %q", out)
+		out, err = h.Exec("ip", "-4", "-o", "addr", "show")
+		require.NoError(t, err, "jump host addresses: %q", out)
+		require.Contains(t, out, h.Addr+"/24", "jump host addresses")
+		require.Contains(t, out, behind.Addr[:strings.LastIndex(behind.Addr, ".")]+".1/24", "jump host addresses")
 	}) // subtest cleanup removes both hosts
 	out, _ := exec.Command("ip", "netns", "list").Output()
 	for _, l := range strings.Split(string(out), "\n") {
-		if f := strings.Fields(l); len(f) > 0 && (f[0] == h.Name || f[0] == behind.Name) {
-			assert.Fail(t, fmt.Sprintf("namespace %s left", f[0]))
+		if f := strings.Fields(l); len(f) > 0 {
+			assert.NotContains(t, []string{h.Name, behind.Name}, f[0], "namespace left")
 		}
 	}
-	if err := exec.Command("id", h.User).Run(); err == nil {
-		assert.Fail(t, fmt.Sprintf("user %s left", h.User))
-	}
-	if out, _ := exec.Command("ip", "route", "show", "match", h.Addr).Output(); strings.Contains(string(out), "unreachable") {
-		assert.Fail(t, fmt.Sprintf("route left: %s", out))
-	}
+	assert.Error(t, exec.Command("id", h.User).Run(), "user %s left", h.User)
+	out, _ = exec.Command("ip", "route", "show", "match", h.Addr).Output()
+	assert.NotContains(t, string(out), "unreachable", "route left")
+
 }

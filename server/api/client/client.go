@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -59,9 +60,28 @@ func (c *Client) Call(ctx context.Context, path string, req, resp any) error {
 	return nil
 }
 
+// Get sends GET path?query and decodes the answer into resp.
+func (c *Client) Get(ctx context.Context, path string, query url.Values, resp any) error {
+	if len(query) > 0 {
+		path += "?" + query.Encode()
+	}
+	data, err := c.do(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, resp); err != nil {
+		return fmt.Errorf("decode answer of %s: %w", path, err)
+	}
+	return nil
+}
+
 // roundTrip posts req (nil for no body) and returns the body of a 200
 // answer; other answers become errors.
 func (c *Client) roundTrip(ctx context.Context, path string, req any) ([]byte, error) {
+	return c.do(ctx, http.MethodPost, path, req)
+}
+
+func (c *Client) do(ctx context.Context, method, path string, req any) ([]byte, error) {
 	var body io.Reader
 	if req != nil {
 		b, err := json.Marshal(req)
@@ -70,7 +90,7 @@ func (c *Client) roundTrip(ctx context.Context, path string, req any) ([]byte, e
 		}
 		body = bytes.NewReader(b)
 	}
-	r, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL+path, body)
+	r, err := http.NewRequestWithContext(ctx, method, c.URL+path, body)
 	if err != nil {
 		return nil, fmt.Errorf("server URL %q: %w", c.URL, err)
 	}

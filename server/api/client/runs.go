@@ -43,3 +43,12 @@ func (c *Client) StopRuns(ctx context.Context, project string, names []string, a
 func (c *Client) DeleteRuns(ctx context.Context, project string, names []string) error {
 	return c.Call(ctx, "/api/project/"+project+"/runs/delete", schemas.DeleteRunsRequest{RunsNames: names}, nil)
 }
+
+// ListGpus lists the GPUs of a run spec's offers, grouped (gpus/list).
+func (c *Client) ListGpus(ctx context.Context, project string, req schemas.ListGpusRequest) ([]schemas.GpuGroup, error) {
+	out := new(schemas.ListGpusResponse)
+	if err := c.Call(ctx, "/api/project/"+project+"/gpus/list", req, out); err != nil {
+		return nil, err
+	}
+	return out.Gpus, nil
+}
