@@ -15,7 +15,7 @@ import (
 func consoleCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "console",
-		Usage: "Open the live dashboard: runs, fleets, logs, encryption keys, server status, events, backends",
+		Usage: "Open the live dashboard: runs, fleets, logs, encryption keys, server status, events, backends, services",
 		Description: "A full-screen, keyboard-first view of a project: tab or 1-5 switch pages, / filters,\n" +
 			"? lists every key, q quits. The same console is served over SSH by `dstack server\n" +
 			"--console-ssh-port` to users with a registered public key. NO_COLOR turns colours off.",

@@ -102,6 +102,9 @@ type Run struct {
 	DeploymentNum       int        `bun:"deployment_num"`
 	NextTriggeredAt     *time.Time `bun:"next_triggered_at"`
 	Deleted             bool       `bun:"deleted"`
+	// DesiredReplicaCount is the replica count a service is scaled to (nil
+	// until the runs pipeline first scales it).
+	DesiredReplicaCount *int `bun:"desired_replica_count"`
 	Lease
 
 	// Events are stored with the row's next write (EventLog).

@@ -35,6 +35,7 @@ func (s *Server) startBackground() {
 		&background.JobsRunning{Env: s.env, Pool: s.pool, Log: log.With("component", "background.jobs_running"),
 			NetworkMode: s.opts.JobNetworkMode},
 		&background.JobsTerminating{Env: s.env, Pool: s.pool, Log: log.With("component", "background.jobs_terminating")},
+		&background.Probes{Env: s.env, Pool: s.pool, Log: log.With("component", "background.probes")},
 		&background.Runs{Env: s.env, Log: log.With("component", "background.runs"), ResubmitAfter: s.opts.ResubmitAfter},
 	)
 	s.notifier = &background.Notifier{DB: s.db, Sup: s.supervisor, Log: log}

@@ -28,14 +28,19 @@ import (
 )
 
 var (
-	svcAppOnce sync.Once
-	svcAppPath string
-	svcAppErr  error
+	svcAppOnce  sync.Once
+	svcAppPath  string
+	svcAppErr   error
+	svcAppMu    sync.Mutex
+	svcAppUsers int
 )
 
-// svcApp builds the test service where the hosts' users can run it.
+// svcApp builds the test service where the hosts' users can run it, once
+// per test process; the build is removed when the last test using it ends.
 func svcApp(t testing.TB) string {
 	t.Helper()
+	svcAppMu.Lock()
+	defer svcAppMu.Unlock()
 	svcAppOnce.Do(func() {
 		dir := filepath.Join(os.TempDir(), "dstack-e2e-bin")
 		if svcAppErr = os.MkdirAll(dir, 0o755); svcAppErr != nil {
@@ -50,7 +55,15 @@ func svcApp(t testing.TB) string {
 		}
 	})
 	require.NoError(t, svcAppErr, svcAppPath)
-	t.Cleanup(func() { _ = os.Remove(svcAppPath) })
+	svcAppUsers++
+	t.Cleanup(func() {
+		svcAppMu.Lock()
+		defer svcAppMu.Unlock()
+		if svcAppUsers--; svcAppUsers == 0 {
+			_ = os.Remove(svcAppPath)
+			svcAppOnce = sync.Once{} // a later test builds it anew
+		}
+	})
 	return svcAppPath
 }
 
@@ -107,10 +120,14 @@ func TestServicesThroughProxy(t *testing.T) {
 
 	t.Run("requests reach both replicas in turn", func(t *testing.T) {
 		seen := map[string]int{}
+		// Without probes a replica takes requests once its job runs, which
+		// may be before it listens: wait until both answer (round-robin).
 		eventually(t, 20*time.Second, "the service answers through the proxy", func() error {
-			resp, body := proxyGet(t, base+"hello?x=1", token)
-			if resp.StatusCode != http.StatusOK {
-				return errUnexpected(resp.Status + " " + string(body))
+			for range 2 {
+				resp, body := proxyGet(t, base+"hello?x=1", token)
+				if resp.StatusCode != http.StatusOK {
+					return errUnexpected(resp.Status + " " + string(body))
+				}
 			}
 			return nil
 		})

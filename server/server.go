@@ -214,7 +214,8 @@ func New(ctx context.Context, o Options) (s *Server, err error) {
 	}()
 	cat, clouds := newClouds(o, log)
 	env := &services.Env{DB: d, Sealer: keyring, Perms: cfg.Permissions(), ProjectQuota: o.ProjectQuota,
-		Log: log.With("component", "services"), Logs: logs, CodeUploadLimit: o.CodeUploadLimit, Clouds: clouds}
+		Log: log.With("component", "services"), Logs: logs, CodeUploadLimit: o.CodeUploadLimit, Clouds: clouds,
+		Stats: services.NewServiceStats()}
 	if !o.ConfigDisabled {
 		o.Announce("Applying %s...", displayPath(cfgPath))
 	}

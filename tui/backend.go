@@ -28,6 +28,8 @@ type Backend interface {
 	ListEvents(ctx context.Context, project string) ([]schemas.Event, error)
 	// ListBackends lists the backends of every project the user sees.
 	ListBackends(ctx context.Context) ([]ProjectBackends, error)
+	// ServiceStats returns the traffic of the project's live services.
+	ServiceStats(ctx context.Context, project string) ([]schemas.ServiceStats, error)
 	// Whoami says who the token belongs to and which server answers.
 	Whoami(ctx context.Context) (*Identity, error)
 }

@@ -15,19 +15,20 @@ import (
 // fakeBackend is the console's Backend in memory, with switches for the
 // failures the pages must survive.
 type fakeBackend struct {
-	mu      sync.Mutex
-	ident   Identity
-	runs    []schemas.Run
-	fleets  []schemas.Fleet
-	events  []schemas.Event
-	logs    map[string][]schemas.LogEvent // by job submission id
-	enc     *schemas.EncryptionStatus
-	status  *schemas.ServerStatus
-	bends   []ProjectBackends
-	errs    map[string]error // by method name
-	down    bool             // every call fails as unreachable
-	stopped []string
-	polls   []schemas.PollLogsRequest
+	mu       sync.Mutex
+	ident    Identity
+	runs     []schemas.Run
+	fleets   []schemas.Fleet
+	events   []schemas.Event
+	svcStats []schemas.ServiceStats
+	logs     map[string][]schemas.LogEvent // by job submission id
+	enc      *schemas.EncryptionStatus
+	status   *schemas.ServerStatus
+	bends    []ProjectBackends
+	errs     map[string]error // by method name
+	down     bool             // every call fails as unreachable
+	stopped  []string
+	polls    []schemas.PollLogsRequest
 }
 
 func (f *fakeBackend) fail(method string) error {
@@ -141,6 +142,13 @@ func (f *fakeBackend) addLogs(sub string, lines ...string) {
 			Message: base64.StdEncoding.EncodeToString([]byte(l + "\n"))})
 	}
 	f.logs[sub] = evs
+}
+
+func (f *fakeBackend) ServiceStats(context.Context, string) ([]schemas.ServiceStats, error) {
+	err := f.fail("ServiceStats")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.svcStats, err
 }
 
 func (f *fakeBackend) ListBackends(context.Context) ([]ProjectBackends, error) {

@@ -134,3 +134,24 @@ func testEvents() []schemas.Event {
 		{ID: "e1", Message: "Run submitted. Status: SUBMITTED", RecordedAt: at, ActorUser: &admin, Targets: target("run", "train")},
 	}
 }
+
+// testService is a live service with two running replicas, one of which
+// has yet to pass its probe, and a third being provisioned.
+func testService() schemas.Run {
+	r := run("chat", "service", schemas.RunRunning, schemas.JobRunning, 30*time.Minute)
+	r.Service = []byte(`{"url": "/proxy/services/main/chat/", "model": null, "options": {}}`)
+	probe := []schemas.ProbeConfig{{Type: "http", URL: ptr("/health"), ReadyAfter: ptr(2)}}
+	r.Jobs[0].JobSpec.Probes = probe
+	r.Jobs[0].JobSubmissions[0].Probes = []schemas.ProbeStatus{{SuccessStreak: 7}}
+	second := schemas.Job{JobSpec: schemas.JobSpec{JobName: "chat-0-1", ReplicaNum: 1, Probes: probe},
+		JobSubmissions: []schemas.JobSubmission{{ID: "sub-chat-1", Status: schemas.JobRunning,
+			Probes: []schemas.ProbeStatus{{SuccessStreak: 1}}}}}
+	third := schemas.Job{JobSpec: schemas.JobSpec{JobName: "chat-0-2", ReplicaNum: 2, Probes: probe},
+		JobSubmissions: []schemas.JobSubmission{{ID: "sub-chat-2", Status: schemas.JobProvisioning}}}
+	r.Jobs = append(r.Jobs, second, third)
+	return r
+}
+
+func testServiceStats() []schemas.ServiceStats {
+	return []schemas.ServiceStats{{RunName: "chat", DesiredReplicas: ptr(3), RPS30: 12.5, RPS60: 10.25, RPS300: 4}}
+}

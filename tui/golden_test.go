@@ -73,6 +73,9 @@ func TestGoldenPages(t *testing.T) {
 		{name: "events_empty", setup: func(f *fakeBackend) { f.events = nil }, keys: []string{"6"}},
 		{name: "backends", keys: []string{"7"}},
 		{name: "backends_none", setup: func(f *fakeBackend) { f.bends = nil }, keys: []string{"7"}},
+		{name: "services", setup: func(f *fakeBackend) { f.runs, f.svcStats = append(f.runs, testService()), testServiceStats() },
+			keys: []string{"8"}},
+		{name: "services_none", keys: []string{"8"}},
 		{name: "help", keys: []string{"?"}},
 		{name: "lost_server", setup: func(f *fakeBackend) { f.errs["Whoami"] = nil }, keys: []string{"!down"}},
 	}

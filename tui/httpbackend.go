@@ -39,6 +39,12 @@ func (b *HTTPBackend) GetRun(ctx context.Context, project, name string) (*schema
 	return out, b.call(ctx, projectPath(project, "runs/get"), schemas.GetRunRequest{RunName: &name}, out)
 }
 
+// ServiceStats implements Backend.
+func (b *HTTPBackend) ServiceStats(ctx context.Context, project string) ([]schemas.ServiceStats, error) {
+	var out []schemas.ServiceStats
+	return out, b.call(ctx, projectPath(project, "services/stats"), struct{}{}, &out)
+}
+
 // StopRun implements Backend.
 func (b *HTTPBackend) StopRun(ctx context.Context, project, name string, abort bool) error {
 	req := schemas.StopRunsRequest{RunsNames: []string{name}, Abort: abort}

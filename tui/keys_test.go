@@ -11,14 +11,14 @@ import (
 )
 
 func TestPageSwitching(t *testing.T) {
-	h := newHarness(t, newFake(), 80, 24)
+	h := newHarness(t, newFake(), 120, 24)
 	tests := []struct {
 		key  string
 		want page
 	}{
 		{"tab", pageFleets}, {"tab", pageLogs}, {"shift+tab", pageFleets}, {"5", pageServer},
-		{"tab", pageEvents}, {"tab", pageBackends}, {"tab", pageRuns}, {"shift+tab", pageBackends}, {"6", pageEvents},
-		{"7", pageBackends}, {"4", pageKeys}, {"1", pageRuns},
+		{"tab", pageEvents}, {"tab", pageBackends}, {"tab", pageServices}, {"tab", pageRuns}, {"shift+tab", pageServices},
+		{"shift+tab", pageBackends}, {"6", pageEvents}, {"7", pageBackends}, {"8", pageServices}, {"4", pageKeys}, {"1", pageRuns},
 	}
 	for _, tt := range tests {
 		h.keys(tt.key)

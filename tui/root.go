@@ -19,10 +19,11 @@ const (
 	pageServer
 	pageEvents
 	pageBackends
+	pageServices
 	pageCount
 )
 
-var pageNames = [pageCount]string{"Runs", "Fleets", "Logs", "Keys", "Server", "Events", "Backends"}
+var pageNames = [pageCount]string{"Runs", "Fleets", "Logs", "Keys", "Server", "Events", "Backends", "Services"}
 
 // identityMsg answers Whoami.
 type identityMsg struct {
@@ -58,7 +59,7 @@ func New(c Common) *Model {
 	m := &Model{c: c}
 	m.runs = newRunsPage(c)
 	m.logs = newLogsPage(c)
-	m.pages = [pageCount]Page{m.runs, newFleetsPage(c), m.logs, newKeysPage(c), newServerPage(c), newEventsPage(c), newBackendsPage(c)}
+	m.pages = [pageCount]Page{m.runs, newFleetsPage(c), m.logs, newKeysPage(c), newServerPage(c), newEventsPage(c), newBackendsPage(c), newServicesPage(c)}
 	m.resize()
 	return m
 }

@@ -25,6 +25,9 @@ func (r *Router) runRoutes(g *gin.RouterGroup) {
 		}
 		return runs.Get(c.Request.Context(), access(c).Project, req)
 	}))
+	p.POST("/services/stats", r.project(ProjectMember, func(c *gin.Context) (any, error) {
+		return runs.ServiceStats(c.Request.Context(), access(c).Project)
+	}))
 	p.POST("/runs/get_plan", r.project(ProjectMember, func(c *gin.Context) (any, error) {
 		var req schemas.GetRunPlanRequest
 		if err := bindRequired(c, &req); err != nil {

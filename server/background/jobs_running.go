@@ -95,9 +95,28 @@ func (p *JobsRunning) Process(ctx context.Context, id, token string) error {
 	case schemas.JobTerminating:
 		p.Env.WakeUp(services.PipelineTerminate)
 	case schemas.JobRunning:
+		if err == nil && rep.Reached == schemas.JobRunning {
+			p.addProbes(ctx, j, now)
+		}
 		p.Env.WakeUp(services.PipelineRuns)
 	}
 	return err
+}
+
+// addProbes starts probing a job that has just started running, when its
+// spec has probes (services).
+func (p *JobsRunning) addProbes(ctx context.Context, j *db.Job, now time.Time) {
+	var spec struct {
+		Probes []json.RawMessage `json:"probes"`
+	}
+	if err := json.Unmarshal([]byte(j.JobSpecData), &spec); err != nil || len(spec.Probes) == 0 {
+		return // an unreadable spec stops the job on its next pass
+	}
+	if err := db.EnsureJobProbes(ctx, p.Env.DB, j.ID, len(spec.Probes), now); err != nil {
+		p.Log.Error("start probing", "job", j.JobName, "err", err)
+		return
+	}
+	p.Env.WakeUp(services.PipelineProbes)
 }
 
 func (p *JobsRunning) unreachableAfter() time.Duration {

@@ -70,12 +70,26 @@ func (p *Runs) Process(ctx context.Context, id, token string) error {
 	}
 	now := time.Now().UTC()
 	dec := sched.DecideRun(snap, now, p.backoff(r.ResubmissionAttempt))
+	svc, err := (services.Runs{Env: p.Env}).LoadServiceState(ctx, r, all, now)
+	if err != nil {
+		return err
+	}
+	var sd sched.ServiceDecision
+	if svc != nil {
+		dec, sd = sched.DecideService(snap, dec, svc.Scale, now)
+	}
 	from := r.Status
 	err = p.Env.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if err := p.apply(ctx, tx, r, all, dec, now); err != nil {
 			return err
 		}
-		ok, err := db.UpdateLeased(ctx, tx, r, token, now, "status", "termination_reason", "resubmission_attempt", "fleet_id")
+		if svc != nil {
+			if err := p.scale(ctx, tx, r, all, svc, sd, now); err != nil {
+				return err
+			}
+		}
+		ok, err := db.UpdateLeased(ctx, tx, r, token, now, "status", "termination_reason", "resubmission_attempt", "fleet_id",
+			"desired_replica_count")
 		if err != nil || !ok {
 			return errLeaseLost(err)
 		}

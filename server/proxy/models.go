@@ -108,6 +108,7 @@ func (m Models) complete(w http.ResponseWriter, r *http.Request, project, op str
 		writeError(w, http.StatusInternalServerError, "Internal Server Error")
 		return
 	}
+	m.routes.Requested(route.RunID, len(route.Replicas) == 0)
 	if len(route.Replicas) == 0 {
 		writeError(w, http.StatusServiceUnavailable,
 			fmt.Sprintf("Model %s (service %s/%s) has no ready replica: %s", *req.Model, project, found.RunName, route.NotReady))

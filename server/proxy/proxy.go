@@ -34,7 +34,14 @@ type Routes interface {
 	Route(ctx context.Context, project, run string) (*services.ServiceRoute, error)
 	Models(ctx context.Context, project string) ([]services.ModelRoute, error)
 	ProjectMember(ctx context.Context, project, token string) (bool, error)
+	// Requested counts a forwarded request for the autoscaler; noReplica
+	// says the run has no ready replica for it.
+	Requested(runID string, noReplica bool)
 }
+
+// ColdStartTimeout bounds how long a request to a service scaled to zero
+// waits for its first replica to be ready.
+const ColdStartTimeout = 5 * time.Minute
 
 // Dialer opens a connection to a port on a host through its pooled SSH
 // connection.
@@ -50,13 +57,16 @@ type Proxy struct {
 	log    *slog.Logger
 	rp     *httputil.ReverseProxy
 
-	mu   sync.Mutex
-	next map[string]*atomic.Uint64 // per run: the round-robin counter
+	mu     sync.Mutex
+	next   map[string]*atomic.Uint64 // per run: the round-robin counter
+	limits limiters
+	// coldStart is ColdStartTimeout unless a test shortens it.
+	coldStart time.Duration
 }
 
 // New returns a proxy over the services' routes and the SSH pool.
 func New(routes Routes, pool Dialer, log *slog.Logger) *Proxy {
-	p := &Proxy{routes: routes, pool: pool, log: log, next: map[string]*atomic.Uint64{}}
+	p := &Proxy{routes: routes, pool: pool, log: log, next: map[string]*atomic.Uint64{}, coldStart: ColdStartTimeout}
 	tr := &http.Transport{
 		Proxy:                 nil,
 		DialContext:           p.dial,
@@ -105,6 +115,22 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if route.Auth && !p.authorized(w, r, project) {
 		return
 	}
+	if !p.limits.allow(route.RunID, route.RateLimits, rest, r, time.Now()) {
+		writeError(w, http.StatusTooManyRequests, "Too Many Requests")
+		return
+	}
+	p.routes.Requested(route.RunID, len(route.Replicas) == 0)
+	if len(route.Replicas) == 0 && route.Wakes {
+		route, err = p.awaitReplica(r.Context(), project, run)
+		if errors.Is(err, services.ErrNoService) {
+			writeError(w, http.StatusNotFound, fmt.Sprintf("Service %s/%s not found", project, run))
+			return
+		} else if err != nil {
+			p.log.Error("look up service", "project", project, "run", run, "err", err)
+			writeError(w, http.StatusInternalServerError, "Internal Server Error")
+			return
+		}
+	}
 	if len(route.Replicas) == 0 {
 		writeError(w, http.StatusServiceUnavailable,
 			fmt.Sprintf("Service %s/%s has no ready replica: %s", project, run, route.NotReady))
@@ -116,6 +142,32 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodySize)
 	p.forward(w, r, route, path)
+}
+
+// awaitReplica waits, up to the cold start timeout or until the client
+// leaves, for a replica of a service scaling up from zero. It returns the
+// last route seen: without replicas when none became ready in time, nil
+// with ErrNoService when the run went away.
+func (p *Proxy) awaitReplica(ctx context.Context, project, run string) (*services.ServiceRoute, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.coldStart)
+	defer cancel()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			// The deadline, or the client left: one last look.
+			return p.routes.Route(context.WithoutCancel(ctx), project, run)
+		case <-tick.C:
+		}
+		route, err := p.routes.Route(ctx, project, run)
+		if err != nil && ctx.Err() == nil {
+			return nil, err
+		}
+		if err == nil && len(route.Replicas) > 0 {
+			return route, nil
+		}
+	}
 }
 
 // forward sends the request to the next replica of the route, at path.

@@ -30,6 +30,9 @@ type Env struct {
 	// Wake asks the named background pipelines to run at once; nil when
 	// background processing is off.
 	Wake func(pipelines ...string)
+	// Stats counts the requests the service proxy forwards, for the
+	// autoscaler; nil when the server publishes no services.
+	Stats *ServiceStats
 }
 
 // WakeUp pokes pipelines when background processing runs in this process.

@@ -22,6 +22,7 @@ const (
 	PipelineRunning   = "jobs_running"
 	PipelineTerminate = "jobs_terminating"
 	PipelineRuns      = "runs"
+	PipelineProbes    = "probes"
 )
 
 // Fleets manages fleets and their instances.

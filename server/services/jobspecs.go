@@ -112,6 +112,7 @@ func buildJobSpecs(runName string, spec *schemas.RunSpec, profile schemas.Profil
 				js.NodeGroupIndex, js.NodeGroupName, js.NodeGroupJobIndex = gi, g.name, k
 				js.SingleBranch = &singleBranch
 				js.ServicePort = servicePort
+				js.Probes = probeSpecs(conf.Service)
 				out = append(out, js)
 				jobNum++
 			}

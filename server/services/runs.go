@@ -160,9 +160,10 @@ func (s Runs) GetPlan(ctx context.Context, actor *db.User, p *db.Project, req sc
 				return nil, err
 			}
 			plan.CurrentResource = cur
-			// An active run asked to be what it is already: nothing to change
-			// in place (a client stops and resubmits it only when forced).
-			if !schemas.RunStatus(r.Status).Finished() && marshal(spec) == r.RunSpec {
+			// An active run asked to be what it is already, or changed only
+			// in what can change in place (checkUpdate): the client applies
+			// the plan as an update (it stops and resubmits only when forced).
+			if active(r) && (marshal(spec) == r.RunSpec || checkUpdate(r.RunSpec, spec) == nil) {
 				plan.Action = "update"
 			}
 		} else if !errors.Is(err, db.ErrNotFound) {
@@ -188,6 +189,22 @@ func (s Runs) Apply(ctx context.Context, actor *db.User, p *db.Project, req sche
 		return nil, err
 	}
 	generate := spec.RunName == nil
+	// An update in place applies a plan made against the live run (its
+	// current_resource), as upstream's: an apply that did not see the run
+	// is refused below like any other clash of names.
+	if cr := req.Plan.CurrentResource; !generate && !req.Force && cr != nil {
+		cur, err := db.GetRunByName(ctx, s.DB, p.ID, *spec.RunName)
+		if err != nil && !errors.Is(err, db.ErrNotFound) {
+			return nil, err
+		}
+		if err == nil && active(cur) && cur.ID == cr.ID {
+			run, err := s.update(ctx, cur, spec)
+			if err != nil {
+				return nil, err
+			}
+			return s.Render(ctx, p, run, 10)
+		}
+	}
 	for attempt := 1; ; attempt++ {
 		if generate {
 			name, err := s.freeRunName(ctx, p.ID)
@@ -209,6 +226,13 @@ func (s Runs) Apply(ctx context.Context, actor *db.User, p *db.Project, req sche
 		s.WakeUp(PipelineJobs)
 		return s.Render(ctx, p, run, 10)
 	}
+}
+
+// active reports whether a run is live and not stopping: one an apply may
+// update in place.
+func active(r *db.Run) bool {
+	st := schemas.RunStatus(r.Status)
+	return !st.Finished() && st != schemas.RunTerminating
 }
 
 // store writes a run and its jobs, replacing a finished run of the same

@@ -115,6 +115,11 @@ func (s Runs) render(ctx context.Context, project string, r *db.Run, jobs []db.J
 		return nil, err
 	}
 	out.Service = svc
+	if svc != nil {
+		if err := s.fillProbes(ctx, out, jobs); err != nil {
+			return nil, err
+		}
+	}
 	snap.Status = schemas.RunStatus(r.Status) // the status message needs only the status and the jobs
 	out.StatusMessage = sched.RunStatusMessage(snap)
 	return out, nil
@@ -282,4 +287,31 @@ func serviceOf(project string, r *db.Run) (json.RawMessage, error) {
 		return nil, fmt.Errorf("decode the service configuration of %s: %w", r.RunName, err)
 	}
 	return json.Marshal(ServiceSpec(project, r.RunName, &conf))
+}
+
+// fillProbes sets the probes of a service's job submissions: each probe's
+// success streak, as upstream shows them (ps -v prints them for running jobs).
+func (s Runs) fillProbes(ctx context.Context, out *schemas.Run, jobs []db.Job) error {
+	ids := make([]string, len(jobs))
+	for i := range jobs {
+		ids[i] = jobs[i].ID
+	}
+	probes, err := db.ListJobProbes(ctx, s.DB, ids...)
+	if err != nil || len(probes) == 0 {
+		return err
+	}
+	for i := range out.Jobs {
+		subs := out.Jobs[i].JobSubmissions
+		for k := range subs {
+			for _, p := range probes[subs[k].ID] {
+				subs[k].Probes = append(subs[k].Probes, schemas.ProbeStatus{SuccessStreak: p.SuccessStreak})
+			}
+		}
+	}
+	if out.LatestJobSubmission != nil {
+		for _, p := range probes[out.LatestJobSubmission.ID] {
+			out.LatestJobSubmission.Probes = append(out.LatestJobSubmission.Probes, schemas.ProbeStatus{SuccessStreak: p.SuccessStreak})
+		}
+	}
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dstackgo/dstack/db"
+	"github.com/dstackgo/dstack/server/sched"
 	"github.com/dstackgo/dstack/server/schemas"
 )
 
@@ -22,7 +23,12 @@ type ServiceRoute struct {
 	Auth        bool
 	StripPrefix bool
 	Model       *schemas.ServiceModel
-	Replicas    []ServiceReplica
+	RateLimits  []schemas.RateLimit
+	// Wakes says whether a request to the run while it has no replica makes
+	// it scale up (an autoscaled service down to zero): the request then
+	// waits for a replica.
+	Wakes    bool
+	Replicas []ServiceReplica
 	// NotReady says why Replicas is empty (the run's or its jobs' state).
 	NotReady string
 }
@@ -34,6 +40,8 @@ type ServiceReplica struct {
 	Host       *RemoteHost
 	// Port is the service port on the host (the job's mapped port).
 	Port int
+	// ReadyAfter is the ready_after of each of the job's probes.
+	ReadyAfter []int
 }
 
 // ErrNoService is returned by ServiceRoutes.Route for a name that is no
@@ -70,24 +78,72 @@ func (s ServiceRoutes) Route(ctx context.Context, project, run string) (*Service
 		return nil, ErrNoService
 	}
 	route := &ServiceRoute{RunID: r.ID, ProjectName: p.Name, RunName: r.RunName, Auth: conf.Auth,
-		StripPrefix: conf.StripPrefix, Model: conf.Model}
+		StripPrefix: conf.StripPrefix, Model: conf.Model, RateLimits: conf.RateLimits, Wakes: conf.Scaling != nil}
 	jobs, err := db.ListRunJobs(ctx, s.DB, r.ID)
 	if err != nil {
 		return nil, fmt.Errorf("load jobs of %s: %w", run, err)
 	}
+	var running []ServiceReplica
 	for i := range jobs {
 		rep, err := s.replica(ctx, &jobs[i])
 		if err != nil {
 			return nil, err
 		}
 		if rep != nil {
-			route.Replicas = append(route.Replicas, *rep)
+			running = append(running, *rep)
 		}
 	}
-	if len(route.Replicas) == 0 {
+	route.Replicas, err = s.ready(ctx, running)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case len(running) == 0:
 		route.NotReady = fmt.Sprintf("the run is %s and none of its replicas is running", r.Status)
+	case len(route.Replicas) == 0:
+		route.NotReady = fmt.Sprintf("%d replica(s) running, none has passed its probes yet", len(running))
 	}
 	return route, nil
+}
+
+// ready keeps the running replicas whose probes are ready (all of them when
+// the service has no probes).
+func (s ServiceRoutes) ready(ctx context.Context, running []ServiceReplica) ([]ServiceReplica, error) {
+	var ids []string
+	for _, r := range running {
+		if len(r.ReadyAfter) > 0 {
+			ids = append(ids, r.JobID)
+		}
+	}
+	if len(ids) == 0 {
+		return running, nil
+	}
+	probes, err := db.ListJobProbes(ctx, s.DB, ids...)
+	if err != nil {
+		return nil, fmt.Errorf("load probes: %w", err)
+	}
+	var out []ServiceReplica
+	for _, r := range running {
+		if sched.ProbesReady(r.ReadyAfter, streaks(probes[r.JobID])) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// streaks lists the success streaks of a job's probes, by probe number.
+func streaks(ps []db.JobProbe) []int {
+	out := make([]int, len(ps))
+	for i, p := range ps {
+		out[i] = p.SuccessStreak
+	}
+	return out
+}
+
+// Replica is where a running service job takes requests (its host and
+// port), or nil when the job does not take any.
+func (s ServiceRoutes) Replica(ctx context.Context, j *db.Job) (*ServiceReplica, error) {
+	return s.replica(ctx, j)
 }
 
 // replica is a running job's replica, or nil when the job does not take
@@ -121,7 +177,19 @@ func (s ServiceRoutes) replica(ctx context.Context, j *db.Job) (*ServiceReplica,
 	if err != nil {
 		return nil, err
 	}
-	return &ServiceReplica{JobID: j.ID, ReplicaNum: j.ReplicaNum, Host: rh, Port: port}, nil
+	return &ServiceReplica{JobID: j.ID, ReplicaNum: j.ReplicaNum, Host: rh, Port: port, ReadyAfter: ProbeReadyAfter(&spec)}, nil
+}
+
+// Requested counts a request to a run for the autoscaler; a request to a
+// run without a ready replica wakes the runs pipeline, which scales an
+// autoscaled service up from zero at once.
+func (s ServiceRoutes) Requested(runID string, noReplica bool) {
+	if s.Stats != nil {
+		s.Stats.Record(runID, time.Now())
+	}
+	if noReplica {
+		s.WakeUp(PipelineRuns)
+	}
 }
 
 // ProjectMember reports whether token belongs to an active user who is a
