@@ -153,7 +153,13 @@ func TestUnreachable(t *testing.T) {
 		require.FailNow(t, "keepalive did not close the connection to the cut host")
 	}
 	h.Restore()
-	_, err = pool.Get(ctx, h.Target())
+	// The kernel may still hold the cut host's failed neighbour entry for a
+	// moment ("no route to host"): the pool must connect once it clears.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if _, err = pool.Get(ctx, h.Target()); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
 	require.NoError(t, err, "after restore")
 }
 
