@@ -51,11 +51,25 @@ func (m *Model) header() string {
 	return st.Title.Render(Title) + "  " + st.Subtle.Render(strings.Join(parts, " · "))
 }
 
+// tabs is the page bar; when it does not fit the width, the tabs lose
+// their padding.
 func (m *Model) tabs() string {
+	if full := m.tabBar(true); m.c.Width <= 0 || ansi.StringWidth(full) <= m.c.Width {
+		return full
+	}
+	return m.tabBar(false)
+}
+
+func (m *Model) tabBar(padded bool) string {
 	st := m.c.Styles
 	var b strings.Builder
 	for i, name := range pageNames {
 		label := fmt.Sprintf("%d %s", i+1, name)
+		if !padded && page(i) != m.active {
+			b.WriteString(st.Tab.Render(label))
+			b.WriteString(" ")
+			continue
+		}
 		if page(i) == m.active {
 			b.WriteString(st.TabActive.Render("[" + label + "]"))
 		} else {
