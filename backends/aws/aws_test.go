@@ -89,6 +89,12 @@ func TestCheck(t *testing.T) {
 		{name: "no creds", cfg: map[string]any{"type": "aws"}, path: "creds", msg: "field required"},
 		{name: "bad tag", cfg: map[string]any{"type": "aws", "creds": creds(), "tags": map[string]string{"aws:x": "y"}},
 			path: "tags.aws:x", msg: "invalid tag key"},
+		{name: "tag key too long", cfg: map[string]any{"type": "aws", "creds": creds(), "tags": map[string]string{strings.Repeat("é", 129): "y"}},
+			path: "tags." + strings.Repeat("é", 129), msg: "invalid tag key"},
+		{name: "tag value too long", cfg: map[string]any{"type": "aws", "creds": creds(), "tags": map[string]string{"team": strings.Repeat("x", 257)}},
+			path: "tags.team", msg: "invalid value of tag"},
+		{name: "tag with a character AWS refuses", cfg: map[string]any{"type": "aws", "creds": creds(), "tags": map[string]string{"team": "a;b"}},
+			path: "tags.team", msg: "invalid value of tag"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
