@@ -10,7 +10,6 @@ import (
 	"syscall"
 
 	"github.com/dstackgo/dstack/cli"
-	"github.com/dstackgo/dstack/cli/coldstart"
 )
 
 // Set at release time with -ldflags "-X main.version=… -X main.commit=… -X main.date=…".
@@ -21,7 +20,6 @@ var (
 )
 
 func main() {
-	coldstart.Done(cli.GCPercent(os.Args))
 	if version == "" {
 		version = "dev"
 		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {

@@ -35,20 +35,6 @@ func usageError(format string, args ...any) error {
 	return &exitError{code: 2, err: fmt.Errorf(format, args...)}
 }
 
-// longRunning are the roles that stay up: they keep the collector at GOGC.
-var longRunning = map[string]bool{"server": true, "console": true, "shim": true, "runner": true}
-
-// GCPercent is the least GOGC the command in args runs with: one-shot
-// client and admin verbs hold a few megabytes for a fraction of a second and
-// trade that memory for fewer collections; the server, the console and the
-// agents keep GOGC as it is (0).
-func GCPercent(args []string) int {
-	if len(args) > 1 && longRunning[args[1]] {
-		return 0
-	}
-	return 400
-}
-
 // Run executes the command line and returns the process exit code:
 // 0 success, 1 failure, 2 bad usage.
 func Run(ctx context.Context, args []string, b Build) int {
