@@ -50,9 +50,8 @@ func ps(c *cli.Context, cn *conn) error {
 			return usageError("--last must be between 1 and 100, got %d", last)
 		}
 	}
-	list := func(ctx context.Context) ([]schemas.Run, error) { return listRuns(ctx, cn, all, last) }
 	if c.Bool("json") {
-		runs, err := list(c.Context)
+		runs, err := listRuns(c.Context, cn.ListRuns, cn.Project, all, last)
 		if err != nil {
 			return err
 		}
@@ -62,6 +61,9 @@ func ps(c *cli.Context, cn *conn) error {
 		var b strings.Builder
 		_ = runsGrid(runs, c.Bool("verbose"), time.Now()).render(&b, width)
 		return b.String()
+	}
+	list := func(ctx context.Context) ([]schemas.Run, error) {
+		return listRuns(ctx, cn.ListRunsForTable, cn.Project, all, last)
 	}
 	return watchOrPrint(c, list, render)
 }
@@ -83,14 +85,15 @@ func psRequests(project string, all bool, last int) (first, fallback schemas.Lis
 
 // listRuns lists runs the way upstream's ps does: when only active runs
 // were asked for and there are none, it shows the last run instead.
-func listRuns(ctx context.Context, cn *conn, all bool, last int) ([]schemas.Run, error) {
-	first, fallback := psRequests(cn.Project, all, last)
-	runs, err := cn.ListRuns(ctx, first)
+func listRuns(ctx context.Context, list func(context.Context, schemas.ListRunsRequest) ([]schemas.Run, error), project string,
+	all bool, last int) ([]schemas.Run, error) {
+	first, fallback := psRequests(project, all, last)
+	runs, err := list(ctx, first)
 	if err != nil {
 		return nil, err
 	}
 	if first.OnlyActive && len(runs) == 0 {
-		runs, err = cn.ListRuns(ctx, fallback)
+		runs, err = list(ctx, fallback)
 	}
 	return append([]schemas.Run{}, runs...), err
 }

@@ -267,26 +267,23 @@ func (s Runs) Get(ctx context.Context, p *db.Project, req schemas.GetRunRequest)
 // serviceOf renders a service run's `service` (null for other runs).
 func serviceOf(project string, r *db.Run) (json.RawMessage, error) {
 	var spec struct {
-		Configuration json.RawMessage `json:"configuration"`
+		Configuration struct {
+			Type string `json:"type"`
+		} `json:"configuration"`
 	}
-	var kind struct {
-		Type string `json:"type"`
-	}
-	err := json.Unmarshal([]byte(r.RunSpec), &spec)
-	if err == nil && spec.Configuration != nil {
-		err = json.Unmarshal(spec.Configuration, &kind)
-	}
-	if err != nil {
+	if err := json.Unmarshal([]byte(r.RunSpec), &spec); err != nil {
 		return nil, fmt.Errorf("decode the configuration of %s: %w", r.RunName, err)
 	}
-	if kind.Type != "service" {
+	if spec.Configuration.Type != "service" {
 		return nil, nil
 	}
-	var conf schemas.ServiceConfiguration
-	if err := json.Unmarshal(spec.Configuration, &conf); err != nil {
+	var full struct {
+		Configuration schemas.ServiceConfiguration `json:"configuration"`
+	}
+	if err := json.Unmarshal([]byte(r.RunSpec), &full); err != nil {
 		return nil, fmt.Errorf("decode the service configuration of %s: %w", r.RunName, err)
 	}
-	return json.Marshal(ServiceSpec(project, r.RunName, &conf))
+	return json.Marshal(ServiceSpec(project, r.RunName, &full.Configuration))
 }
 
 // fillProbes sets the probes of a service's job submissions: each probe's

