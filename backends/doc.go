@@ -47,7 +47,11 @@
 //     reads the pod phase and IP; Tagged lists by labels. Needs a
 //     kubeconfig and a namespace.
 //
-// Volumes and gateways will be separate interfaces a Compute may also
-// implement (upstream's ComputeWithVolumeSupport and ComputeWithGatewaySupport),
-// so that backends without them need not change.
+// What only some clouds have is an interface a Compute may also implement,
+// so that backends without it need not change: Reserver (capacity
+// reservations: runs and fleets with `reservation:` get offers only from
+// backends that have it) and PlacementGrouper (placement groups for the
+// nodes of `placement: cluster` fleets, deleted with the fleet). Volumes and
+// gateways will be two more (upstream's ComputeWithVolumeSupport and
+// ComputeWithGatewaySupport).
 package backends
