@@ -20,28 +20,12 @@ func (s Runs) ListGpus(ctx context.Context, actor *db.User, p *db.Project, req s
 		return nil, InvalidField("group_by", "%s", strings.ToUpper(msg[:1])+msg[1:])
 	}
 	spec := req.RunSpec
-	if err := s.normalize(ctx, actor, &spec); err != nil {
-		return nil, err
-	}
-	name := "gpus"
-	if spec.RunName != nil {
-		name = *spec.RunName
-	}
-	secrets, err := (Secrets{s.Env}).Values(ctx, p.ID)
-	if err != nil {
-		return nil, err
-	}
-	profile := MergedProfile(&spec)
-	jobs, err := buildJobSpecs(name, &spec, profile, secrets)
+	profile, jobs, cands, err := s.planJobs(ctx, actor, p, &spec, "gpus")
 	if err != nil {
 		return nil, err
 	}
 	if len(jobs) == 0 {
 		return &schemas.ListGpusResponse{Gpus: []schemas.GpuGroup{}}, nil
-	}
-	cands, err := Candidates(ctx, s.Env, p.ID)
-	if err != nil {
-		return nil, err
 	}
 	offers, err := s.jobOffers(ctx, p, &jobs[0], profile, cands, true)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/dstackgo/dstack/db"
+	"github.com/dstackgo/dstack/server/sched"
 	"github.com/dstackgo/dstack/server/schemas"
 )
 
@@ -104,27 +105,36 @@ func (s Runs) checkArchives(ctx context.Context, actor *db.User, refs []schemas.
 	return nil
 }
 
-// GetPlan says where a run would go: offers from the project's fleets.
-func (s Runs) GetPlan(ctx context.Context, actor *db.User, p *db.Project, req schemas.GetRunPlanRequest) (*schemas.RunPlan, error) {
-	given := schemas.StoredRunSpec([]byte(marshal(req.RunSpec))) // before normalize fills in the shared parts
-	spec := req.RunSpec
-	if err := s.normalize(ctx, actor, &spec); err != nil {
-		return nil, err
+// planJobs normalizes a run spec as a plan sees it and returns its profile,
+// its jobs (named after the run, or unnamed when it has no name) and the
+// project's placement candidates.
+func (s Runs) planJobs(ctx context.Context, actor *db.User, p *db.Project, spec *schemas.RunSpec, unnamed string) (
+	schemas.Profile, []schemas.JobSpec, []sched.Candidate, error) {
+	if err := s.normalize(ctx, actor, spec); err != nil {
+		return schemas.Profile{}, nil, nil, err
 	}
-	name := "plan"
+	name := unnamed
 	if spec.RunName != nil {
 		name = *spec.RunName
 	}
 	secrets, err := (Secrets{s.Env}).Values(ctx, p.ID)
 	if err != nil {
-		return nil, err
+		return schemas.Profile{}, nil, nil, err
 	}
-	profile := MergedProfile(&spec)
-	jobs, err := buildJobSpecs(name, &spec, profile, secrets)
+	profile := MergedProfile(spec)
+	jobs, err := buildJobSpecs(name, spec, profile, secrets)
 	if err != nil {
-		return nil, err
+		return schemas.Profile{}, nil, nil, err
 	}
 	cands, err := Candidates(ctx, s.Env, p.ID)
+	return profile, jobs, cands, err
+}
+
+// GetPlan says where a run would go: offers from the project's fleets.
+func (s Runs) GetPlan(ctx context.Context, actor *db.User, p *db.Project, req schemas.GetRunPlanRequest) (*schemas.RunPlan, error) {
+	given := schemas.StoredRunSpec([]byte(marshal(req.RunSpec))) // before normalize fills in the shared parts
+	spec := req.RunSpec
+	profile, jobs, cands, err := s.planJobs(ctx, actor, p, &spec, "plan")
 	if err != nil {
 		return nil, err
 	}
