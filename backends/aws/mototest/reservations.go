@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -57,13 +58,13 @@ func (p *Proxy) describeReservations(w http.ResponseWriter, r *http.Request, for
 			continue
 		}
 		known[res.ID] = true
-		if len(ids) > 0 && !contains(ids, res.ID) {
+		if len(ids) > 0 && !slices.Contains(ids, res.ID) {
 			continue
 		}
-		if v, ok := filters["state"]; ok && !contains(v, orDefault(res.State, "active")) {
+		if v, ok := filters["state"]; ok && !slices.Contains(v, orDefault(res.State, "active")) {
 			continue
 		}
-		if v, ok := filters["instance-type"]; ok && !contains(v, res.InstanceType) {
+		if v, ok := filters["instance-type"]; ok && !slices.Contains(v, res.InstanceType) {
 			continue
 		}
 		found = append(found, res)
@@ -110,15 +111,6 @@ func signedRegion(auth string) string {
 		return ""
 	}
 	return parts[2]
-}
-
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }
 
 func orDefault(s, d string) string {
