@@ -30,4 +30,4 @@ if [ -z "${DSTACK_TEST_POSTGRES_DSN:-}" ]; then
     -o "-c listen_addresses=127.0.0.1 -p $port -k $work/pg -c fsync=off -c max_connections=300" start >/dev/null
   export DSTACK_TEST_POSTGRES_DSN="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
 fi
-CI=true go test ./server/scaletest/ -run '^TestChaosReplicasKilled$' -count=1 -v -timeout 15m "$@"
+CGO_ENABLED=0 CI=true go test ./server/scaletest/ -run '^TestChaosReplicasKilled$' -count=1 -v -timeout 15m "$@"
