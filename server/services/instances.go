@@ -45,11 +45,7 @@ func keys(m map[string]string) []string {
 
 // List returns instances of the actor's projects, newest first.
 func (s Instances) List(ctx context.Context, actor *db.User, req schemas.ListInstancesRequest) ([]schemas.Instance, error) {
-	page, err := pageOf(req.PrevCreatedAt, req.PrevID, req.Limit, req.Ascending, 1000)
-	if err != nil {
-		return nil, err
-	}
-	projects, err := visibleProjects(ctx, s.Env, actor, req.ProjectNames)
+	page, projects, err := listScope(ctx, s.Env, actor, nil, req.ProjectNames, req.PrevCreatedAt, req.PrevID, req.Limit, req.Ascending, 1000)
 	if err != nil {
 		return nil, err
 	}
@@ -91,15 +87,7 @@ func (s Instances) Get(ctx context.Context, p *db.Project, id string) (*schemas.
 
 // ListAll returns fleets of the actor's projects (the global fleets/list).
 func (s Fleets) ListAll(ctx context.Context, actor *db.User, req schemas.ListFleetsRequest) ([]schemas.Fleet, error) {
-	page, err := pageOf(req.PrevCreatedAt, req.PrevID, req.Limit, req.Ascending, 100)
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	if req.ProjectName != nil {
-		names = []string{*req.ProjectName}
-	}
-	projects, err := visibleProjects(ctx, s.Env, actor, names)
+	page, projects, err := listScope(ctx, s.Env, actor, req.ProjectName, nil, req.PrevCreatedAt, req.PrevID, req.Limit, req.Ascending, 100)
 	if err != nil {
 		return nil, err
 	}

@@ -174,20 +174,12 @@ func submissionCost(j *db.Job, sub *schemas.JobSubmission, now time.Time) float6
 
 // List returns runs of the actor's projects, newest first.
 func (s Runs) List(ctx context.Context, actor *db.User, req schemas.ListRunsRequest) ([]schemas.Run, error) {
-	page, err := pageOf(req.PrevSubmittedAt, req.PrevRunID, req.Limit, req.Ascending, 100)
+	page, projects, err := listScope(ctx, s.Env, actor, req.ProjectName, nil, req.PrevSubmittedAt, req.PrevRunID, req.Limit, req.Ascending, 100)
 	if err != nil {
 		return nil, err
 	}
 	if req.RepoID != nil && req.ProjectName == nil {
 		return []schemas.Run{}, nil
-	}
-	var names []string
-	if req.ProjectName != nil {
-		names = []string{*req.ProjectName}
-	}
-	projects, err := visibleProjects(ctx, s.Env, actor, names)
-	if err != nil {
-		return nil, err
 	}
 	f := db.RunFilter{ProjectIDs: keys(projects), OnlyActive: req.OnlyActive, Page: page}
 	if req.Username != nil {

@@ -20,15 +20,7 @@ type Volumes struct{ *Env }
 
 // List returns volumes of the actor's projects (or of one), newest first.
 func (s Volumes) List(ctx context.Context, actor *db.User, req schemas.ListVolumesRequest) ([]schemas.Volume, error) {
-	page, err := pageOf(req.PrevCreatedAt, req.PrevID, req.Limit, req.Ascending, 100)
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	if req.ProjectName != nil {
-		names = []string{*req.ProjectName}
-	}
-	projects, err := visibleProjects(ctx, s.Env, actor, names)
+	page, projects, err := listScope(ctx, s.Env, actor, req.ProjectName, nil, req.PrevCreatedAt, req.PrevID, req.Limit, req.Ascending, 100)
 	if err != nil {
 		return nil, err
 	}
