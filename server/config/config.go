@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/dstackgo/dstack/crypto"
+	"github.com/dstackgo/dstack/server/schemas"
 	"github.com/dstackgo/dstack/server/schemas/decode"
 )
 
@@ -89,7 +89,7 @@ func (b *Backend) UnmarshalNode(d *decode.Decoder, n *decode.Node) error {
 // MarshalYAML writes the backend's settings back unchanged.
 func (b Backend) MarshalYAML() (any, error) { return &b.Node, nil }
 
-var projectNameRe = regexp.MustCompile(`^[a-zA-Z0-9-_]{1,50}$`)
+var projectNameRe = schemas.MustNameRule(`^[a-zA-Z0-9-_]{1,50}$`)
 
 // Parse decodes and validates config.yml content strictly (unknown keys are
 // errors); errors start with name and the line.

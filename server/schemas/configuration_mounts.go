@@ -3,7 +3,6 @@ package schemas
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -12,9 +11,9 @@ import (
 
 var (
 	// resourceNameRe is the rule for run, fleet, volume and gateway names.
-	resourceNameRe = regexp.MustCompile(`^[a-z][a-z0-9-]{1,40}$`)
+	resourceNameRe = MustNameRule(`^[a-z][a-z0-9-]{1,40}$`)
 	// groupNameRe is the rule for node group and replica group names.
-	groupNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
+	groupNameRe = MustNameRule(`^[a-z0-9][a-z0-9-]{0,39}$`)
 )
 
 // RepoSpec is a Git repo to check out into the run. Input: an object, or a shorthand

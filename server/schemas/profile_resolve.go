@@ -2,7 +2,6 @@ package schemas
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -17,8 +16,8 @@ var profileBackendTypes = []string{
 }
 
 var (
-	tagKeyRe   = regexp.MustCompile(`^[_\-a-zA-Z0-9]{1,60}$`)
-	tagValueRe = regexp.MustCompile(`^[a-zA-Z0-9 .:/=_\-+@]{0,256}$`)
+	tagKeyRe   = MustNameRule(`^[_\-a-zA-Z0-9]{1,60}$`)
+	tagValueRe = MustNameRule(`^[a-zA-Z0-9 .:/=_\-+@]{0,256}$`)
 )
 
 // validate checks the constraints upstream's ProfileParams model enforces.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -17,7 +16,7 @@ import (
 )
 
 // exportNameRe is upstream's rule for resource names.
-var exportNameRe = regexp.MustCompile(`^[a-z][a-z0-9-]{1,40}$`)
+var exportNameRe = schemas.MustNameRule(`^[a-z][a-z0-9-]{1,40}$`)
 
 // Exports manages what a project shares with other projects: SSH fleets
 // (importers place runs on them) and gateways, exported to named projects

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/google/uuid"
@@ -14,7 +13,7 @@ import (
 	"github.com/dstackgo/dstack/server/schemas"
 )
 
-var projectNameRe = regexp.MustCompile(`^[a-zA-Z0-9-_]{1,50}$`)
+var projectNameRe = schemas.MustNameRule(`^[a-zA-Z0-9-_]{1,50}$`)
 
 // Projects manages projects and their members.
 type Projects struct{ *Env }

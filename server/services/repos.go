@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"regexp"
 
 	"github.com/google/uuid"
 
@@ -111,7 +110,7 @@ func checkBlobHash(hash string, blob []byte) error {
 	return nil
 }
 
-var blobHashRe = regexp.MustCompile(`^[0-9a-f]{64}$`)
+var blobHashRe = schemas.MustNameRule(`^[0-9a-f]{64}$`)
 
 // UploadCode stores a code blob of a repo under its sha256.
 func (s Repos) UploadCode(ctx context.Context, p *db.Project, repoID, hash string, blob []byte) error {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -18,7 +17,7 @@ import (
 	"github.com/dstackgo/dstack/server/schemas"
 )
 
-var runNameRe = regexp.MustCompile(`^[a-z][a-z0-9-]{1,40}$`)
+var runNameRe = schemas.MustNameRule(`^[a-z][a-z0-9-]{1,40}$`)
 
 // Runs manages runs and their jobs.
 type Runs struct{ *Env }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -13,7 +12,7 @@ import (
 	"github.com/dstackgo/dstack/server/schemas"
 )
 
-var secretNameRe = regexp.MustCompile(`^[A-Za-z0-9-_]{1,200}$`)
+var secretNameRe = schemas.MustNameRule(`^[A-Za-z0-9-_]{1,200}$`)
 
 // maxSecretValue is upstream's limit on a secret's length, in characters.
 const maxSecretValue = 5000

@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/google/uuid"
@@ -15,7 +14,7 @@ import (
 	"github.com/dstackgo/dstack/server/schemas"
 )
 
-var usernameRe = regexp.MustCompile(`^[a-zA-Z0-9-_]{1,60}$`)
+var usernameRe = schemas.MustNameRule(`^[a-zA-Z0-9-_]{1,60}$`)
 
 // Users manages users, their tokens and SSH keys.
 type Users struct{ *Env }
