@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fsouza/fake-gcs-server/fakestorage"
 	"github.com/stretchr/testify/require"
 
 	"github.com/dstackgo/dstack/backends/mototest"
@@ -164,6 +166,50 @@ func TestLitestreamRestoresAfterLosingTheServer(t *testing.T) {
 	t.Logf("Litestream: %d runs written in the last second before kill -9; %d lost (%.0f%%), %d restored",
 		len(last), lost, 100*float64(lost)/float64(len(last)), len(last)-lost)
 	fmt.Printf("litestream kill -9: runs written in the last second: %d, lost: %d\n", len(last), lost)
+	require.NotContains(t, strings.ToLower(s2.out.String()), "level=error")
+}
+
+// TestLitestreamGCSRestoresAfterLosingTheServer replicates to a GCS
+// emulator (fake-gcs-server, STORAGE_EMULATOR_HOST as Google's SDK reads
+// it): a server started after the first was killed (-9) and its directory
+// deleted has every run the replica held.
+func TestLitestreamGCSRestoresAfterLosingTheServer(t *testing.T) {
+	gcs, err := fakestorage.NewServerWithOptions(fakestorage.Options{NoListener: true, Writer: io.Discard})
+	require.NoError(t, err)
+	t.Cleanup(gcs.Stop)
+	gcs.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: "dstack-state"})
+	emu := httptest.NewServer(gcs.HTTPHandler())
+	t.Cleanup(emu.Close)
+	env := []string{"LITESTREAM_REPLICA_URL=gcs://dstack-state/server",
+		"STORAGE_EMULATOR_HOST=" + strings.TrimPrefix(emu.URL, "http://")}
+	dir := filepath.Join(t.TempDir(), "server")
+	s := startBinaryServer(t, dir, env...)
+
+	var names []string
+	for i := range 10 {
+		name := fmt.Sprintf("gcs-%02d", i)
+		require.NoError(t, s.applyRun(t, name))
+		names = append(names, name)
+	}
+	eventually(t, 30*time.Second, "the replica catches up", func() error {
+		var st schemas.ServerStatus
+		if err := s.call("/api/admin/server/status", nil, &st); err != nil {
+			return err
+		}
+		if r := st.Replication; r == nil || r.LocalTXID == 0 || r.ReplicaTXID < r.LocalTXID {
+			return fmt.Errorf("replication %+v", st.Replication)
+		}
+		return nil
+	})
+	require.NoError(t, s.cmd.Process.Signal(syscall.SIGKILL))
+	<-s.done
+	require.NoError(t, os.RemoveAll(dir))
+
+	s2 := startBinaryServer(t, dir, env...)
+	require.Contains(t, s2.out.String(), "Restored the database from gcs://dstack-state/server")
+	for _, n := range names {
+		require.True(t, s2.hasRun(n), "run %s was replicated before the kill but is missing", n)
+	}
 	require.NotContains(t, strings.ToLower(s2.out.String()), "level=error")
 }
 

@@ -5,9 +5,12 @@
 // Replica URLs: s3://bucket/path, gcs://bucket/path (or gs://),
 // abs://account@container/path and file:///dir. Credentials come from the
 // environment: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY;
-// GOOGLE_APPLICATION_CREDENTIALS or GOOGLE_APPLICATION_CREDENTIALS_JSON;
-// LITESTREAM_AZURE_ACCOUNT_KEY. S3-compatible storage takes
-// ?endpoint=https://host (or LITESTREAM_S3_ENDPOINT) and ?region=.
+// GOOGLE_APPLICATION_CREDENTIALS or GOOGLE_APPLICATION_CREDENTIALS_JSON
+// (a service account key or gcloud's application default credentials; on
+// a Google Cloud VM, its service account); LITESTREAM_AZURE_ACCOUNT_KEY.
+// S3-compatible storage takes ?endpoint=https://host (or
+// LITESTREAM_S3_ENDPOINT) and ?region=; STORAGE_EMULATOR_HOST points
+// gcs:// at a GCS emulator.
 package replica
 
 import (
@@ -25,7 +28,6 @@ import (
 	"github.com/benbjohnson/litestream"
 	"github.com/benbjohnson/litestream/abs"
 	"github.com/benbjohnson/litestream/file"
-	"github.com/benbjohnson/litestream/gs"
 	"github.com/benbjohnson/litestream/s3"
 )
 
@@ -83,7 +85,7 @@ func Prepare(ctx context.Context, opts Options) (*Replica, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	client, display, err := newClient(opts.URL, filepath.Dir(opts.Path))
+	client, display, err := newClient(opts.URL)
 	if err != nil {
 		return nil, fmt.Errorf("LITESTREAM_REPLICA_URL %s: %w", redact(opts.URL), err)
 	}
@@ -146,9 +148,8 @@ func (r *Replica) restore(ctx context.Context) (bool, error) {
 }
 
 // newClient builds the Litestream client for a replica URL; gcs:// is
-// taken for gs://, and GOOGLE_APPLICATION_CREDENTIALS_JSON is written to
-// a file in dir for the Google client.
-func newClient(raw, dir string) (litestream.ReplicaClient, string, error) {
+// taken for gs://.
+func newClient(raw string) (litestream.ReplicaClient, string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, "", err
@@ -159,10 +160,7 @@ func newClient(raw, dir string) (litestream.ReplicaClient, string, error) {
 		c, err := s3.NewReplicaClientFromURL(u.Scheme, u.Host, strings.TrimPrefix(u.Path, "/"), u.Query(), u.User)
 		return c, display, err
 	case "gs", "gcs":
-		if err := googleCredentials(dir); err != nil {
-			return nil, "", err
-		}
-		c, err := gs.NewReplicaClientFromURL("gs", u.Host, strings.TrimPrefix(u.Path, "/"), u.Query(), u.User)
+		c, err := newGCSClient(u.Host, u.Path)
 		return c, display, err
 	case "abs":
 		c, err := abs.NewReplicaClientFromURL(u.Scheme, u.Host, strings.TrimPrefix(u.Path, "/"), u.Query(), u.User)
@@ -174,23 +172,6 @@ func newClient(raw, dir string) (litestream.ReplicaClient, string, error) {
 		return file.NewReplicaClient(filepath.Clean(u.Path)), display, nil
 	}
 	return nil, "", fmt.Errorf("unsupported scheme %q: use s3://bucket/path, gcs://bucket/path, abs://account@container/path or file:///path", u.Scheme)
-}
-
-// googleCredentials writes GOOGLE_APPLICATION_CREDENTIALS_JSON to a file
-// the Google client reads, unless GOOGLE_APPLICATION_CREDENTIALS is set.
-func googleCredentials(dir string) error {
-	js := os.Getenv("GOOGLE_APPLICATION_CREDENTIALS_JSON")
-	if js == "" || os.Getenv("GOOGLE_APPLICATION_CREDENTIALS") != "" {
-		return nil
-	}
-	path := filepath.Join(dir, ".gcs-credentials.json")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, []byte(js), 0o600); err != nil {
-		return fmt.Errorf("write GOOGLE_APPLICATION_CREDENTIALS_JSON to a file: %w", err)
-	}
-	return os.Setenv("GOOGLE_APPLICATION_CREDENTIALS", path)
 }
 
 // redact drops the password of a URL's user info and any secret query
