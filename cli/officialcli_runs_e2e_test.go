@@ -6,7 +6,6 @@ package cli_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -54,7 +53,7 @@ func (e *officialEnv) waitRun(t testing.TB, project, name string, statuses ...st
 }
 
 func testOfficialRunVerbs(t *testing.T, env *officialEnv) {
-	hosts := make([]*sshtest.Host, 4)
+	hosts := make([]*sshtest.Host, 5) // the service needs a second one while it rolls
 	for i := range hosts {
 		hosts[i] = sshtest.NewHost(t, sshtest.Options{})
 	}
@@ -92,32 +91,9 @@ func testOfficialRunVerbs(t *testing.T, env *officialEnv) {
 			t.Parallel()
 			testOfficialDetachedTask(t, env)
 		})
-		t.Run("a service", func(t *testing.T) {
+		t.Run("a service, updated in place", func(t *testing.T) {
 			t.Parallel()
-			c := env.CLI(t)
-			path := c.WriteFile("svc.dstack.yml", "type: service\nname: svc\nport: 8000\n"+
-				"commands:\n  - mkdir -p www && echo served > www/index.html\n  - exec busybox httpd -f -p 8000 -h www\n"+taskResources)
-			// Attached, apply prints the URL the server publishes the service
-			// at (with -d the official CLI exits before printing it).
-			apply := c.Start("apply", "-f", path, "-y")
-			url := env.Server.URL + "/proxy/services/main/svc/"
-			apply.WaitOutput(url, 2*time.Minute)
-			r := apply.Interrupt()
-			require.Equal(t, 0, r.Code, r)
-			require.Contains(t, r.Stdout, "Service is published at:", r)
-			env.waitRun(t, "main", "svc", "running")
-			require.Regexp(t, `svc\s.*running`, c.Want(0, "ps").Stdout)
-			req, err := http.NewRequest(http.MethodGet, url, nil)
-			require.NoError(t, err)
-			req.Header.Set("Authorization", "Bearer "+env.Server.Token)
-			resp, err := http.DefaultClient.Do(req)
-			require.NoError(t, err)
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
-			require.Equal(t, "served\n", string(body))
-			c.Check(c.Run("stop", "svc", "-y"), 0, "Stopped")
-			env.waitRun(t, "main", "svc", "terminated")
+			testOfficialService(t, env)
 		})
 	})
 	t.Run("more jobs", func(t *testing.T) {

@@ -38,7 +38,7 @@ func (s *Server) startBackground() {
 		&background.Probes{Env: s.env, Pool: s.pool, Log: log.With("component", "background.probes")},
 		&background.Runs{Env: s.env, Log: log.With("component", "background.runs"), ResubmitAfter: s.opts.ResubmitAfter},
 	)
-	s.notifier = &background.Notifier{DB: s.db, Sup: s.supervisor, Log: log}
+	s.notifier = &background.Notifier{DB: s.db, Sup: s.supervisor, Log: log, Woken: s.proxy.Woken}
 	s.env.Wake = s.notifier.Wake
 }
 
@@ -65,7 +65,8 @@ func (s *Server) newPool() *sshfleet.Pool {
 
 // serviceProxy serves services through the SSH pool.
 func (s *Server) serviceProxy() *proxy.Proxy {
-	return proxy.New(services.ServiceRoutes{Env: s.env}, s.pool, s.log.With("component", "proxy"))
+	s.proxy = proxy.New(services.ServiceRoutes{Env: s.env}, s.pool, s.log.With("component", "proxy"))
+	return s.proxy
 }
 
 // agentBinaries finds the Linux dstack binaries deployed to hosts and

@@ -25,6 +25,7 @@ import (
 	"github.com/dstackgo/dstack/server/background"
 	"github.com/dstackgo/dstack/server/config"
 	"github.com/dstackgo/dstack/server/metrics"
+	"github.com/dstackgo/dstack/server/proxy"
 	"github.com/dstackgo/dstack/server/services"
 	"github.com/dstackgo/dstack/server/sshconsole"
 )
@@ -127,6 +128,7 @@ type Server struct {
 	supervisor *background.Supervisor
 	console    *sshconsole.Server
 	notifier   *background.Notifier
+	proxy      *proxy.Proxy // the service proxy; background wake-ups refresh its routes
 	pool       *sshfleet.Pool
 	binaries   *sshfleet.Binaries
 	replica    *replica.Replica

@@ -23,11 +23,15 @@ type Notifier struct {
 	DB  *db.DB
 	Sup *Supervisor
 	Log *slog.Logger
+	// Woken, when set, is told of each wake-up, this replica's and the
+	// others', before the pipelines are woken (the service proxy drops
+	// its cached routes on those that mean replicas come or go).
+	Woken func(pipelines ...string)
 }
 
 // Wake wakes local pipelines and, on PostgreSQL, the other replicas' too.
 func (n *Notifier) Wake(pipelines ...string) {
-	n.Sup.Wake(pipelines...)
+	n.wakeLocal(pipelines...)
 	if !n.DB.IsPostgres() || len(pipelines) == 0 {
 		return
 	}
@@ -36,6 +40,14 @@ func (n *Notifier) Wake(pipelines ...string) {
 	if _, err := n.DB.ExecContext(ctx, "SELECT pg_notify(?, ?)", notifyChannel, strings.Join(pipelines, ",")); err != nil {
 		n.Log.Debug("notify replicas", "err", err)
 	}
+}
+
+// wakeLocal tells Woken and wakes this replica's pipelines.
+func (n *Notifier) wakeLocal(pipelines ...string) {
+	if n.Woken != nil {
+		n.Woken(pipelines...)
+	}
+	n.Sup.Wake(pipelines...)
 }
 
 // Listen relays notifications to the local pipelines until ctx ends,
@@ -85,7 +97,7 @@ func (n *Notifier) listen(ctx context.Context, reconnected bool) error {
 		msg, err := conn.WaitForNotification(wctx)
 		cancel()
 		if err == nil {
-			n.Sup.Wake(strings.Split(msg.Payload, ",")...)
+			n.wakeLocal(strings.Split(msg.Payload, ",")...)
 			continue
 		}
 		if ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {

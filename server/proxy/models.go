@@ -99,7 +99,7 @@ func (m Models) complete(w http.ResponseWriter, r *http.Request, project, op str
 		writeError(w, http.StatusNotFound, fmt.Sprintf("Model %s not found in project %s", *req.Model, project))
 		return
 	}
-	route, err := m.routes.Route(r.Context(), project, found.RunName)
+	route, err := m.cache.Route(r.Context(), project, found.RunName)
 	if errors.Is(err, services.ErrNoService) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("Model %s not found in project %s", *req.Model, project))
 		return

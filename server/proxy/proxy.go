@@ -53,6 +53,7 @@ type Dialer interface {
 // to one replica of the run, chosen round-robin among the ready ones.
 type Proxy struct {
 	routes Routes
+	cache  *cache
 	pool   Dialer
 	log    *slog.Logger
 	rp     *httputil.ReverseProxy
@@ -66,7 +67,7 @@ type Proxy struct {
 
 // New returns a proxy over the services' routes and the SSH pool.
 func New(routes Routes, pool Dialer, log *slog.Logger) *Proxy {
-	p := &Proxy{routes: routes, pool: pool, log: log, next: map[string]*atomic.Uint64{}, coldStart: ColdStartTimeout}
+	p := &Proxy{routes: routes, cache: newCache(routes), pool: pool, log: log, next: map[string]*atomic.Uint64{}, coldStart: ColdStartTimeout}
 	tr := &http.Transport{
 		Proxy:                 nil,
 		DialContext:           p.dial,
@@ -103,7 +104,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, u.String(), http.StatusPermanentRedirect)
 		return
 	}
-	route, err := p.routes.Route(r.Context(), project, run)
+	route, err := p.cache.Route(r.Context(), project, run)
 	if errors.Is(err, services.ErrNoService) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("Service %s/%s not found", project, run))
 		return
@@ -142,6 +143,21 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodySize)
 	p.forward(w, r, route, path)
+}
+
+// Woken is told which background pipelines were just woken, by this server
+// or another replica of it. A job leaves its service's replicas on its way
+// to the terminate pipeline, which is woken as it does, before the job is
+// stopped; replicas join, a run is updated or stopped, with the runs
+// pipeline woken. Either drops the cached routes, so that a replica about to
+// be stopped takes no new request and a new one takes them at once.
+func (p *Proxy) Woken(pipelines ...string) {
+	for _, name := range pipelines {
+		if name == services.PipelineTerminate || name == services.PipelineRuns {
+			p.cache.flushRoutes()
+			return
+		}
+	}
 }
 
 // awaitReplica waits, up to the cold start timeout or until the client
@@ -187,7 +203,7 @@ func (p *Proxy) authorized(w http.ResponseWriter, r *http.Request, project strin
 		writeError(w, http.StatusUnauthorized, "Not authenticated: send a project member's token as `Authorization: Bearer <token>`")
 		return false
 	}
-	member, err := p.routes.ProjectMember(r.Context(), project, token)
+	member, err := p.cache.ProjectMember(r.Context(), project, token)
 	if err != nil {
 		p.log.Error("check service token", "project", project, "err", err)
 		writeError(w, http.StatusInternalServerError, "Internal Server Error")
