@@ -95,6 +95,22 @@ func ListFleetInstances(ctx context.Context, idb bun.IDB, fleetIDs ...string) ([
 	return is, mapErr(err)
 }
 
+// ListSchedulingInstances is ListFleetInstances with only the columns
+// placement reads (no host info, connection info or requirements): plans
+// and placement list every live instance of a project, on each submit and
+// each placement pass.
+func ListSchedulingInstances(ctx context.Context, idb bun.IDB, fleetIDs ...string) ([]Instance, error) {
+	if len(fleetIDs) == 0 {
+		return nil, nil
+	}
+	var is []Instance
+	err := idb.NewSelect().Model(&is).Column("id", "fleet_id", "name", "instance_num", "status", "unreachable", "health",
+		"offer", "job_provisioning_data", "total_blocks", "busy_blocks").
+		Where("fleet_id IN (?)", bun.In(fleetIDs)).Where("deleted = ?", false).
+		OrderExpr("fleet_id, instance_num").Scan(ctx)
+	return is, mapErr(err)
+}
+
 // BackendRegion is a backend and one of its regions.
 type BackendRegion struct {
 	Backend string `bun:"backend"`

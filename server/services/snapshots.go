@@ -111,10 +111,14 @@ func Candidates(ctx context.Context, env *Env, projectID string) ([]sched.Candid
 		}
 		specs[f.ID] = &spec
 	}
-	is, err := db.ListFleetInstances(ctx, env.DB, ids...)
+	is, err := db.ListSchedulingInstances(ctx, env.DB, ids...)
 	if err != nil {
 		return nil, err
 	}
+	// Hosts of one kind store the same offer: each distinct one is decoded
+	// once per call. The candidates share its slices, which the scheduler
+	// only reads (sched.OffersForJob copies what it returns).
+	offers := map[string]schemas.InstanceOffer{}
 	out := make([]sched.Candidate, 0, len(is))
 	for i := range is {
 		in := &is[i]
@@ -122,7 +126,7 @@ func Candidates(ctx context.Context, env *Env, projectID string) ([]sched.Candid
 		if f == nil || specs[f.ID] == nil || !schemas.InstanceStatus(in.Status).Active() {
 			continue
 		}
-		c, err := candidate(in, f, specs[f.ID])
+		c, err := candidate(in, f, specs[f.ID], offers)
 		if err != nil {
 			env.Log.Error("instance left out of scheduling", "instance", in.Name, "err", err)
 			continue
@@ -133,7 +137,9 @@ func Candidates(ctx context.Context, env *Env, projectID string) ([]sched.Candid
 	return out, nil
 }
 
-func candidate(in *db.Instance, f *db.Fleet, spec *schemas.FleetSpec) (sched.Candidate, error) {
+// candidate is the instance as the scheduler sees it; offers holds the
+// offers decoded so far, by their stored JSON.
+func candidate(in *db.Instance, f *db.Fleet, spec *schemas.FleetSpec, offers map[string]schemas.InstanceOffer) (sched.Candidate, error) {
 	c := sched.Candidate{InstanceID: in.ID, InstanceName: in.Name, InstanceNum: in.InstanceNum, FleetID: f.ID, FleetName: f.Name,
 		Status: schemas.InstanceStatus(in.Status), Unreachable: in.Unreachable, HealthFailure: in.Health == "failure",
 		BusyBlocks: in.BusyBlocks}
@@ -144,12 +150,20 @@ func candidate(in *db.Instance, f *db.Fleet, spec *schemas.FleetSpec) (sched.Can
 		c.TotalBlocks = *in.TotalBlocks
 	}
 	if in.Offer != nil {
-		if err := json.Unmarshal([]byte(*in.Offer), &c.Offer); err != nil {
-			return c, fmt.Errorf("its stored offer cannot be read: %w", err)
+		off, ok := offers[*in.Offer]
+		if !ok {
+			if err := json.Unmarshal([]byte(*in.Offer), &off); err != nil {
+				return c, fmt.Errorf("its stored offer cannot be read: %w", err)
+			}
+			offers[*in.Offer] = off
 		}
+		c.Offer = off
 	}
 	if in.JobProvisioningData != nil {
-		var jpd schemas.JobProvisioningData
+		var jpd struct { // what placement reads of it
+			Hostname   *string `json:"hostname"`
+			InternalIP *string `json:"internal_ip"`
+		}
 		if err := json.Unmarshal([]byte(*in.JobProvisioningData), &jpd); err != nil {
 			return c, fmt.Errorf("its stored provisioning data cannot be read: %w", err)
 		}
