@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -86,6 +87,8 @@ func proxyGet(t testing.TB, url, token string) (*http.Response, []byte) {
 // echoed is what svcapp answers on any other path.
 type echoed struct {
 	JobID         string `json:"job_id"`
+	Method        string `json:"method"`
+	Body          string `json:"body"`
 	Path          string `json:"path"`
 	Query         string `json:"query"`
 	Authorization string `json:"authorization"`
@@ -213,6 +216,37 @@ func TestServicesThroughProxy(t *testing.T) {
 		}
 		_, _, err = websocket.DefaultDialer.Dial(wsURL, nil)
 		require.ErrorIs(t, err, websocket.ErrBadHandshake, "no token, no upgrade")
+	})
+
+	t.Run("a replica that stops listening is passed over", func(t *testing.T) {
+		// A replica being stopped (rolling update, scale-down) still is in
+		// the route for a moment; requests that cannot reach it go to the
+		// other replica instead of failing with 502.
+		resp, body := proxyGet(t, base+"close", token)
+		require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+		var closed echoed
+		require.NoError(t, json.Unmarshal(body, &closed), string(body))
+		time.Sleep(300 * time.Millisecond) // svcapp closes 100 ms after answering
+		for i := range 10 {
+			method, sent := http.MethodGet, ""
+			if i%2 == 1 {
+				method, sent = http.MethodPost, fmt.Sprintf(`{"n": %d}`, i)
+			}
+			req, err := http.NewRequest(method, base+"after-close", strings.NewReader(sent))
+			require.NoError(t, err)
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, resp.StatusCode, "%s #%d: %s", method, i, body)
+			var e echoed
+			require.NoError(t, json.Unmarshal(body, &e), string(body))
+			require.NotEqual(t, closed.JobID, e.JobID, "answered by the replica that stopped listening")
+			require.Equal(t, method, e.Method)
+			require.Equal(t, sent, e.Body, "the request's body reaches the other replica whole")
+		}
 	})
 
 	t.Run("public service without strip_prefix", func(t *testing.T) {

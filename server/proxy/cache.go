@@ -109,3 +109,11 @@ func (c *cache) flushRoutes() {
 	clear(c.route)
 	c.mu.Unlock()
 }
+
+// flushRoute drops the cached route of one service.
+func (c *cache) flushRoute(project, run string) {
+	c.mu.Lock()
+	c.gen++
+	delete(c.route, project+"/"+run)
+	c.mu.Unlock()
+}

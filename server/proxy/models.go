@@ -116,5 +116,5 @@ func (m Models) complete(w http.ResponseWriter, r *http.Request, project, op str
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
-	m.forward(w, r, route, strings.TrimSuffix(found.Prefix, "/")+"/"+op)
+	m.forward(w, r, project, found.RunName, route, strings.TrimSuffix(found.Prefix, "/")+"/"+op)
 }

@@ -76,7 +76,7 @@ func New(routes Routes, pool Dialer, log *slog.Logger) *Proxy {
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: ResponseTimeout,
 	}
-	p.rp = &httputil.ReverseProxy{Rewrite: rewrite, Transport: tr, ErrorHandler: p.upstreamError,
+	p.rp = &httputil.ReverseProxy{Rewrite: rewrite, Transport: retrying{p: p, base: tr}, ErrorHandler: p.upstreamError,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 	return p
 }
@@ -84,8 +84,9 @@ func New(routes Routes, pool Dialer, log *slog.Logger) *Proxy {
 // target is the chosen replica, carried in the request's context to the
 // transport's dial.
 type target struct {
-	replica *services.ServiceReplica
-	path    string
+	project, run string
+	replica      *services.ServiceReplica
+	path         string
 }
 
 type targetKey struct{}
@@ -142,7 +143,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		path = r.URL.Path
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodySize)
-	p.forward(w, r, route, path)
+	p.forward(w, r, project, run, route, path)
 }
 
 // Woken is told which background pipelines were just woken, by this server
@@ -187,8 +188,9 @@ func (p *Proxy) awaitReplica(ctx context.Context, project, run string) (*service
 }
 
 // forward sends the request to the next replica of the route, at path.
-func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, route *services.ServiceRoute, path string) {
-	ctx := context.WithValue(r.Context(), targetKey{}, &target{replica: p.pick(route), path: path})
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, project, run string, route *services.ServiceRoute, path string) {
+	t := &target{project: project, run: run, replica: p.pick(route), path: path}
+	ctx := context.WithValue(r.Context(), targetKey{}, t)
 	p.rp.ServeHTTP(w, r.WithContext(ctx))
 }
 
@@ -235,7 +237,7 @@ func (p *Proxy) pick(route *services.ServiceRoute) *services.ServiceReplica {
 func rewrite(pr *httputil.ProxyRequest) {
 	t := pr.In.Context().Value(targetKey{}).(*target)
 	pr.Out.URL.Scheme = "http"
-	pr.Out.URL.Host = t.replica.JobID + ":" + strconv.Itoa(t.replica.Port)
+	pr.Out.URL.Host = hostOf(t)
 	pr.Out.URL.Path = t.path
 	pr.Out.URL.RawPath = ""
 	pr.Out.Host = pr.In.Host
@@ -251,9 +253,13 @@ func (p *Proxy) dial(ctx context.Context, _, _ string) (net.Conn, error) {
 	}
 	conn, err := p.pool.Get(ctx, targetOf(t.replica.Host))
 	if err != nil {
-		return nil, err
+		return nil, &dialError{err}
 	}
-	return conn.Dial(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(t.replica.Port)))
+	c, err := conn.Dial(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(t.replica.Port)))
+	if err != nil {
+		return nil, &dialError{err}
+	}
+	return c, nil
 }
 
 // upstreamError answers a failed forward as upstream does: 504 on a

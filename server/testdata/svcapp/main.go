@@ -1,12 +1,16 @@
 // Command svcapp is the service the end-to-end tests run on their hosts: it
 // answers with what it received, streams server-sent events, echoes
-// websocket messages and speaks the OpenAI chat completions format.
+// websocket messages and speaks the OpenAI chat completions format. Asked
+// for /close, it stops listening and keeps running, as a replica does that
+// is being stopped.
 package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net/http"
 	"os"
@@ -55,11 +59,25 @@ func main() {
 	})
 	mux.HandleFunc("/v1/chat/completions", func(w http.ResponseWriter, r *http.Request) { chat(w, r, id) })
 	mux.HandleFunc("/v1/completions", func(w http.ResponseWriter, r *http.Request) { chat(w, r, id) })
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, map[string]any{"job_id": id, "method": r.Method, "path": r.URL.Path, "query": r.URL.RawQuery,
-			"host": r.Host, "authorization": r.Header.Get("Authorization")})
+	srv := &http.Server{Addr: "127.0.0.1:" + strconv.Itoa(*port), Handler: mux}
+	mux.HandleFunc("/close", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, map[string]any{"job_id": id})
+		w.(http.Flusher).Flush()
+		// Close after this answer has left; Close also drops idle
+		// keep-alive connections, so nothing reaches this replica again.
+		time.AfterFunc(100*time.Millisecond, func() { _ = srv.Close() })
 	})
-	log.Fatal(http.ListenAndServe("127.0.0.1:"+strconv.Itoa(*port), mux))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		writeJSON(w, map[string]any{"job_id": id, "method": r.Method, "path": r.URL.Path, "query": r.URL.RawQuery,
+			"host": r.Host, "authorization": r.Header.Get("Authorization"), "body": string(body)})
+	})
+	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+		log.Fatal(err)
+	}
+	for { // closed on request: keep running, no longer listening
+		time.Sleep(time.Hour)
+	}
 }
 
 // chat answers a chat or text completion: the reply names the model and
