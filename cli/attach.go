@@ -97,9 +97,15 @@ func pinnedHostKey(jpd *schemas.JobProvisioningData) (ssh.PublicKey, error) {
 	if jpd.BackendData == nil || *jpd.BackendData == "" {
 		return nil, nil
 	}
+	if jpd.Backend != "remote" {
+		return nil, nil // another backend's data, of its own shape
+	}
 	var bd schemas.RemoteBackendData
-	if json.Unmarshal([]byte(*jpd.BackendData), &bd) != nil || bd.SSHHostKey == "" {
-		return nil, nil // another backend's data
+	if err := json.Unmarshal([]byte(*jpd.BackendData), &bd); err != nil {
+		return nil, fmt.Errorf("the instance's backend data from the server does not parse: %w", err)
+	}
+	if bd.SSHHostKey == "" {
+		return nil, nil // pinned by an older server, or not yet
 	}
 	k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(bd.SSHHostKey))
 	if err != nil {

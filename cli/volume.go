@@ -43,7 +43,9 @@ func volumeList(c *cli.Context, cn *conn) error {
 	g := newGrid("NAME", "BACKEND", "STATUS", "ATTACHED", "CREATED", "ERROR~")
 	for _, v := range vs {
 		var head schemas.VolumeConfigurationHead
-		_ = json.Unmarshal(v.Configuration, &head)
+		if err := json.Unmarshal(v.Configuration, &head); err != nil {
+			return fmt.Errorf("volume %s: the configuration from the server does not parse: %w", v.Name, err)
+		}
 		backend := head.Backend
 		if head.Region != nil && *head.Region != "" {
 			backend += " (" + *head.Region + ")"
@@ -127,7 +129,9 @@ func gatewayList(c *cli.Context, cn *conn) error {
 			Backend string `json:"backend"`
 			Region  string `json:"region"`
 		}
-		_ = json.Unmarshal(x.Configuration, &head)
+		if err := json.Unmarshal(x.Configuration, &head); err != nil {
+			return fmt.Errorf("gateway %s: the configuration from the server does not parse: %w", x.Name, err)
+		}
 		name := x.Name
 		if x.ProjectName != cn.Project {
 			name = x.ProjectName + "/" + name

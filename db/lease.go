@@ -167,6 +167,21 @@ func UpdateLeasedIfStatus(ctx context.Context, idb bun.IDB, model any, token, st
 	})
 }
 
+// WriteHeld writes the named columns of model while the row is still held
+// under token, and keeps the lease: for progress that must be stored before
+// a slow step (a VM being created) whose outcome ends the lease later. It
+// reports whether it applied; false means another holder owns the row now.
+func WriteHeld(ctx context.Context, idb bun.IDB, model any, token string, columns ...string) (bool, error) {
+	return writeWithEvents(ctx, idb, sources(model), func(idb bun.IDB) (bool, error) {
+		res, err := idb.NewUpdate().Model(model).Column(columns...).WherePK().Where("lock_token = ?", token).Exec(ctx)
+		if err != nil {
+			return false, mapErr(err)
+		}
+		n, err := res.RowsAffected()
+		return n == 1, err
+	})
+}
+
 func updateLeased(ctx context.Context, idb bun.IDB, model any, token string, now time.Time, columns ...string) (bool, error) {
 	return updateLeasedWhere(ctx, idb, model, token, now, "", columns...)
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,6 +113,27 @@ func TestCloudFleetRunsATaskOnALaunchedVM(t *testing.T) {
 	eventually(t, 2*time.Minute, "the idle instance is released and its VM terminated", func() error {
 		if n := len(mototest.Instances(t, ec2c, "running", "pending")); n != 0 {
 			return fmt.Errorf("%d instances still run", n)
+		}
+		return nil
+	})
+	// Each step of the instance's life is an event, as for SSH instances.
+	eventually(t, time.Minute, "the instance's status changes are events", func() error {
+		var es []schemas.Event
+		if err := s.Call(context.Background(), "/api/events/list", schemas.ListEventsRequest{IncludeTargetTypes: []string{"instance"},
+			Ascending: true}, &es); err != nil {
+			return err
+		}
+		var got []string
+		for _, e := range es {
+			if strings.HasPrefix(e.Message, "Instance status changed") {
+				got = append(got, strings.TrimPrefix(e.Message, "Instance status changed "))
+			}
+		}
+		want := []string{"PENDING -> PROVISIONING", "PROVISIONING -> BUSY", "IDLE -> TERMINATING", "TERMINATING -> TERMINATED"}
+		for _, w := range want {
+			if !slices.ContainsFunc(got, func(g string) bool { return strings.HasPrefix(g, w) }) {
+				return fmt.Errorf("no %q in %q", w, got)
+			}
 		}
 		return nil
 	})

@@ -140,8 +140,7 @@ func (p *Instances) deployTimeout() time.Duration {
 func (p *Instances) apply(ctx context.Context, log *slog.Logger, in *db.Instance, token string, d sched.HostDecision) error {
 	from := schemas.InstanceStatus(in.Status)
 	if d.Status != "" {
-		if err := services.SetInstanceStatus(in, d.Status); err != nil {
-			_, _ = db.ReleaseRow(ctx, p.Env.DB, "instances", in.ID, token, time.Now().UTC())
+		if err := p.setStatus(ctx, in, token, d.Status); err != nil {
 			return err
 		}
 	}
@@ -187,6 +186,17 @@ func (p *Instances) apply(ctx context.Context, log *slog.Logger, in *db.Instance
 
 // finish writes columns and ends the lease. It writes even when ctx has
 // just ended (a step that ran out of time is still recorded).
+// setStatus moves the instance to status to (services.SetInstanceStatus).
+// A forbidden transition writes nothing: the lease ends and the error is
+// returned.
+func (p *Instances) setStatus(ctx context.Context, in *db.Instance, token string, to schemas.InstanceStatus) error {
+	if err := services.SetInstanceStatus(in, to); err != nil {
+		_, _ = db.ReleaseRow(ctx, p.Env.DB, "instances", in.ID, token, time.Now().UTC())
+		return err
+	}
+	return nil
+}
+
 func (p *Instances) finish(ctx context.Context, in *db.Instance, token string, columns ...string) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeReserve)
 	defer cancel()

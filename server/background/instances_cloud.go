@@ -137,7 +137,10 @@ func (p *Instances) launch(ctx context.Context, log *slog.Logger, project *db.Pr
 		}
 		in.Backend, in.Region, in.AgentTokenHash = &o.Backend, &o.Region, &hash
 		in.StatusMessage = ptr(fmt.Sprintf("launching %s in %s/%s", o.Instance.Name, o.Backend, o.Region))
-		if err := db.UpdateInstance(ctx, p.Env.DB, in, "backend", "region", "agent_token_hash", "status_message"); err != nil {
+		if held, err := db.WriteHeld(ctx, p.Env.DB, in, token, "backend", "region", "agent_token_hash", "status_message"); err != nil || !held {
+			if err == nil {
+				err = fmt.Errorf("instance %s: the lease was lost before launch", in.Name)
+			}
 			return err
 		}
 		tried++
@@ -183,7 +186,9 @@ func (p *Instances) launched(ctx context.Context, in *db.Instance, token string,
 	}
 	o.Blocks, o.TotalBlocks = total, total
 	o.Availability = schemas.AvailabilityAvailable
-	in.Status = string(schemas.InstanceProvisioning)
+	if err := p.setStatus(ctx, in, token, schemas.InstanceProvisioning); err != nil {
+		return err
+	}
 	in.TotalBlocks, in.Price = &total, &o.Price
 	in.Offer, in.JobProvisioningData = ptr(mustJSON(o)), ptr(mustJSON(jpd))
 	in.StatusMessage = nil
@@ -192,8 +197,10 @@ func (p *Instances) launched(ctx context.Context, in *db.Instance, token string,
 }
 
 func (p *Instances) endLaunch(ctx context.Context, in *db.Instance, token, reason, msg string) error {
-	in.Status = string(schemas.InstanceTerminated)
 	in.TerminationReason, in.TerminationReasonMessage, in.StatusMessage = &reason, &msg, &msg
+	if err := p.setStatus(ctx, in, token, schemas.InstanceTerminated); err != nil {
+		return err
+	}
 	in.FinishedAt = ptr(time.Now().UTC())
 	p.Log.Warn("instance not launched", "instance", in.Name, "reason", msg)
 	if err := p.finishIf(ctx, in, token, schemas.InstancePending, "status", "termination_reason", "termination_reason_message",
@@ -257,12 +264,17 @@ func (p *Instances) awaitReady(ctx context.Context, log *slog.Logger, project *d
 	}
 	switch dec.Status {
 	case schemas.InstanceIdle, schemas.InstanceBusy:
-		in.Status, in.Unreachable = string(dec.Status), false
+		if err := p.setStatus(ctx, in, token, dec.Status); err != nil {
+			return err
+		}
+		in.Unreachable = false
 		log.Info("instance ready", "status", dec.Status)
 		defer p.Env.WakeUp(services.PipelineRunning, services.PipelineJobs)
 	case schemas.InstanceTerminating, schemas.InstanceTerminated:
-		in.Status = string(dec.Status)
 		in.TerminationReason, in.TerminationReasonMessage = &dec.TerminationReason, &dec.TerminationMessage
+		if err := p.setStatus(ctx, in, token, dec.Status); err != nil {
+			return err
+		}
 		columns = append(columns, "termination_reason", "termination_reason_message")
 		if dec.Status == schemas.InstanceTerminated {
 			in.FinishedAt = ptr(time.Now().UTC())
@@ -304,7 +316,14 @@ func (p *Instances) cloudHost(project *db.Project, in *db.Instance, jpd *schemas
 func (p *Instances) terminateCloud(ctx context.Context, log *slog.Logger, project *db.Project, in *db.Instance, token string) error {
 	if in.JobProvisioningData != nil && in.Backend != nil {
 		var jpd schemas.JobProvisioningData
-		if err := json.Unmarshal([]byte(*in.JobProvisioningData), &jpd); err == nil {
+		if err := json.Unmarshal([]byte(*in.JobProvisioningData), &jpd); err != nil {
+			// Trying again cannot help: say so where the user looks, and
+			// end the instance so that its fleet can end too.
+			msg := fmt.Sprintf("The instance's VM in %s was not terminated: its provisioning data cannot be read (%v);"+
+				" end it in the cloud provider's console", *in.Backend, err)
+			log.Error("could not terminate the instance's VM", "err", err)
+			in.Events.Record(db.PendingEvent{Message: func() string { return msg }, RecordedAt: time.Now().UTC().Truncate(time.Microsecond)})
+		} else {
 			compute, err := (services.Backends{Env: p.Env}).Compute(ctx, project.ID, *in.Backend)
 			if err == nil {
 				err = compute.Terminate(ctx, &jpd)
@@ -322,7 +341,9 @@ func (p *Instances) terminateCloud(ctx context.Context, log *slog.Logger, projec
 		_ = p.HostKeys.Forget(fctx, rh.Hostname, rh.Port, "", in.ID)
 		cancel()
 	}
-	in.Status = string(schemas.InstanceTerminated)
+	if err := p.setStatus(ctx, in, token, schemas.InstanceTerminated); err != nil {
+		return err
+	}
 	in.FinishedAt = ptr(time.Now().UTC())
 	in.Deleted = true
 	if err := p.finish(ctx, in, token, "status", "finished_at", "deleted"); err != nil {
@@ -373,8 +394,10 @@ func (p *Instances) releaseIdle(ctx context.Context, log *slog.Logger, in *db.In
 		return false, nil
 	}
 	log.Info("releasing idle instance", "reason", msg)
-	in.Status = string(schemas.InstanceTerminating)
 	in.TerminationReason, in.TerminationReasonMessage = ptr(sched.ReasonIdleTimeout), &msg
+	if err := p.setStatus(ctx, in, token, schemas.InstanceTerminating); err != nil {
+		return true, err
+	}
 	return true, p.finishIf(ctx, in, token, schemas.InstanceIdle, "status", "termination_reason", "termination_reason_message")
 }
 

@@ -3,6 +3,7 @@ package services
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 
 	"github.com/dstackgo/dstack/db"
 	"github.com/dstackgo/dstack/server/sched"
@@ -21,7 +22,10 @@ func CloudFleets(ctx context.Context, env *Env, projectID string) ([]sched.Cloud
 	var ids []string
 	for i := range fs {
 		var spec schemas.FleetSpec
-		if json.Unmarshal([]byte(fs[i].Spec), &spec) != nil || spec.Configuration.SSHConfig != nil {
+		if err := json.Unmarshal([]byte(fs[i].Spec), &spec); err != nil {
+			return nil, nil, fmt.Errorf("read the stored spec of fleet %s: %w", fs[i].Name, err)
+		}
+		if spec.Configuration.SSHConfig != nil {
 			continue
 		}
 		cf := sched.CloudFleet{FleetID: fs[i].ID, FleetName: fs[i].Name, Project: projectID}

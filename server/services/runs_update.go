@@ -1,6 +1,7 @@
 package services
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -84,13 +85,11 @@ func changedKeys(a, b map[string]json.RawMessage, allowed []string) []string {
 }
 
 // jsonEqual compares two JSON values by meaning (a missing value is null).
+// A value that does not decode equals only the same bytes.
 func jsonEqual(a, b json.RawMessage) bool {
 	var x, y any
-	if len(a) > 0 {
-		_ = json.Unmarshal(a, &x)
-	}
-	if len(b) > 0 {
-		_ = json.Unmarshal(b, &y)
+	if len(a) > 0 && json.Unmarshal(a, &x) != nil || len(b) > 0 && json.Unmarshal(b, &y) != nil {
+		return bytes.Equal(a, b)
 	}
 	return marshal(x) == marshal(y)
 }
