@@ -30,18 +30,14 @@ func (p *JobsSubmitted) provisionNew(ctx context.Context, pl *placement, token s
 	}
 	job := sched.Constraint{Requirements: spec.Requirements, Profile: req.Profile}
 	b := services.Backends{Env: p.Env}
-	plan := sched.PlanCapacity(req, fleets, func(f *sched.CloudFleet) []schemas.InstanceOffer {
-		for i := range fleets {
-			if fleets[i].FleetID == f.FleetID {
-				offers, err := b.Offers(ctx, j.ProjectID, []sched.Constraint{sched.FleetConstraint(specs[i]), job})
-				if err != nil {
-					p.Log.Warn("offers of fleet", "fleet", f.FleetName, "err", err)
-				}
-				return offers
+	for i := range fleets {
+		if f := &fleets[i]; req.Selects(f) && f.CanGrow() {
+			if f.Offers, err = b.Offers(ctx, j.ProjectID, []sched.Constraint{sched.FleetConstraint(specs[i]), job}); err != nil {
+				p.Log.Warn("offers of fleet", "fleet", f.FleetName, "err", err)
 			}
 		}
-		return nil
-	})
+	}
+	plan := sched.PlanCapacity(req, fleets)
 	if plan.FleetID == "" {
 		a.Reason = plan.Reason
 		return false, nil

@@ -28,24 +28,22 @@ func (p *JobsRunning) awaitInstance(ctx context.Context, j *db.Job, token string
 	if err != nil {
 		return wait(err)
 	}
-	switch schemas.InstanceStatus(in.Status) {
-	case schemas.InstancePending, schemas.InstanceProvisioning:
-		return wait(nil)
-	case schemas.InstanceTerminating, schemas.InstanceTerminated:
-		msg := "The instance launched for the job ended before it was ready"
-		if in.TerminationReasonMessage != nil {
-			msg = *in.TerminationReasonMessage
-		}
-		if err := services.SetJobStatus(j, schemas.JobTerminating); err != nil {
+	li := sched.LaunchingInstance{Status: schemas.InstanceStatus(in.Status),
+		Provisioned: in.JobProvisioningData != nil && in.Offer != nil}
+	if in.TerminationReasonMessage != nil {
+		li.TerminationMessage = *in.TerminationReasonMessage
+	}
+	dec, ready := sched.AwaitLaunch(li)
+	if len(dec.Path) > 0 {
+		if err := services.SetJobStatus(j, dec.Path...); err != nil {
 			return wait(err)
 		}
-		j.TerminationReason = ptr(string(schemas.JobFailedToStartNoCapacity))
-		j.TerminationReasonMessage = &msg
+		j.TerminationReason, j.TerminationReasonMessage = ptr(string(dec.TerminationReason)), &dec.Message
 		_, err := db.UpdateLeased(ctx, p.Env.DB, j, token, now, "status", "termination_reason", "termination_reason_message")
 		p.Env.WakeUp(services.PipelineTerminate)
 		return false, err
 	}
-	if in.JobProvisioningData == nil || in.Offer == nil {
+	if !ready {
 		return wait(nil)
 	}
 	var offer schemas.InstanceOffer
@@ -58,7 +56,7 @@ func (p *JobsRunning) awaitInstance(ctx context.Context, j *db.Job, token string
 	}
 	jrd := sched.JobRuntime(p.NetworkMode, offer, spec.JobsPerReplica > 1)
 	j.JobProvisioningData, j.JobRuntimeData = in.JobProvisioningData, ptr(mustJSON(jrd))
-	if _, err = p.Env.DB.NewUpdate().Model(j).Column("job_provisioning_data", "job_runtime_data").WherePK().Exec(ctx); err != nil {
+	if held, err := db.WriteHeld(ctx, p.Env.DB, j, token, "job_provisioning_data", "job_runtime_data"); err != nil || !held {
 		return wait(err)
 	}
 	return true, nil

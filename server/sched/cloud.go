@@ -13,8 +13,8 @@ import (
 // DSTACK_SERVER_MAX_OFFERS_TRIED default).
 const MaxOffersTried = 25
 
-// ProvisioningTroubleshooting is the link upstream adds to provisioning failures.
-const ProvisioningTroubleshooting = "https://dstack.ai/docs/guides/troubleshooting/#provisioning-fails"
+// provisioningTroubleshooting is the link upstream adds to provisioning failures.
+const provisioningTroubleshooting = "https://dstack.ai/docs/guides/troubleshooting/#provisioning-fails"
 
 // FleetConstraint is what a cloud fleet allows its instances to be: its resources (the
 // defaults when unset), spot policy, max price and reservation, and its backends, regions and
@@ -42,7 +42,9 @@ type CloudFleet struct {
 	Active int
 	// Max is nodes.max (nil: no limit).
 	Max *int
-	// Offers are the backend offers the fleet allows, cheapest first.
+	// Offers are the backend offers the fleet allows, cheapest first. For PlanCapacity,
+	// those that also meet the job's requirements, loaded for the fleets that can take
+	// the job (JobReq.Selects, CanGrow).
 	Offers []schemas.InstanceOffer
 }
 
@@ -58,28 +60,33 @@ type CapacityPlan struct {
 	Reason string
 }
 
+// Selects reports whether the job may get an instance in the cloud fleet: the run's fleet
+// once it has one; a cluster fleet for a multi-node job; a fleet the run's profile names
+// (own fleets unless named with their project), or any when it names none.
+func (job *JobReq) Selects(f *CloudFleet) bool {
+	if job.RunFleetID != "" && f.FleetID != job.RunFleetID {
+		return false
+	}
+	if job.multinode() && !f.Cluster {
+		return false
+	}
+	return job.Profile.Fleets == nil || slices.ContainsFunc(job.Profile.Fleets, func(r schemas.EntityReference) bool {
+		return r.Name == f.FleetName && ((r.Project == nil && !f.Imported) || (r.Project != nil && *r.Project == f.Project))
+	})
+}
+
 // PlanCapacity picks the cloud fleet a new instance for the job goes into: among the fleets
-// the run's profile selects (own fleets unless named with their project; cluster fleets
-// only for multi-node jobs) that can grow, the one whose cheapest allowed offer also meets
-// the job's requirements and is cheapest (fleet order on ties). jobOffers filters a fleet's
-// offers by the job's requirements and profile. The job fails with upstream's message when no
-// fleet can grow, or none has an offer for it.
-func PlanCapacity(job JobReq, fleets []CloudFleet, jobOffers func(*CloudFleet) []schemas.InstanceOffer) CapacityPlan {
+// the job selects that can grow, the one whose cheapest offer for the job (Offers) is
+// cheapest (fleet order on ties). The job fails with upstream's message when no fleet can
+// grow, or none has an offer for it.
+func PlanCapacity(job JobReq, fleets []CloudFleet) CapacityPlan {
 	p := &job.Profile
 	var best *CloudFleet
 	bestPrice := 0.0
 	eligible, growable := 0, 0
 	for i := range fleets {
 		f := &fleets[i]
-		if job.RunFleetID != "" && f.FleetID != job.RunFleetID {
-			continue
-		}
-		if job.multinode() && !f.Cluster {
-			continue
-		}
-		if p.Fleets != nil && !slices.ContainsFunc(p.Fleets, func(r schemas.EntityReference) bool {
-			return r.Name == f.FleetName && ((r.Project == nil && !f.Imported) || (r.Project != nil && *r.Project == f.Project))
-		}) {
+		if !job.Selects(f) {
 			continue
 		}
 		eligible++
@@ -87,12 +94,11 @@ func PlanCapacity(job JobReq, fleets []CloudFleet, jobOffers func(*CloudFleet) [
 			continue
 		}
 		growable++
-		offers := jobOffers(f)
-		if len(offers) == 0 {
+		if len(f.Offers) == 0 {
 			continue
 		}
-		if best == nil || offers[0].Price < bestPrice {
-			best, bestPrice = f, offers[0].Price
+		if best == nil || f.Offers[0].Price < bestPrice {
+			best, bestPrice = f, f.Offers[0].Price
 		}
 	}
 	switch {
@@ -111,7 +117,7 @@ func PlanCapacity(job JobReq, fleets []CloudFleet, jobOffers func(*CloudFleet) [
 		names = append(names, fmt.Sprintf("%q", fleets[i].FleetName))
 	}
 	return CapacityPlan{Reason: fmt.Sprintf("No offers matching the run requirements in fleet %s.\nSee %s",
-		strings.Join(names, ", "), ProvisioningTroubleshooting)}
+		strings.Join(names, ", "), provisioningTroubleshooting)}
 }
 
 // OfferError is a failed launch of one offer.
@@ -123,7 +129,7 @@ type OfferError struct {
 // or every tried offer failed (each distinct error once, at most three).
 func LaunchFailure(fleet string, total, tried int, errs []OfferError) string {
 	if total == 0 {
-		return fmt.Sprintf("No offers matching the run requirements in fleet %q.\nSee %s", fleet, ProvisioningTroubleshooting)
+		return fmt.Sprintf("No offers matching the run requirements in fleet %q.\nSee %s", fleet, provisioningTroubleshooting)
 	}
 	limit := ""
 	if tried < total {
@@ -145,19 +151,19 @@ func LaunchFailure(fleet string, total, tried int, errs []OfferError) string {
 		}
 		msg += "\nErrors: " + strings.Join(parts, "; ") + "."
 	}
-	return msg + "\nSee " + ProvisioningTroubleshooting
+	return msg + "\nSee " + provisioningTroubleshooting
 }
 
 // NodesToAdd is how many instances a cloud fleet needs to reach nodes.min.
 func NodesToAdd(min, active int) int { return max(min-active, 0) }
 
 // Relaunch back-off: the first replacement after a failed launch waits
-// RelaunchBackoffBase, each further consecutive failure doubles the wait,
-// up to RelaunchBackoffMax, so a region out of capacity or a quota is not
+// relaunchBackoffBase, each further consecutive failure doubles the wait,
+// up to relaunchBackoffMax, so a region out of capacity or a quota is not
 // asked every few seconds for hours.
 const (
-	RelaunchBackoffBase = 30 * time.Second
-	RelaunchBackoffMax  = 10 * time.Minute
+	relaunchBackoffBase = 30 * time.Second
+	relaunchBackoffMax  = 10 * time.Minute
 )
 
 // EndedInstance is an ended instance of a cloud fleet, as the relaunch
@@ -187,9 +193,9 @@ func RelaunchWait(ended []EndedInstance, now time.Time) time.Duration {
 	if failures == 0 {
 		return 0
 	}
-	wait := RelaunchBackoffMax
+	wait := relaunchBackoffMax
 	if failures <= 10 {
-		wait = min(RelaunchBackoffBase<<(failures-1), RelaunchBackoffMax)
+		wait = min(relaunchBackoffBase<<(failures-1), relaunchBackoffMax)
 	}
 	return max(wait-now.Sub(sorted[0].FinishedAt), 0)
 }

@@ -45,7 +45,7 @@ type CloudDecision struct {
 
 // Instance termination reasons (upstream's InstanceTerminationReason values).
 const (
-	ReasonProvisioningTimeout = "provisioning_timeout"
+	reasonProvisioningTimeout = "provisioning_timeout"
 	ReasonIdleTimeout         = "idle_timeout"
 	ReasonNoOffers            = "no_offers"
 	ReasonError               = "error"
@@ -75,7 +75,7 @@ func DecideCloudInstance(in CloudInstance, rep CloudReport, now time.Time) Cloud
 		if rep.Err != "" {
 			msg += ": " + rep.Err
 		}
-		return CloudDecision{Status: schemas.InstanceTerminating, TerminationReason: ReasonProvisioningTimeout,
+		return CloudDecision{Status: schemas.InstanceTerminating, TerminationReason: reasonProvisioningTimeout,
 			TerminationMessage: msg, StatusMessage: msg}
 	case rep.SSH && !in.Deployed && in.RunningSince != nil && now.Sub(*in.RunningSince) > in.AgentGrace:
 		return CloudDecision{Deploy: true, StatusMessage: "the agent did not start from user data; uploading it over SSH"}

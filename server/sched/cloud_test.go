@@ -1,6 +1,7 @@
 package sched
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +14,6 @@ import (
 func TestPlanCapacity(t *testing.T) {
 	cheap := cloud("aws", "us-east-1", "t3.large", 0.08, 2, 8, "", 0, false)
 	dear := cloud("aws", "us-east-1", "c5.4xlarge", 0.68, 16, 32, "", 0, false)
-	all := func(f *CloudFleet) []schemas.InstanceOffer { return f.Offers }
 	two := 2
 	fleets := []CloudFleet{
 		{FleetID: "f1", FleetName: "big", Offers: []schemas.InstanceOffer{dear}},
@@ -44,7 +44,7 @@ func TestPlanCapacity(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := PlanCapacity(tt.job, tt.fleets, all)
+			p := PlanCapacity(tt.job, tt.fleets)
 			require.Equal(t, tt.want, p.FleetID)
 			if tt.reason != "" {
 				require.Contains(t, p.Reason, tt.reason)
@@ -60,7 +60,7 @@ func TestLaunchFailure(t *testing.T) {
 	}
 	require.Equal(t, "Failed to provision in fleet \"f\": tried 2 of 2 offers, all failed.\n"+
 		"Errors: t3.large in aws/us-east-1: InsufficientInstanceCapacity: no t3.large; c5.4xlarge in aws/us-east-1: VcpuLimitExceeded: limit 0.\n"+
-		"See "+ProvisioningTroubleshooting, LaunchFailure("f", 2, 2, errs))
+		"See "+provisioningTroubleshooting, LaunchFailure("f", 2, 2, errs))
 	require.True(t, strings.HasPrefix(LaunchFailure("f", 30, 25, nil), `Failed to provision in fleet "f": tried 25 of 30 offers (attempt limit reached)`))
 	require.True(t, strings.HasPrefix(LaunchFailure("f", 0, 0, nil), `No offers matching the run requirements in fleet "f".`))
 }
@@ -87,7 +87,7 @@ func TestDecideCloudInstance(t *testing.T) {
 		{name: "uploaded already", in: func() CloudInstance { c := in; c.Deployed = true; return c }(),
 			rep: CloudReport{VM: "running", SSH: true, Err: "shim down"}, now: t0.Add(4 * time.Minute), want: CloudDecision{StatusMessage: "shim down"}},
 		{name: "never reachable", in: in, rep: CloudReport{VM: "running", Err: "connection timed out"}, now: t0.Add(11 * time.Minute),
-			want: CloudDecision{Status: schemas.InstanceTerminating, TerminationReason: ReasonProvisioningTimeout,
+			want: CloudDecision{Status: schemas.InstanceTerminating, TerminationReason: reasonProvisioningTimeout,
 				TerminationMessage: "The instance did not become ready within 10m0s: connection timed out",
 				StatusMessage:      "The instance did not become ready within 10m0s: connection timed out"}},
 		{name: "gone", in: in, rep: CloudReport{VM: "gone", Detail: "terminated"}, now: t0.Add(time.Minute),
@@ -136,7 +136,7 @@ func TestRelaunchWait(t *testing.T) {
 				out = append(out, failed(time.Duration(i)*time.Second))
 			}
 			return out
-		}(), want: RelaunchBackoffMax},
+		}(), want: relaunchBackoffMax},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -156,4 +156,38 @@ func TestStrays(t *testing.T) {
 		"e": {Live: true, Leased: true}, // launching right now
 	} // f: unknown row
 	require.Equal(t, []string{"i-2", "i-3", "i-4", "i-6"}, Strays(vms, rows))
+}
+
+func TestFleetConstraint(t *testing.T) {
+	decode := func(js string) schemas.FleetSpec {
+		var spec schemas.FleetSpec
+		require.NoError(t, json.Unmarshal([]byte(js), &spec))
+		return spec
+	}
+	t.Run("defaults", func(t *testing.T) {
+		c := FleetConstraint(decode(`{"configuration": {"type": "fleet", "name": "f", "nodes": 1}, "profile": {"name": "default"}}`))
+		require.Equal(t, schemas.DefaultResourcesSpec(), c.Requirements.Resources, "a fleet without resources allows the defaults")
+		require.Equal(t, schemas.SpotPolicyOnDemand, *c.Profile.SpotPolicy, "on-demand unless the fleet says otherwise")
+		require.Nil(t, c.Requirements.MaxPrice)
+		require.Nil(t, c.Requirements.Reservation)
+	})
+	t.Run("the fleet's own limits", func(t *testing.T) {
+		c := FleetConstraint(decode(`{"configuration": {"type": "fleet", "name": "f", "nodes": 1, "resources": {"gpu": "A100:8"},
+			"spot_policy": "spot", "max_price": 2.5, "reservation": "cr-1", "backends": ["aws"], "regions": ["us-east-1"],
+			"instance_types": ["p4d.24xlarge"]}, "profile": {"name": "default"}}`))
+		require.Equal(t, 8, *c.Requirements.Resources.GPU.Count.Min)
+		require.Equal(t, schemas.SpotPolicySpot, *c.Profile.SpotPolicy)
+		require.Equal(t, 2.5, *c.Requirements.MaxPrice)
+		require.Equal(t, "cr-1", *c.Requirements.Reservation)
+		require.Equal(t, []string{"us-east-1"}, c.Profile.Regions)
+		require.Equal(t, []string{"p4d.24xlarge"}, c.Profile.InstanceTypes)
+		require.Len(t, c.Profile.Backends, 1)
+	})
+}
+
+func TestNodesToAdd(t *testing.T) {
+	require.Equal(t, 2, NodesToAdd(2, 0), "up to nodes.min")
+	require.Equal(t, 1, NodesToAdd(3, 2))
+	require.Equal(t, 0, NodesToAdd(1, 1))
+	require.Equal(t, 0, NodesToAdd(1, 4), "never below zero above the minimum")
 }

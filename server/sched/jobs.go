@@ -111,6 +111,34 @@ func DecideRunningJob(job RunningJob, rep AgentReport, now time.Time) JobDecisio
 	return d
 }
 
+// LaunchingInstance is the cloud instance launched for a placed job, as the running-jobs
+// pipeline loaded it.
+type LaunchingInstance struct {
+	Status schemas.InstanceStatus
+	// TerminationMessage says why the instance ended ("" when it did not, or gave no reason).
+	TerminationMessage string
+	// Provisioned says its provisioning data and offer are stored: the job can be given them.
+	Provisioned bool
+}
+
+// AwaitLaunch decides for a job placed on a cloud instance still being launched for it.
+// The job goes on (ready) once the instance is up and provisioned. It waits, keeping its
+// status, while the instance is pending or provisioning. When the instance ended before it
+// was ready, the job stops with failed_to_start_due_to_no_capacity and the instance's reason.
+func AwaitLaunch(in LaunchingInstance) (d JobDecision, ready bool) {
+	switch in.Status {
+	case schemas.InstancePending, schemas.InstanceProvisioning:
+		return d, false
+	case schemas.InstanceTerminating, schemas.InstanceTerminated:
+		msg := in.TerminationMessage
+		if msg == "" {
+			msg = "The instance launched for the job ended before it was ready"
+		}
+		return d.terminate(schemas.JobFailedToStartNoCapacity, msg), false
+	}
+	return d, in.Provisioned
+}
+
 func (d JobDecision) terminating() bool {
 	return len(d.Path) > 0 && d.Path[len(d.Path)-1] == schemas.JobTerminating
 }

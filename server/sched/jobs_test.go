@@ -184,3 +184,31 @@ func TestFleetDone(t *testing.T) {
 	require.True(t, FleetDone([]schemas.InstanceStatus{schemas.InstanceTerminated, schemas.InstanceTerminated}))
 	require.False(t, FleetDone([]schemas.InstanceStatus{schemas.InstanceTerminated, schemas.InstanceTerminating}))
 }
+
+func TestAwaitLaunch(t *testing.T) {
+	stop := func(msg string) JobDecision {
+		return JobDecision{Path: jobPath(schemas.JobTerminating), TerminationReason: schemas.JobFailedToStartNoCapacity, Message: msg}
+	}
+	tests := []struct {
+		name  string
+		in    LaunchingInstance
+		want  JobDecision
+		ready bool
+	}{
+		{"being launched", LaunchingInstance{Status: schemas.InstancePending}, JobDecision{}, false},
+		{"launched, the agent not up yet", LaunchingInstance{Status: schemas.InstanceProvisioning, Provisioned: true}, JobDecision{}, false},
+		{"up", LaunchingInstance{Status: schemas.InstanceBusy, Provisioned: true}, JobDecision{}, true},
+		{"up, provisioning data not stored yet", LaunchingInstance{Status: schemas.InstanceBusy}, JobDecision{}, false},
+		{"no offer launched", LaunchingInstance{Status: schemas.InstanceTerminated, TerminationMessage: "no offers: 3 tried"},
+			stop("no offers: 3 tried"), false},
+		{"timed out, no reason", LaunchingInstance{Status: schemas.InstanceTerminating},
+			stop("The instance launched for the job ended before it was ready"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, ready := AwaitLaunch(tt.in)
+			require.Equal(t, tt.want, d)
+			require.Equal(t, tt.ready, ready)
+		})
+	}
+}

@@ -30,17 +30,17 @@ type ReplicaPlan struct {
 	Stop []int
 }
 
-// RollingSurge is how many replicas above the desired count a rolling
+// rollingSurge is how many replicas above the desired count a rolling
 // update may run at once, as upstream's.
-const RollingSurge = 1
+const rollingSurge = 1
 
-// PlanReplicas brings a service to desired replicas of deployment. Without
+// planReplicas brings a service to desired replicas of deployment. Without
 // replicas of an older deployment it starts or stops the difference (the
 // least useful first: not ready, then the newest). With older replicas it
 // rolls: one replica above desired starts with the new deployment; an older
 // replica stops once enough replicas are ready without it, so the number
 // of replicas taking requests never falls below what it was.
-func PlanReplicas(deployment, desired int, replicas []ServiceReplica) ReplicaPlan {
+func planReplicas(deployment, desired int, replicas []ServiceReplica) ReplicaPlan {
 	var active, outdated []ServiceReplica
 	for _, r := range replicas {
 		if !r.Active {
@@ -61,8 +61,8 @@ func PlanReplicas(deployment, desired int, replicas []ServiceReplica) ReplicaPla
 		}
 		return plan
 	}
-	if n := len(active); n < desired+RollingSurge {
-		plan.Add = desired + RollingSurge - n
+	if n := len(active); n < desired+rollingSurge {
+		plan.Add = desired + rollingSurge - n
 	}
 	ready := 0
 	for _, r := range active {
@@ -111,9 +111,9 @@ func byUsefulness(rs []ServiceReplica) []ServiceReplica {
 	return c
 }
 
-// LastScaledAt is when the service last scaled, as upstream computes it:
+// lastScaledAt is when the service last scaled, as upstream computes it:
 // the latest of its active replicas' starts and its inactive replicas' ends.
-func LastScaledAt(replicas []ServiceReplica) *time.Time {
+func lastScaledAt(replicas []ServiceReplica) *time.Time {
 	var last *time.Time
 	for _, r := range replicas {
 		t := r.LastProcessedAt

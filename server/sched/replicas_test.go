@@ -40,7 +40,7 @@ func TestPlanReplicas(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			require.Equal(t, tt.want, PlanReplicas(tt.dep, tt.desired, tt.replicas))
+			require.Equal(t, tt.want, planReplicas(tt.dep, tt.desired, tt.replicas))
 		})
 	}
 }

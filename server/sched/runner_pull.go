@@ -46,8 +46,8 @@ type RunnerPull struct {
 	LogsWanted bool
 }
 
-// FirstRunnerPull is when a job that started at startedAt is first pulled.
-func FirstRunnerPull(submittedAt, startedAt time.Time) time.Time {
+// firstRunnerPull is when a job that started at startedAt is first pulled.
+func firstRunnerPull(submittedAt, startedAt time.Time) time.Time {
 	if startedAt.Sub(submittedAt) <= quickStart {
 		return startedAt.Add(firstPullQuick)
 	}
@@ -56,10 +56,10 @@ func FirstRunnerPull(submittedAt, startedAt time.Time) time.Time {
 
 // RunnerPullDue reports whether a running job's runner is pulled at now:
 // always once it has been pulled or its logs are wanted, else from
-// FirstRunnerPull on.
+// firstRunnerPull on.
 func RunnerPullDue(p RunnerPull, now time.Time) bool {
 	if p.Pulled || p.LogsWanted || p.StartedAt == nil {
 		return true
 	}
-	return !now.Before(FirstRunnerPull(p.SubmittedAt, *p.StartedAt))
+	return !now.Before(firstRunnerPull(p.SubmittedAt, *p.StartedAt))
 }

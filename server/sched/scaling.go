@@ -25,16 +25,16 @@ type ScaleInput struct {
 	// is false when nothing was counted (the service is not published here).
 	Requests  int64
 	HaveStats bool
-	// LastScaledAt is when a replica last started or stopped (nil: never).
-	LastScaledAt *time.Time
+	// lastScaledAt is when a replica last started or stopped (nil: never).
+	lastScaledAt *time.Time
 }
 
-// DesiredReplicas is the count the service should have, as upstream's
+// desiredReplicas is the count the service should have, as upstream's
 // scalers decide it: without autoscaling, Current clipped to min..max; with
 // RPS autoscaling, ceil(rps / target) clipped to min..max, applied at once
 // from zero replicas, otherwise only once scale_up_delay (up) or
 // scale_down_delay (down) has passed since the last scaling.
-func DesiredReplicas(s Scaler, in ScaleInput, now time.Time) int {
+func desiredReplicas(s Scaler, in ScaleInput, now time.Time) int {
 	clip := func(n int) int { return min(max(n, s.Min), s.Max) }
 	if s.Target <= 0 || s.Window <= 0 {
 		return clip(in.Current)
@@ -45,8 +45,8 @@ func DesiredReplicas(s Scaler, in ScaleInput, now time.Time) int {
 	rps := float64(in.Requests) / s.Window.Seconds()
 	want := clip(int(math.Ceil(rps / s.Target)))
 	since := time.Duration(math.MaxInt64)
-	if in.LastScaledAt != nil {
-		since = now.Sub(*in.LastScaledAt)
+	if in.lastScaledAt != nil {
+		since = now.Sub(*in.lastScaledAt)
 	}
 	switch {
 	case want > in.Current && in.Current == 0:

@@ -29,8 +29,8 @@ type ServiceDecision struct {
 }
 
 // DecideService completes the runs pipeline's decision d for a service:
-// the count the scaler wants (DesiredReplicas) and the replicas that start or
-// stop for it (PlanReplicas, which also rolls out a new deployment). A run
+// the count the scaler wants (desiredReplicas) and the replicas that start or
+// stop for it (planReplicas, which also rolls out a new deployment). A run
 // that stops is not scaled. A service whose replicas have all been scaled down
 // waits in pending, as upstream's, instead of being resubmitted; it is
 // submitted again when the scaler wants a replica (a request came).
@@ -48,9 +48,9 @@ func DecideService(run RunSnapshot, d RunDecision, s ServiceScale, now time.Time
 	if pending && !zero {
 		return d, keep // a retry of failed replicas: the run's own back-off applies
 	}
-	in := ScaleInput{Current: s.Current, Requests: s.Requests, HaveStats: s.HaveStats, LastScaledAt: LastScaledAt(s.Replicas)}
-	sd := ServiceDecision{Desired: DesiredReplicas(s.Scaler, in, now)}
-	sd.Plan = PlanReplicas(s.Deployment, sd.Desired, s.Replicas)
+	in := ScaleInput{Current: s.Current, Requests: s.Requests, HaveStats: s.HaveStats, lastScaledAt: lastScaledAt(s.Replicas)}
+	sd := ServiceDecision{Desired: desiredReplicas(s.Scaler, in, now)}
+	sd.Plan = planReplicas(s.Deployment, sd.Desired, s.Replicas)
 	if !pending {
 		return d, sd
 	}

@@ -14,7 +14,9 @@ import (
 // start of the binary: with them server/schemas, server/services and
 // server/config initialised in 6.6-8.1 ms and allocated 865 KB, a fifth of
 // all package initialisation of `dstack ps`; with NameRule, 0.3-0.7 ms and
-// 57 KB (GODEBUG=inittrace=1, machine under load).
+// 57 KB (GODEBUG=inittrace=1, machine under load). BenchmarkNameRules: the
+// binary's 11 rules take 0.03 ms and 10 KB as NameRule, 1.7 ms and 818 KB
+// compiled by regexp.
 type NameRule struct {
 	pattern  string
 	classes  [][]rune // the single characters before the repetition, as syntax.Regexp.Rune ranges

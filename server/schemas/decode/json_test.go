@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"reflect"
 	"testing"
 
@@ -84,4 +85,34 @@ func FuzzJSONScanner(f *testing.F) {
 		require.True(t, (ferr == nil) == (rerr == nil), "%q: fast err %v, reference err %v", data, ferr, rerr)
 		require.False(t, ferr == nil && !reflect.DeepEqual(fast, ref), "%q: trees differ", data)
 	})
+}
+
+// BenchmarkParseJSON compares the scanner with the reference parser built
+// on encoding/json's token API, on the run specs of a runs/list answer (what
+// every run submission and every stored spec read goes through).
+func BenchmarkParseJSON(b *testing.B) {
+	raw, err := os.ReadFile("../../../testdata/compat/responses/runs_list.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var runs []struct {
+		RunSpec json.RawMessage `json:"run_spec"`
+	}
+	if err := json.Unmarshal(raw, &runs); err != nil {
+		b.Fatal(err)
+	}
+	for _, p := range []struct {
+		name  string
+		parse func([]byte) (*Node, error)
+	}{{"scanner", ParseJSON}, {"tokens", jsonToNodeTokens}} {
+		b.Run(p.name, func(b *testing.B) {
+			for b.Loop() {
+				for _, r := range runs {
+					if _, err := p.parse(r.RunSpec); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
 }
