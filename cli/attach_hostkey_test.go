@@ -64,7 +64,7 @@ func sshServer(t *testing.T, hostKey ssh.Signer) (string, int) {
 func runOn(host string, port int, user string, backendData *string) (*schemas.Run, *schemas.Job) {
 	name := "web"
 	r := &schemas.Run{Status: schemas.RunRunning, RunSpec: schemas.RunSpec{RunName: &name}, Jobs: []schemas.Job{{JobSubmissions: []schemas.JobSubmission{{
-		Status: schemas.JobRunning, JobProvisioningData: &schemas.JobProvisioningData{Hostname: &host, SSHPort: &port, Username: user,
+		Status: schemas.JobRunning, JobProvisioningData: &schemas.JobProvisioningData{Backend: "remote", Hostname: &host, SSHPort: &port, Username: user,
 			BackendData: backendData}}}}}}
 	return r, &r.Jobs[0]
 }
@@ -98,6 +98,11 @@ func TestAttachChecksThePinnedHostKey(t *testing.T) {
 	var changed *sshfleet.HostKeyChangedError
 	require.ErrorAs(t, err, &changed, "a host presenting another key than the pinned one")
 	require.ErrorContains(t, err, "connect to the instance")
+
+	corrupt := "{not json"
+	r, j = runOn(host, port, "ubuntu", &corrupt)
+	_, err = targetOf(r, j)
+	require.ErrorContains(t, err, "backend data from the server does not parse", "unreadable pinning data is an error, not no pinning")
 
 	r, j = runOn(host, port, "ubuntu", pinned(real))
 	tg, err = targetOf(r, j)
