@@ -235,4 +235,51 @@ func TestServiceScalingRollingRateLimits(t *testing.T) {
 		require.Greater(t, ok.Load(), int64(20))
 		require.Len(t, jobs, 2, "requests reached the old, then the new replica: %v", jobs)
 	})
+
+	t.Run("a rollout whose new replica cannot be placed leaves the service serving", func(t *testing.T) {
+		conf := func(tag string) string {
+			return serviceConf(t, map[string]any{"port": 8004, "commands": exec(8004, "-model "+tag)})
+		}
+		apply(t, "full", conf("one"))
+		s.waitRun(t, "full", 90*time.Second, statusIs(schemas.RunRunning))
+		s.applyRun(t, runSpecOf(t, "blocker", `{"type": "task", "commands": ["sleep 600"]}`))
+		t.Cleanup(func() { // before the service's cleanup, which waits for idle hosts
+			s.stopRun(t, true, "blocker")
+			s.waitRun(t, "blocker", 60*time.Second, finished)
+		})
+		s.waitRun(t, "blocker", 90*time.Second, statusIs(schemas.RunRunning))
+		base := s.URL + "/proxy/services/main/full/"
+		var old echoed
+		eventually(t, 30*time.Second, "the service answers", func() error {
+			resp, body := proxyGet(t, base+"hello", servertest.AdminToken)
+			if resp.StatusCode != http.StatusOK {
+				return errUnexpected(resp.Status + " " + string(body))
+			}
+			return json.Unmarshal(body, &old)
+		})
+
+		// Both hosts are taken: the new replica gets no capacity.
+		updated := s.applyRun(t, runSpecOf(t, "full", conf("two")))
+		require.Equal(t, 1, updated.DeploymentNum)
+		s.waitRun(t, "full", 60*time.Second, func(r *schemas.Run) bool {
+			for _, j := range r.Jobs {
+				sub := j.JobSubmissions[len(j.JobSubmissions)-1]
+				if sub.DeploymentNum == 1 && sub.Status.Finished() {
+					return true
+				}
+			}
+			return false
+		})
+		time.Sleep(3 * time.Second) // a few passes of the runs pipeline
+		r := s.waitRun(t, "full", time.Second, func(*schemas.Run) bool { return true })
+		require.Equal(t, schemas.RunRunning, r.Status, "the failed rollout does not stop the service")
+		require.Len(t, r.Jobs, 2, "no more replicas are started for the failed deployment")
+		for range 5 {
+			resp, body := proxyGet(t, base+"hello", servertest.AdminToken)
+			require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+			var e echoed
+			require.NoError(t, json.Unmarshal(body, &e))
+			require.Equal(t, old.JobID, e.JobID, "the old replica still serves")
+		}
+	})
 }

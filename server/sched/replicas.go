@@ -39,8 +39,14 @@ const rollingSurge = 1
 // least useful first: not ready, then the newest). With older replicas it
 // rolls: one replica above desired starts with the new deployment; an older
 // replica stops once enough replicas are ready without it, so the number
-// of replicas taking requests never falls below what it was.
+// of replicas taking requests never falls below what it was. A rollout
+// whose new replica failed (it ended without being scaled down) stops
+// there: the older replicas keep serving, and nothing more starts until the
+// service is applied again.
 func planReplicas(deployment, desired int, replicas []ServiceReplica) ReplicaPlan {
+	failedRollout := slices.ContainsFunc(replicas, func(r ServiceReplica) bool {
+		return !r.Active && !r.ScaledDown && r.DeploymentNum == deployment
+	})
 	var active, outdated []ServiceReplica
 	for _, r := range replicas {
 		if !r.Active {
@@ -59,6 +65,9 @@ func planReplicas(deployment, desired int, replicas []ServiceReplica) ReplicaPla
 		case diff < 0:
 			plan.Stop = leastUseful(active, -diff)
 		}
+		return plan
+	}
+	if failedRollout {
 		return plan
 	}
 	if n := len(active); n < desired+rollingSurge {

@@ -37,6 +37,10 @@ func TestPlanReplicas(t *testing.T) {
 			[]ServiceReplica{rep(0, 0, true, false), rep(1, 1, true, false)}, ReplicaPlan{Stop: []int{0}}},
 		{"rolling: old not ready stops, surge refilled", 1, 1,
 			[]ServiceReplica{rep(0, 0, true, false)}, ReplicaPlan{Add: 1, Stop: []int{0}}},
+		{"rolling: the new replica failed, the old ones stay and nothing starts", 1, 1,
+			[]ServiceReplica{rep(0, 0, true, true), rep(1, 1, false, false)}, ReplicaPlan{}},
+		{"rolling again after a failed rollout", 2, 1,
+			[]ServiceReplica{rep(0, 0, true, true), rep(1, 1, false, false)}, ReplicaPlan{Add: 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -21,6 +21,7 @@ type JobSnapshot struct {
 	Retry                    *schemas.JobRetry // the job spec's resolved retry policy
 	Provisioned              bool              // the submission has job_provisioning_data
 	LastProcessedAt          time.Time
+	DeploymentNum            int // the run's deployment the submission was made for
 }
 
 // RunSnapshot is a run with every submission of every job (any order).
@@ -31,6 +32,9 @@ type RunSnapshot struct {
 	NextTriggeredAt     *time.Time           // scheduled runs: the current trigger time
 	StopCriteria        schemas.StopCriteria // "" means all-done
 	ResubmissionAttempt int
+	// DeploymentNum is the run's current deployment: a service updated in place rolls its
+	// replicas from older deployments to this one.
+	DeploymentNum int
 	// Broken says why the run's stored spec or one of its job specs cannot be read ("" when
 	// all can). Such a run is not derived from its jobs: it stops with server_error.
 	Broken string
@@ -118,10 +122,20 @@ func DecideRun(run RunSnapshot, now time.Time, resubmitAfter time.Duration) RunD
 //
 // A replica whose jobs failed retryably is retried as a whole: with the run still active
 // (step 3) it gets new submissions now; otherwise the run goes pending. Either way its
-// unfinished jobs are terminated. Jobs scaled down are ignored. See shouldRetry for the retry
-// rules; now is the current time.
+// unfinished jobs are terminated. Jobs scaled down are ignored, and so is a replica of a
+// newer deployment that failed while replicas of an older one still serve: a rolling
+// update that could not start its new replica (no capacity, a crash) leaves the service as
+// it was (see planReplicas) instead of stopping it. See shouldRetry for the retry rules; now
+// is the current time.
 func deriveActive(run RunSnapshot, now time.Time) RunDecision {
 	latest, lastProvisioned := indexSubmissions(run.Jobs)
+	// serving is the oldest deployment with a replica still active, when older than the run's.
+	serving := run.DeploymentNum
+	for _, j := range latest {
+		if !j.Status.Finished() && j.Status != schemas.JobTerminating {
+			serving = min(serving, j.DeploymentNum)
+		}
+	}
 	statuses := map[schemas.RunStatus]bool{}
 	var jobFailed, retryLimit bool
 	var retry []int
@@ -129,6 +143,8 @@ func deriveActive(run RunSnapshot, now time.Time) RunDecision {
 	for _, replica := range groupByReplica(latest) {
 		st, failReason, needsRetry := analyzeReplica(run, replica, lastProvisioned, now)
 		switch {
+		case st[schemas.RunFailed] && replica[0].DeploymentNum > serving:
+			// a failed rollout: the older replicas keep the run as it was
 		case st[schemas.RunFailed]:
 			jobFailed = jobFailed || failReason == schemas.RunJobFailed
 			retryLimit = retryLimit || failReason == schemas.RunRetryLimitExceeded

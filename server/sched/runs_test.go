@@ -67,6 +67,24 @@ func TestDeriveActive(t *testing.T) {
 			RunDecision{Path: path(schemas.RunTerminating), TerminationReason: schemas.RunAllJobsDone, ResubmissionAttempt: 2}},
 		{"master done", masterDone,
 			RunDecision{Path: path(schemas.RunTerminating), TerminationReason: schemas.RunAllJobsDone, ResubmissionAttempt: 2}},
+		{"a rollout whose new replica failed keeps the service running", func() RunSnapshot {
+			r := run(schemas.RunRunning, sub(0, 0, 0, schemas.JobRunning),
+				failed(sub(1, 0, 0, schemas.JobSubmitted), schemas.JobFailedToStartNoCapacity, nil))
+			r.DeploymentNum, r.Jobs[1].DeploymentNum = 1, 1
+			return r
+		}(), RunDecision{ResubmissionAttempt: 2}},
+		{"the next rollout too", func() RunSnapshot {
+			r := run(schemas.RunRunning, sub(0, 0, 0, schemas.JobRunning),
+				failed(sub(1, 0, 0, schemas.JobSubmitted), schemas.JobFailedToStartNoCapacity, nil))
+			r.DeploymentNum, r.Jobs[1].DeploymentNum = 2, 1
+			return r
+		}(), RunDecision{ResubmissionAttempt: 2}},
+		{"a replica of the serving deployment that fails still fails the run", func() RunSnapshot {
+			r := run(schemas.RunRunning, sub(0, 0, 0, schemas.JobRunning),
+				failed(sub(1, 0, 0, schemas.JobRunning), schemas.JobContainerExitedWithError, nil))
+			r.DeploymentNum = 1
+			return r
+		}(), RunDecision{Path: path(schemas.RunTerminating), TerminationReason: schemas.RunJobFailed, ResubmissionAttempt: 2}},
 		{"failure without retry", run(schemas.RunRunning,
 			failed(sub(0, 0, 0, schemas.JobRunning), schemas.JobContainerExitedWithError, nil)),
 			RunDecision{Path: path(schemas.RunTerminating), TerminationReason: schemas.RunJobFailed, ResubmissionAttempt: 2}},

@@ -15,7 +15,7 @@ import (
 func jobSnapshot(j *db.Job, retry *schemas.JobRetry) sched.JobSnapshot {
 	s := sched.JobSnapshot{JobID: j.ID, ReplicaNum: j.ReplicaNum, JobNum: j.JobNum, SubmissionNum: j.SubmissionNum,
 		Status: schemas.JobStatus(j.Status), ExitStatus: j.ExitStatus, Provisioned: j.JobProvisioningData != nil,
-		LastProcessedAt: j.LastProcessedAt, Retry: retry}
+		LastProcessedAt: j.LastProcessedAt, Retry: retry, DeploymentNum: j.DeploymentNum}
 	if j.TerminationReason != nil {
 		s.TerminationReason = schemas.JobTerminationReason(*j.TerminationReason)
 	}
@@ -41,7 +41,7 @@ func jobRetry(j *db.Job) (*schemas.JobRetry, error) {
 // filled in as far as it goes) and sched stops the run rather than decide on wrong data.
 func RunSnapshot(r *db.Run, jobs []db.Job) sched.RunSnapshot {
 	s := sched.RunSnapshot{Status: schemas.RunStatus(r.Status), SubmittedAt: r.SubmittedAt, NextTriggeredAt: r.NextTriggeredAt,
-		ResubmissionAttempt: r.ResubmissionAttempt}
+		ResubmissionAttempt: r.ResubmissionAttempt, DeploymentNum: r.DeploymentNum}
 	if r.TerminationReason != nil {
 		s.TerminationReason = schemas.RunTerminationReason(*r.TerminationReason)
 	}
