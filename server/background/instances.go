@@ -184,8 +184,6 @@ func (p *Instances) apply(ctx context.Context, log *slog.Logger, in *db.Instance
 	return p.finish(ctx, in, token, "unreachable", "status_message")
 }
 
-// finish writes columns and ends the lease. It writes even when ctx has
-// just ended (a step that ran out of time is still recorded).
 // setStatus moves the instance to status to (services.SetInstanceStatus).
 // A forbidden transition writes nothing: the lease ends and the error is
 // returned.
@@ -197,6 +195,8 @@ func (p *Instances) setStatus(ctx context.Context, in *db.Instance, token string
 	return nil
 }
 
+// finish writes columns and ends the lease. It writes even when ctx has
+// just ended (a step that ran out of time is still recorded).
 func (p *Instances) finish(ctx context.Context, in *db.Instance, token string, columns ...string) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeReserve)
 	defer cancel()
