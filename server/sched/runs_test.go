@@ -44,6 +44,16 @@ func TestDeriveActive(t *testing.T) {
 	scheduled.NextTriggeredAt = ptr(now.Add(-time.Minute))
 	scheduled.SubmittedAt = t0.Add(-24 * time.Hour)
 	noCap := failed(sub(0, 0, 0, schemas.JobSubmitted), schemas.JobFailedToStartNoCapacity, retryAll)
+	// rollout is a service at deployment dep: replica 0 (deployment 0) runs, replica 1 of
+	// deployment failedDep has failed.
+	noCapacity := failed(sub(1, 0, 0, schemas.JobSubmitted), schemas.JobFailedToStartNoCapacity, nil)
+	crashed := failed(sub(1, 0, 0, schemas.JobRunning), schemas.JobContainerExitedWithError, nil)
+	rollout := func(dep, failedDep int, failedJob JobSnapshot) RunSnapshot {
+		failedJob.DeploymentNum = failedDep
+		r := run(schemas.RunRunning, sub(0, 0, 0, schemas.JobRunning), failedJob)
+		r.DeploymentNum = dep
+		return r
+	}
 
 	tests := []struct {
 		name string
@@ -67,24 +77,11 @@ func TestDeriveActive(t *testing.T) {
 			RunDecision{Path: path(schemas.RunTerminating), TerminationReason: schemas.RunAllJobsDone, ResubmissionAttempt: 2}},
 		{"master done", masterDone,
 			RunDecision{Path: path(schemas.RunTerminating), TerminationReason: schemas.RunAllJobsDone, ResubmissionAttempt: 2}},
-		{"a rollout whose new replica failed keeps the service running", func() RunSnapshot {
-			r := run(schemas.RunRunning, sub(0, 0, 0, schemas.JobRunning),
-				failed(sub(1, 0, 0, schemas.JobSubmitted), schemas.JobFailedToStartNoCapacity, nil))
-			r.DeploymentNum, r.Jobs[1].DeploymentNum = 1, 1
-			return r
-		}(), RunDecision{ResubmissionAttempt: 2}},
-		{"the next rollout too", func() RunSnapshot {
-			r := run(schemas.RunRunning, sub(0, 0, 0, schemas.JobRunning),
-				failed(sub(1, 0, 0, schemas.JobSubmitted), schemas.JobFailedToStartNoCapacity, nil))
-			r.DeploymentNum, r.Jobs[1].DeploymentNum = 2, 1
-			return r
-		}(), RunDecision{ResubmissionAttempt: 2}},
-		{"a replica of the serving deployment that fails still fails the run", func() RunSnapshot {
-			r := run(schemas.RunRunning, sub(0, 0, 0, schemas.JobRunning),
-				failed(sub(1, 0, 0, schemas.JobRunning), schemas.JobContainerExitedWithError, nil))
-			r.DeploymentNum = 1
-			return r
-		}(), RunDecision{Path: path(schemas.RunTerminating), TerminationReason: schemas.RunJobFailed, ResubmissionAttempt: 2}},
+		{"a rollout whose new replica failed keeps the service running", rollout(1, 1, noCapacity),
+			RunDecision{ResubmissionAttempt: 2}},
+		{"the next rollout too", rollout(2, 1, noCapacity), RunDecision{ResubmissionAttempt: 2}},
+		{"a replica of the serving deployment that fails still fails the run", rollout(1, 0, crashed),
+			RunDecision{Path: path(schemas.RunTerminating), TerminationReason: schemas.RunJobFailed, ResubmissionAttempt: 2}},
 		{"failure without retry", run(schemas.RunRunning,
 			failed(sub(0, 0, 0, schemas.JobRunning), schemas.JobContainerExitedWithError, nil)),
 			RunDecision{Path: path(schemas.RunTerminating), TerminationReason: schemas.RunJobFailed, ResubmissionAttempt: 2}},
